@@ -1,0 +1,133 @@
+# sbx - one plain Makefile.
+#   make                 libsbx.a, libsbx.so, sbx, sbx-emu (in build/)
+#   make test            unit + integration + conformance, then the same under ASan+UBSan
+#   make run             a sample batch (see README)
+#   make bench           client CPU and memory figures against sbx-emu
+#   make format          clang-format every source file
+#   make SANITIZE=address,undefined   sanitized build in build-san/
+#   make install PREFIX=/usr/local
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+SOVER   := 0
+VERSION := 0.1.0
+
+ifeq ($(SANITIZE),)
+B        := build
+OPT      := -O2
+SANFLAGS :=
+else
+B        := build-san
+OPT      := -O1 -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+endif
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wwrite-strings -Wno-unused-parameter
+CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fPIC -MMD -MP -Iinclude $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS)
+LIBS    := -lcurl -ljansson -lev -lssl -lcrypto -lm
+EMULIBS := -lnghttp2 -lhttp_parser -lwslay -lz
+
+LIB_SRC  := $(sort $(wildcard protocol/*.c reactor/*.c providers/*.c))
+CLI_SRC  := $(sort $(wildcard harness/*.c))
+EMU_SRC  := $(sort $(wildcard tests/emu/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+INT_SRC  := $(sort $(wildcard tests/integration/test_*.c))
+BENCH_SRC:= $(sort $(wildcard bench/*.c))
+EX_SRC   := $(sort $(wildcard examples/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
+EMU_OBJ  := $(EMU_SRC:%.c=$(B)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+INT_BIN  := $(INT_SRC:tests/integration/%.c=$(B)/itests/%)
+EX_BIN   := $(EX_SRC:examples/%.c=$(B)/examples/%)
+
+STATIC   := $(B)/libsbx.a
+SHARED   := $(B)/libsbx.so.$(VERSION)
+TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu
+
+.PHONY: all deps test test-unit test-integration test-conformance test-san run bench format install clean check-format
+all: deps $(TARGETS)
+
+deps:
+	@sh mk/deps.sh build
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libsbx.so.$(SOVER) -o $@ $^ $(LDFLAGS) $(LIBS)
+	ln -sf libsbx.so.$(VERSION) $(B)/libsbx.so.$(SOVER)
+	ln -sf libsbx.so.$(SOVER) $(B)/libsbx.so
+
+$(B)/sbx: $(CLI_OBJ) $(STATIC)
+	$(CC) -o $@ $(CLI_OBJ) $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(B)/sbx-emu: $(EMU_OBJ) $(STATIC)
+	$(CC) -o $@ $(EMU_OBJ) $(STATIC) $(LDFLAGS) $(LIBS) $(EMULIBS)
+
+$(B)/tests/%: tests/unit/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(B)/itests/%: tests/integration/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/integration -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(B)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+tests-build: all $(UNIT_BIN) $(INT_BIN) $(EX_BIN)
+
+# The plain run: unit, integration (library and CLI against a fresh sbx-emu),
+# conformance (official SDK against sbx-emu); then all but conformance again
+# under ASan+UBSan.
+test: deps
+	@sh mk/deps.sh test
+	$(MAKE) tests-build
+	sh tests/run.sh $(B) all
+	$(MAKE) SANITIZE=address,undefined tests-build
+	ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh build-san sanitized
+
+test-unit: tests-build
+	sh tests/run.sh $(B) unit
+
+test-integration: tests-build
+	sh tests/run.sh $(B) integration
+
+test-conformance: tests-build
+	sh tests/run.sh $(B) conformance
+
+run: all
+	sh examples/run-sample.sh $(B)
+
+bench: all
+	sh bench/run.sh $(B)
+
+FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FMT_SRC)
+
+check-format:
+	clang-format --dry-run -Werror $(FMT_SRC)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/sbx.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libsbx.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsbx.so.$(SOVER)
+	ln -sf libsbx.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libsbx.so
+	install -m 755 $(B)/sbx $(B)/sbx-emu $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,95 @@
+/* cli_usage.c - `sbx help` text. */
+#include <string.h>
+
+#include "cli_cmds.h"
+
+struct usage {
+  const char *name;
+  const char *text;
+};
+
+static const char intro[] =
+    "usage: sbx [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "Drive code sandboxes (E2B) from the command line.\n"
+    "\n"
+    "Global options (before COMMAND):\n"
+    "  --provider NAME     provider (default: $SBX_PROVIDER, else e2b)\n"
+    "  --json              machine output: one JSON object per line; errors also\n"
+    "                      as {\"error\":{\"status\":...,\"http_status\":...,\"message\":...}}\n"
+    "  --api-url URL       control plane base URL (default https://api.<domain>)\n"
+    "  --sandbox-url URL   envd base URL for every sandbox\n"
+    "  --domain D          provider domain (default e2b.app)\n"
+    "  --ca-file F         extra CA bundle to trust (also $SBX_CA_FILE)\n"
+    "  --http1             force HTTP/1.1\n"
+    "  --timeout-ms N      per-request timeout in milliseconds\n"
+    "  -v, --verbose       print library logs on stderr (repeat for more)\n"
+    "  -h, --help          this help;  --version  print the version\n"
+    "\n"
+    "Environment:\n"
+    "  E2B_API_KEY   the API key. It is read ONLY from the environment and never\n"
+    "                accepted as an argument: argv is visible to every user (ps).\n"
+    "  E2B_DOMAIN, E2B_API_URL, E2B_SANDBOX_URL, SBX_PROVIDER, SBX_CA_FILE\n"
+    "  SBX_TRACE=1   log every op state transition on stderr\n"
+    "\n"
+    "Commands:\n";
+
+static const struct usage cmds[] = {
+    {"create", "  sbx create [--template T] [--timeout S] [--meta K=V]... [--env K=V]...\n"
+               "             [--auto-pause] [--no-internet] [--allow-out X]... [--deny-out X]...\n"
+               "             [--legacy-v1]\n"
+               "      Create a sandbox and print its id.\n"},
+    {"exec", "  sbx exec ID [--cwd D] [--user U] [--env K=V]... [--timeout-ms N] [--stdin]\n"
+             "           [--detach] [--] CMD...\n"
+             "      Run CMD, streaming its stdout/stderr, and exit with its exit code\n"
+             "      (128+N when killed by signal N). One CMD argument is a shell command\n"
+             "      line; several are quoted and joined. --stdin forwards this stdin;\n"
+             "      --detach prints the pid and returns at once.\n"},
+    {"ls", "  sbx ls [--meta K=V]... [--state running,paused] [--limit N] [--all]\n"
+           "      List sandboxes (one page of up to N, or every page with --all).\n"},
+    {"info", "  sbx info ID\n      Show a sandbox.\n"},
+    {"kill", "  sbx kill ID...\n      Kill sandboxes (concurrently).\n"},
+    {"pause", "  sbx pause ID\n      Pause a sandbox.\n"},
+    {"resume", "  sbx resume ID [--timeout S]\n      Resume a paused sandbox.\n"},
+    {"timeout", "  sbx timeout ID S\n      Set a sandbox to end S seconds from now.\n"},
+    {"put", "  sbx put ID LOCAL_PATH SANDBOX_PATH\n"
+            "      Upload a file (streamed from disk; parent dirs are created).\n"},
+    {"get", "  sbx get ID SANDBOX_PATH [LOCAL_PATH|-]\n"
+            "      Download a file to LOCAL_PATH (a directory keeps the name), or to\n"
+            "      stdout with - or no LOCAL_PATH.\n"},
+    {"fs ls", "  sbx fs ls ID PATH [--depth N]\n      List a directory: type, size, path.\n"},
+    {"fs mkdir", "  sbx fs mkdir ID PATH\n      Create a directory and its parents.\n"},
+    {"fs rm", "  sbx fs rm ID PATH\n      Remove a file or directory tree.\n"},
+    {"fs stat", "  sbx fs stat ID PATH\n      Show a file's metadata.\n"},
+    {"fs mv", "  sbx fs mv ID FROM TO\n      Move or rename.\n"},
+    {"help", "  sbx help [COMMAND]\n      Show this help, or one command's.\n"},
+};
+
+static const char outro[] =
+    "\n"
+    "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error,\n"
+    "130 interrupted (SIGINT); exec returns the command's own code.\n";
+
+int cli_print_usage(FILE *f, const char *cmd) {
+  size_t n = sizeof cmds / sizeof cmds[0];
+  if (cmd) {
+    int found = 0;
+    size_t len = strlen(cmd);
+    /* "fs" shows every fs subcommand. */
+    for (size_t i = 0; i < n; i++) {
+      if (!strcmp(cmds[i].name, cmd) ||
+          (!strncmp(cmds[i].name, cmd, len) && cmds[i].name[len] == ' ')) {
+        if (!found) fputs("usage:\n", f);
+        fputs(cmds[i].text, f);
+        found = 1;
+      }
+    }
+    if (found) fputs("\nGlobal options and environment: sbx help\n", f);
+    return found ? 0 : -1;
+  }
+  fputs(intro, f);
+  for (size_t i = 0; i < n; i++)
+    fputs(cmds[i].text, f);
+  fputs(outro, f);
+  return 0;
+}

@@ -1,0 +1,340 @@
+/*
+ * sbx.h - the one public header of libsbx.
+ *
+ * libsbx drives many remote (E2B, Daytona) and local code sandboxes from one
+ * single-threaded libev loop. Every operation is asynchronous:
+ *
+ *   - A start call (sbx_sandbox_create, sbx_exec_start, ...) returns a status
+ *     and, on SBX_OK, an op id. On error no callback follows.
+ *   - On SBX_OK the op's completion callback fires exactly once, later, from
+ *     the loop: never before the start call has returned.
+ *   - Streaming exec delivers output through on_output many times, then one
+ *     completion.
+ *   - sbx_cancel(client, id) is safe from any callback and idempotent; the op
+ *     still completes once, with SBX_ECANCELED. Ids are never reused.
+ *   - sbx_client_free completes pending ops with SBX_ECLOSED; called from a
+ *     callback it is deferred until the callback returns.
+ *   - Pointers handed to callbacks are borrowed for the callback's duration.
+ *     Strings and arrays passed in are copied at call time.
+ *   - The library prints nothing: set cfg.log to receive log lines.
+ *   - Error messages never contain API keys or access tokens.
+ */
+#ifndef SBX_H
+#define SBX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SBX_VERSION_MAJOR 0
+#define SBX_VERSION_MINOR 1
+#define SBX_VERSION_PATCH 0
+#define SBX_VERSION "0.1.0"
+
+struct ev_loop;
+
+typedef struct sbx_client sbx_client;
+/* Op ids start at 1 and are never reused by a client; 0 means "no op". */
+typedef uint64_t sbx_op_id;
+
+typedef enum sbx_status {
+  SBX_OK = 0,
+  SBX_EINVAL = -1,     /* bad argument or configuration */
+  SBX_ENOMEM = -2,     /* out of memory */
+  SBX_ECANCELED = -3,  /* the op was cancelled by sbx_cancel */
+  SBX_ETIMEDOUT = -4,  /* the op's deadline passed */
+  SBX_ETRANSPORT = -5, /* connection failed, reset or TLS error */
+  SBX_EHTTP = -6,      /* unexpected HTTP status */
+  SBX_EPROTO = -7,     /* malformed reply: bad JSON, bad envelope, truncated */
+  SBX_EPROVIDER = -8,  /* provider reported an error (see provider_code) */
+  SBX_ERATELIMIT = -9, /* 429 / resource_exhausted after retries ran out */
+  SBX_ENOTFOUND = -10, /* sandbox, process or file does not exist */
+  SBX_ECLOSED = -11,   /* the client was freed while the op was pending */
+  SBX_EAUTH = -12,     /* missing or rejected credentials */
+  SBX_ENOTSUP = -13,   /* the provider cannot do this */
+  SBX_ECONFLICT = -14, /* the sandbox is in the wrong state (409) */
+  SBX_EUNAVAIL = -15,  /* service busy or sandbox unreachable (502/503) */
+  SBX_ETOOBIG = -16,   /* a size cap was exceeded */
+  SBX_EIO = -17        /* a local file could not be read or written */
+} sbx_status;
+
+/* Text for a status ("operation cancelled") and its name ("SBX_ECANCELED"). */
+const char *sbx_strerror(int status);
+const char *sbx_status_name(int status);
+const char *sbx_version(void);
+
+/* The error of a failed op. Borrowed: valid only during the callback. */
+typedef struct sbx_error {
+  sbx_status code;
+  int http_status;           /* 0 when no HTTP reply was received */
+  int curl_code;             /* CURLcode, 0 when the transport was fine */
+  int retryable;             /* 1 when retrying the same call may succeed */
+  long retry_after_ms;       /* from Retry-After, -1 when absent */
+  const char *provider_code; /* e.g. "not_found", "" when none */
+  const char *message;       /* one line naming what was wrong */
+} sbx_error;
+
+/* ---- logging ------------------------------------------------------------ */
+
+enum { SBX_LOG_ERROR = 0, SBX_LOG_WARN = 1, SBX_LOG_INFO = 2, SBX_LOG_DEBUG = 3, SBX_LOG_TRACE = 4 };
+
+typedef void (*sbx_log_fn)(void *ud, int level, const char *component, sbx_op_id op,
+                           const char *msg);
+
+/* ---- client --------------------------------------------------------------- */
+
+enum { SBX_HTTP_AUTO = 0, SBX_HTTP_1_1 = 1, SBX_HTTP_2 = 2 };
+
+typedef struct sbx_config {
+  const char *provider;    /* "e2b" (default) */
+  int use_env;             /* 1 (default): unset fields below come from the env */
+  const char *api_key;     /* E2B_API_KEY */
+  const char *domain;      /* E2B_DOMAIN, default "e2b.app" */
+  const char *api_url;     /* E2B_API_URL, default https://api.<domain> */
+  const char *sandbox_url; /* E2B_SANDBOX_URL: envd base for every sandbox */
+  const char *ca_file;     /* extra CA bundle to trust (SBX_CA_FILE) */
+  int http_version;        /* SBX_HTTP_AUTO: h2 over TLS, 1.1 in cleartext */
+  long request_timeout_ms; /* unary calls; default 60000 */
+  long connect_timeout_ms; /* TCP+TLS handshake; default 10000 */
+  int max_connections;     /* per host; default 8 */
+  int max_streams;         /* concurrent transfers per host; default 8 * 100 */
+  int max_retries;         /* retryable errors; default 3 */
+  long retry_base_ms;      /* first backoff; default 200 */
+  long retry_max_ms;       /* backoff cap; default 10000 */
+  /* Rate governor: requests per second and burst, per request class.
+   * 0 disables the bucket. Defaults: create 20/s burst 20, lifecycle 50/s
+   * burst 50, data plane unlimited. */
+  double rate_create, rate_lifecycle, rate_data;
+  int burst_create, burst_lifecycle, burst_data;
+  size_t max_output; /* cap on captured output per exec (0: 64 MiB) */
+  sbx_log_fn log;
+  void *log_ud;
+  int trace; /* log every op state transition (also SBX_TRACE=1) */
+} sbx_config;
+
+/* Fill cfg with defaults. Always call it before setting fields: new fields are
+ * appended in later versions and get their defaults here. */
+void sbx_config_init(sbx_config *cfg);
+
+/* Create a client on a caller-owned libev loop. On failure returns NULL and
+ * stores a status in *err and, when errbuf is not NULL, one line of text. */
+sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *err,
+                           char *errbuf, size_t errbuf_len);
+
+/* Complete every pending op with SBX_ECLOSED, then free. Safe from a
+ * callback: the free then happens when the callback returns. */
+void sbx_client_free(sbx_client *c);
+
+/* Cancel an op. SBX_OK when the op was pending (it completes later with
+ * SBX_ECANCELED), SBX_ENOTFOUND when the id is unknown or already done. */
+sbx_status sbx_cancel(sbx_client *c, sbx_op_id op);
+
+/* Give an op a deadline ms from now (0: remove it). When it passes the op
+ * completes with SBX_ETIMEDOUT. SBX_ENOTFOUND when the op is not pending. */
+sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id op, long ms);
+
+/* Number of ops started and not yet completed. */
+size_t sbx_client_pending(const sbx_client *c);
+
+/* ---- common types ---------------------------------------------------------- */
+
+typedef struct sbx_kv {
+  const char *key;
+  const char *value;
+} sbx_kv;
+
+/* Generic completion: err is NULL on success. */
+typedef void (*sbx_done_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud);
+
+/* ---- sandboxes ------------------------------------------------------------- */
+
+enum { SBX_UNSET = -1 };
+
+typedef struct sbx_create_opts {
+  const char *template_id; /* default "base" */
+  long timeout_s;          /* lifetime backstop; 0: provider default (300 s) */
+  const sbx_kv *metadata;
+  size_t n_metadata;
+  const sbx_kv *envs; /* default env of every process */
+  size_t n_envs;
+  int auto_pause;     /* SBX_UNSET, 0: kill on timeout, 1: pause */
+  int allow_internet; /* SBX_UNSET, 0 or 1 */
+  const char *const *allow_out; /* CIDR, IP or domain */
+  size_t n_allow_out;
+  const char *const *deny_out; /* CIDR or IP */
+  size_t n_deny_out;
+  int secure;    /* SBX_UNSET, 0 or 1: envd access token (v1 path only) */
+  int legacy_v1; /* 1: use POST /sandboxes instead of /v2/sandboxes */
+} sbx_create_opts;
+
+void sbx_create_opts_init(sbx_create_opts *o);
+
+typedef struct sbx_sandbox_info {
+  const char *id;
+  const char *template_id;
+  const char *state; /* "running" or "paused" */
+  const char *envd_version;
+  const char *started_at; /* RFC 3339, "" when unknown */
+  const char *end_at;
+  const sbx_kv *metadata;
+  size_t n_metadata;
+  int cpu_count;
+  int memory_mb;
+} sbx_sandbox_info;
+
+typedef void (*sbx_sandbox_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
+                               const sbx_sandbox_info *info, void *ud);
+
+sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb,
+                              void *ud, sbx_op_id *out);
+/* Connect to (and resume, when paused) a sandbox; timeout_s > 0 extends it. */
+sbx_status sbx_sandbox_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
+                               sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
+sbx_status sbx_sandbox_info_get(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud,
+                                sbx_op_id *out);
+/* Kill: SBX_ENOTFOUND when the sandbox did not exist. */
+sbx_status sbx_sandbox_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                            sbx_op_id *out);
+/* Pause: SBX_ECONFLICT when already paused. */
+sbx_status sbx_sandbox_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                             sbx_op_id *out);
+sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s,
+                                   sbx_done_cb cb, void *ud, sbx_op_id *out);
+
+typedef struct sbx_list_opts {
+  const sbx_kv *metadata; /* all must match */
+  size_t n_metadata;
+  const char *state;      /* "running", "paused", "running,paused" or NULL */
+  int limit;              /* page size 1..100; 0: 100 */
+  const char *next_token; /* from a previous page, NULL for the first */
+} sbx_list_opts;
+
+/* One page; next_token is NULL on the last page. */
+typedef void (*sbx_list_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
+                            const sbx_sandbox_info *items, size_t n, const char *next_token,
+                            void *ud);
+
+sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
+                            sbx_op_id *out);
+
+/* ---- exec ------------------------------------------------------------------ */
+
+typedef struct sbx_exec_opts {
+  const char *cmd;          /* shell command line, run as bash -l -c cmd */
+  const char *const *argv;  /* or an exact argv (cmd NULL), NULL-terminated */
+  const char *cwd;          /* default: the user's home */
+  const char *user;         /* default: the provider's default user */
+  const sbx_kv *envs;
+  size_t n_envs;
+  long timeout_ms;          /* process lifetime; 0: none (default) */
+  int stdin_open;           /* 1: keep stdin open for sbx_process_write_stdin */
+  int detach;               /* 1: complete once the pid is known; the process
+                               keeps running (reattach with sbx_exec_connect) */
+} sbx_exec_opts;
+
+void sbx_exec_opts_init(sbx_exec_opts *o);
+
+typedef struct sbx_exec_result {
+  uint32_t pid;
+  int exit_code;      /* -1 when killed by a signal or unknown */
+  int exited;         /* 1: exited normally */
+  const char *status; /* e.g. "exit status 3", "signal: killed", "" */
+  int detached;       /* 1: completed at start because of opts.detach */
+} sbx_exec_result;
+
+enum { SBX_STDOUT = 1, SBX_STDERR = 2 };
+
+typedef struct sbx_exec_cbs {
+  /* The process started (optional). */
+  void (*on_start)(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud);
+  /* Output bytes as they arrive (optional); fd is SBX_STDOUT or SBX_STDERR. */
+  void (*on_output)(sbx_client *c, sbx_op_id op, int fd, const char *data, size_t len,
+                    void *ud);
+  /* Exactly once. res is NULL when err is set and no end event arrived. */
+  void (*on_done)(sbx_client *c, sbx_op_id op, const sbx_error *err,
+                  const sbx_exec_result *res, void *ud);
+} sbx_exec_cbs;
+
+sbx_status sbx_exec_start(sbx_client *c, const char *sandbox_id, const sbx_exec_opts *o,
+                          const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+/* Reattach to a running process by pid: only new output is delivered. */
+sbx_status sbx_exec_connect(sbx_client *c, const char *sandbox_id, uint32_t pid,
+                            const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+
+/* Signals: SIGKILL (9) and SIGTERM (15). SBX_ENOTFOUND for an unknown pid. */
+sbx_status sbx_process_signal(sbx_client *c, const char *sandbox_id, uint32_t pid, int signo,
+                              sbx_done_cb cb, void *ud, sbx_op_id *out);
+sbx_status sbx_process_write_stdin(sbx_client *c, const char *sandbox_id, uint32_t pid,
+                                   const void *data, size_t len, sbx_done_cb cb, void *ud,
+                                   sbx_op_id *out);
+sbx_status sbx_process_close_stdin(sbx_client *c, const char *sandbox_id, uint32_t pid,
+                                   sbx_done_cb cb, void *ud, sbx_op_id *out);
+
+/* ---- files ----------------------------------------------------------------- */
+
+enum { SBX_FILE_UNKNOWN = 0, SBX_FILE_REGULAR = 1, SBX_FILE_DIR = 2, SBX_FILE_SYMLINK = 3 };
+
+typedef struct sbx_file_entry {
+  const char *name;
+  const char *path;
+  int type; /* SBX_FILE_* */
+  int64_t size;
+  uint32_t mode;
+  const char *permissions; /* "-rw-r--r--" */
+  const char *owner;
+  const char *group;
+  const char *modified_time; /* RFC 3339 */
+  const char *symlink_target; /* NULL when not a symlink */
+} sbx_file_entry;
+
+typedef void (*sbx_entries_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
+                               const sbx_file_entry *entries, size_t n, void *ud);
+
+/* Upload: exactly one of data (len bytes, copied) or local_path (streamed
+ * from disk while sending, never read whole). The parent dirs are created. */
+typedef struct sbx_upload {
+  const char *path; /* in the sandbox */
+  const void *data;
+  size_t len;
+  const char *local_path;
+  const char *user;
+  int multipart; /* 1: multipart/form-data (as the official SDK), 0: octet-stream */
+} sbx_upload;
+
+sbx_status sbx_file_write(sbx_client *c, const char *sandbox_id, const sbx_upload *up,
+                          sbx_entries_cb cb, void *ud, sbx_op_id *out);
+
+/* Download: bytes go to local_path (written while they arrive) or, when
+ * local_path is NULL, to on_data. max_bytes caps the size (0: no cap). */
+typedef struct sbx_download {
+  const char *path; /* in the sandbox */
+  const char *local_path;
+  void (*on_data)(sbx_client *c, sbx_op_id op, const char *data, size_t len, void *ud);
+  const char *user;
+  uint64_t max_bytes;
+} sbx_download;
+
+sbx_status sbx_file_read(sbx_client *c, const char *sandbox_id, const sbx_download *dl,
+                         sbx_done_cb cb, void *ud, sbx_op_id *out);
+
+/* depth >= 1 levels. */
+sbx_status sbx_fs_list(sbx_client *c, const char *sandbox_id, const char *path, int depth,
+                       sbx_entries_cb cb, void *ud, sbx_op_id *out);
+sbx_status sbx_fs_stat(sbx_client *c, const char *sandbox_id, const char *path,
+                       sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/* mkdir -p; SBX_ECONFLICT when the directory already exists. */
+sbx_status sbx_fs_mkdir(sbx_client *c, const char *sandbox_id, const char *path,
+                        sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/* rm -rf; a missing path is not an error. */
+sbx_status sbx_fs_remove(sbx_client *c, const char *sandbox_id, const char *path,
+                         sbx_done_cb cb, void *ud, sbx_op_id *out);
+sbx_status sbx_fs_move(sbx_client *c, const char *sandbox_id, const char *from,
+                       const char *to, sbx_entries_cb cb, void *ud, sbx_op_id *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SBX_H */

@@ -1,0 +1,265 @@
+/* api.c - the public API: configuration defaults, client creation, and
+ * argument checks before dispatching to the provider's vtable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../reactor/client.h"
+#include "provider.h"
+
+static const struct sbx_provider *const providers[] = {&sbx__provider_e2b};
+
+void sbx_config_init(sbx_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->use_env = 1;
+  cfg->http_version = SBX_HTTP_AUTO;
+  cfg->request_timeout_ms = 60000;
+  cfg->connect_timeout_ms = 10000;
+  cfg->max_connections = 8;
+  cfg->max_streams = 8 * 100;
+  cfg->max_retries = 3;
+  cfg->retry_base_ms = 200;
+  cfg->retry_max_ms = 10000;
+  cfg->rate_create = 20;
+  cfg->burst_create = 20;
+  cfg->rate_lifecycle = 50;
+  cfg->burst_lifecycle = 50;
+  cfg->max_output = 64u << 20;
+}
+
+void sbx_create_opts_init(sbx_create_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->auto_pause = SBX_UNSET;
+  o->allow_internet = SBX_UNSET;
+  o->secure = SBX_UNSET;
+}
+
+void sbx_exec_opts_init(sbx_exec_opts *o) {
+  memset(o, 0, sizeof *o);
+}
+
+static void set_err(char *buf, size_t len, const char *msg) {
+  if (buf && len) snprintf(buf, len, "%s", msg);
+}
+
+sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg_in, sbx_status *err,
+                           char *errbuf, size_t errlen) {
+  sbx_status dummy;
+  if (!err) err = &dummy;
+  sbx_config cfg;
+  if (cfg_in)
+    cfg = *cfg_in;
+  else
+    sbx_config_init(&cfg);
+  if (!loop) {
+    *err = SBX_EINVAL;
+    set_err(errbuf, errlen, "sbx_client_new: no libev loop given");
+    return NULL;
+  }
+  const char *name = cfg.provider;
+  if (!name && cfg.use_env) name = getenv("SBX_PROVIDER");
+  if (!name || !*name) name = "e2b";
+  const struct sbx_provider *p = NULL;
+  for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
+    if (strcmp(providers[i]->name, name) == 0) p = providers[i];
+  if (!p) {
+    *err = SBX_EINVAL;
+    if (errbuf && errlen) snprintf(errbuf, errlen, "unknown provider '%s' (known: e2b)", name);
+    return NULL;
+  }
+  if (cfg.max_connections < 1 || cfg.max_streams < 1 || cfg.request_timeout_ms < 0 ||
+      cfg.max_retries < 0 || cfg.retry_base_ms < 1 || cfg.retry_max_ms < cfg.retry_base_ms) {
+    *err = SBX_EINVAL;
+    set_err(errbuf, errlen,
+            "bad config: max_connections, max_streams and retry_base_ms must be >= 1, "
+            "retry_max_ms >= retry_base_ms");
+    return NULL;
+  }
+  if (!cfg.ca_file && cfg.use_env) cfg.ca_file = getenv("SBX_CA_FILE");
+  struct sbx_client *c = sbx__client_new(loop, &cfg, err, errbuf, errlen);
+  if (!c) return NULL;
+  c->cfg.ca_file = sbx__client_own(c, cfg.ca_file);
+  c->cfg.provider = p->name;
+  c->prov = p;
+  if (p->init(c, &cfg, errbuf, errlen) != 0) {
+    *err = SBX_EINVAL;
+    sbx__client_free(c);
+    return NULL;
+  }
+  c->prov_destroy = p->destroy;
+  *err = SBX_OK;
+  return c;
+}
+
+void sbx_client_free(sbx_client *c) {
+  sbx__client_free(c);
+}
+
+/* ---- argument checks -------------------------------------------------------- */
+
+static sbx_status check_id(const char *id) {
+  if (!id || !*id || strlen(id) > 128) return SBX_EINVAL;
+  return SBX_OK;
+}
+
+#define NEED(cond)                                                                               \
+  do {                                                                                           \
+    if (!(cond)) return SBX_EINVAL;                                                              \
+  } while (0)
+#define SUPPORTED(c, fn)                                                                         \
+  do {                                                                                           \
+    if (!(c)->prov->fn) return SBX_ENOTSUP;                                                      \
+  } while (0)
+
+sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb,
+                              void *ud, sbx_op_id *out) {
+  NEED(c && cb && out);
+  SUPPORTED(c, create);
+  sbx_create_opts def;
+  if (!o) {
+    sbx_create_opts_init(&def);
+    o = &def;
+  }
+  NEED(o->timeout_s >= 0 && (o->n_metadata == 0 || o->metadata) && (o->n_envs == 0 || o->envs));
+  return c->prov->create(c, o, cb, ud, out);
+}
+
+sbx_status sbx_sandbox_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
+                               sbx_sandbox_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK && timeout_s >= 0);
+  SUPPORTED(c, connect);
+  return c->prov->connect(c, id, timeout_s, legacy_v1, cb, ud, out);
+}
+
+sbx_status sbx_sandbox_info_get(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud,
+                                sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK);
+  SUPPORTED(c, info);
+  return c->prov->info(c, id, cb, ud, out);
+}
+
+sbx_status sbx_sandbox_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                            sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK);
+  SUPPORTED(c, kill);
+  return c->prov->kill(c, id, cb, ud, out);
+}
+
+sbx_status sbx_sandbox_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                             sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK);
+  SUPPORTED(c, pause);
+  return c->prov->pause(c, id, cb, ud, out);
+}
+
+sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s,
+                                   sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK && timeout_s >= 0);
+  SUPPORTED(c, set_timeout);
+  return c->prov->set_timeout(c, id, timeout_s, cb, ud, out);
+}
+
+sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
+                            sbx_op_id *out) {
+  NEED(c && cb && out);
+  SUPPORTED(c, list);
+  sbx_list_opts def;
+  if (!o) {
+    memset(&def, 0, sizeof def);
+    o = &def;
+  }
+  NEED(o->limit >= 0 && o->limit <= 100 && (o->n_metadata == 0 || o->metadata));
+  return c->prov->list(c, o, cb, ud, out);
+}
+
+sbx_status sbx_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
+                          const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out) {
+  NEED(c && o && cbs && cbs->on_done && out && check_id(id) == SBX_OK);
+  NEED((o->cmd && *o->cmd) || (o->argv && o->argv[0] && *o->argv[0]));
+  NEED(o->timeout_ms >= 0 && (o->n_envs == 0 || o->envs));
+  SUPPORTED(c, exec_start);
+  return c->prov->exec_start(c, id, o, cbs, ud, out);
+}
+
+sbx_status sbx_exec_connect(sbx_client *c, const char *id, uint32_t pid, const sbx_exec_cbs *cbs,
+                            void *ud, sbx_op_id *out) {
+  NEED(c && cbs && cbs->on_done && out && check_id(id) == SBX_OK && pid > 0);
+  SUPPORTED(c, exec_connect);
+  return c->prov->exec_connect(c, id, pid, cbs, ud, out);
+}
+
+sbx_status sbx_process_signal(sbx_client *c, const char *id, uint32_t pid, int signo,
+                              sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK && pid > 0 && signo > 0);
+  SUPPORTED(c, signal);
+  return c->prov->signal(c, id, pid, signo, cb, ud, out);
+}
+
+sbx_status sbx_process_write_stdin(sbx_client *c, const char *id, uint32_t pid, const void *data,
+                                   size_t len, sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK && pid > 0 && (data || len == 0));
+  SUPPORTED(c, write_stdin);
+  return c->prov->write_stdin(c, id, pid, data, len, cb, ud, out);
+}
+
+sbx_status sbx_process_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb,
+                                   void *ud, sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK && pid > 0);
+  SUPPORTED(c, close_stdin);
+  return c->prov->close_stdin(c, id, pid, cb, ud, out);
+}
+
+sbx_status sbx_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
+                          void *ud, sbx_op_id *out) {
+  NEED(c && up && cb && out && check_id(id) == SBX_OK && up->path && *up->path);
+  /* exactly one source: a local file, or bytes in memory (possibly none) */
+  NEED(up->local_path ? (!up->data && up->len == 0) : (up->data || up->len == 0));
+  SUPPORTED(c, file_write);
+  return c->prov->file_write(c, id, up, cb, ud, out);
+}
+
+sbx_status sbx_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
+                         void *ud, sbx_op_id *out) {
+  NEED(c && dl && cb && out && check_id(id) == SBX_OK && dl->path && *dl->path);
+  NEED(dl->local_path || dl->on_data);
+  SUPPORTED(c, file_read);
+  return c->prov->file_read(c, id, dl, cb, ud, out);
+}
+
+static sbx_status fs_call(sbx_client *c, const char *id, int op, const char *p1, const char *p2,
+                          int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud,
+                          sbx_op_id *out) {
+  NEED(c && out && check_id(id) == SBX_OK && p1 && *p1 && (ecb || dcb));
+  SUPPORTED(c, fs);
+  return c->prov->fs(c, id, op, p1, p2, depth, ecb, dcb, ud, out);
+}
+
+sbx_status sbx_fs_list(sbx_client *c, const char *id, const char *path, int depth,
+                       sbx_entries_cb cb, void *ud, sbx_op_id *out) {
+  NEED(depth >= 1 && cb);
+  return fs_call(c, id, SBX_FS_LIST, path, NULL, depth, cb, NULL, ud, out);
+}
+
+sbx_status sbx_fs_stat(sbx_client *c, const char *id, const char *path, sbx_entries_cb cb,
+                       void *ud, sbx_op_id *out) {
+  NEED(cb);
+  return fs_call(c, id, SBX_FS_STAT, path, NULL, 0, cb, NULL, ud, out);
+}
+
+sbx_status sbx_fs_mkdir(sbx_client *c, const char *id, const char *path, sbx_entries_cb cb,
+                        void *ud, sbx_op_id *out) {
+  NEED(cb);
+  return fs_call(c, id, SBX_FS_MKDIR, path, NULL, 0, cb, NULL, ud, out);
+}
+
+sbx_status sbx_fs_remove(sbx_client *c, const char *id, const char *path, sbx_done_cb cb,
+                         void *ud, sbx_op_id *out) {
+  NEED(cb);
+  return fs_call(c, id, SBX_FS_REMOVE, path, NULL, 0, NULL, cb, ud, out);
+}
+
+sbx_status sbx_fs_move(sbx_client *c, const char *id, const char *from, const char *to,
+                       sbx_entries_cb cb, void *ud, sbx_op_id *out) {
+  NEED(cb && to && *to);
+  return fs_call(c, id, SBX_FS_MOVE, from, to, 0, cb, NULL, ud, out);
+}

@@ -1,0 +1,417 @@
+/* e2b.c - the E2B provider: configuration, URLs, headers, token cache and
+ * the JSON views shared by its ops. */
+#include "e2b.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../protocol/base64.h"
+#include "../protocol/http_errors.h"
+#include "../protocol/json_util.h"
+
+/* ---- config ---------------------------------------------------------------- */
+
+static const char *pick(const char *explicit_value, int use_env, const char *env) {
+  if (explicit_value && *explicit_value) return explicit_value;
+  if (use_env) {
+    const char *v = getenv(env);
+    if (v && *v) return v;
+  }
+  return NULL;
+}
+
+static char *strip_slash(const char *s) {
+  char *d = strdup(s);
+  if (!d) return NULL;
+  size_t n = strlen(d);
+  while (n > 0 && d[n - 1] == '/') d[--n] = 0;
+  return d;
+}
+
+/* "https://host:port/path" -> "https://host:port" (the admission key). */
+static char *origin_of(const char *url) {
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  const char *slash = strchr(p, '/');
+  size_t n = slash ? (size_t)(slash - url) : strlen(url);
+  return strndup(url, n);
+}
+
+static int is_e2b_domain(const char *d) {
+  static const char *const known[] = {"e2b.app", "e2b.dev", "e2b.pro", "e2b-staging.dev"};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (strcmp(d, known[i]) == 0) return 1;
+  return 0;
+}
+
+static void e2b_destroy(struct sbx_client *c) {
+  struct e2b_state *s = e2b_of(c);
+  if (!s) return;
+  for (size_t i = 0; i < E2B_TOKEN_BUCKETS; i++) {
+    struct e2b_token *t = s->tokens[i];
+    while (t) {
+      struct e2b_token *n = t->next;
+      free(t->id);
+      free(t->token);
+      free(t->domain);
+      free(t);
+      t = n;
+    }
+  }
+  free(s->api_key);
+  free(s->domain);
+  free(s->api_url);
+  free(s->api_host);
+  free(s->sandbox_url);
+  free(s->envd_host);
+  free(s);
+  c->prov_state = NULL;
+}
+
+static int e2b_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, size_t errlen) {
+  struct e2b_state *s = calloc(1, sizeof *s);
+  if (!s) return -1;
+  c->prov_state = s;
+  const char *key = pick(cfg->api_key, cfg->use_env, "E2B_API_KEY");
+  const char *domain = pick(cfg->domain, cfg->use_env, "E2B_DOMAIN");
+  const char *api = pick(cfg->api_url, cfg->use_env, "E2B_API_URL");
+  const char *sburl = pick(cfg->sandbox_url, cfg->use_env, "E2B_SANDBOX_URL");
+  if (!key) {
+    if (errbuf && errlen)
+      snprintf(errbuf, errlen, "e2b: no API key: set E2B_API_KEY (or sbx_config.api_key)");
+    e2b_destroy(c);
+    return -1;
+  }
+  s->api_key = strdup(key);
+  s->domain = strdup(domain ? domain : "e2b.app");
+  char buf[512];
+  if (!api) {
+    snprintf(buf, sizeof buf, "https://api.%s", s->domain);
+    api = buf;
+  }
+  s->api_url = strip_slash(api);
+  s->api_host = s->api_url ? origin_of(s->api_url) : NULL;
+  s->sandbox_url = sburl ? strip_slash(sburl) : NULL;
+  s->shared_host = is_e2b_domain(s->domain);
+  /* Admission key for envd traffic: one shared origin, or one class for all
+   * per-sandbox hosts (each of those is its own connection anyway). */
+  if (s->sandbox_url)
+    s->envd_host = origin_of(s->sandbox_url);
+  else if (s->shared_host) {
+    if (asprintf(&s->envd_host, "https://sandbox.%s", s->domain) < 0) s->envd_host = NULL;
+  }
+  else
+    s->envd_host = strdup("envd:per-sandbox-hosts");
+  if (!s->api_key || !s->domain || !s->api_url || !s->api_host || (sburl && !s->sandbox_url) ||
+      !s->envd_host) {
+    e2b_destroy(c);
+    return -1;
+  }
+  if (strncmp(s->api_url, "http://", 7) != 0 && strncmp(s->api_url, "https://", 8) != 0) {
+    if (errbuf && errlen)
+      snprintf(errbuf, errlen, "e2b: API URL '%s' must start with http:// or https://",
+               s->api_url);
+    e2b_destroy(c);
+    return -1;
+  }
+  return 0;
+}
+
+const struct sbx_provider sbx__provider_e2b = {
+    .name = "e2b",
+    .init = e2b_init,
+    .destroy = e2b_destroy,
+    .create = e2b_create,
+    .connect = e2b_connect,
+    .info = e2b_info,
+    .kill = e2b_kill,
+    .pause = e2b_pause,
+    .set_timeout = e2b_set_timeout,
+    .list = e2b_list,
+    .exec_start = e2b_exec_start,
+    .exec_connect = e2b_exec_connect,
+    .signal = e2b_signal,
+    .write_stdin = e2b_write_stdin,
+    .close_stdin = e2b_close_stdin,
+    .file_write = e2b_file_write,
+    .file_read = e2b_file_read,
+    .fs = e2b_fs,
+};
+
+/* ---- token cache -------------------------------------------------------------- */
+
+static size_t hash_id(const char *id) {
+  size_t h = 5381;
+  for (; *id; id++) h = h * 33 + (unsigned char)*id;
+  return h % E2B_TOKEN_BUCKETS;
+}
+
+const struct e2b_token *e2b_token_find(struct e2b_state *s, const char *id) {
+  for (struct e2b_token *t = s->tokens[hash_id(id)]; t; t = t->next)
+    if (strcmp(t->id, id) == 0) return t;
+  return NULL;
+}
+
+int e2b_token_put(struct e2b_state *s, const char *id, const char *token, const char *domain) {
+  e2b_token_drop(s, id);
+  struct e2b_token *t = calloc(1, sizeof *t);
+  if (!t) return SBX_ENOMEM;
+  t->id = strdup(id);
+  t->token = strdup(token ? token : "");
+  t->domain = domain && *domain ? strdup(domain) : NULL;
+  if (!t->id || !t->token || (domain && *domain && !t->domain)) {
+    free(t->id);
+    free(t->token);
+    free(t->domain);
+    free(t);
+    return SBX_ENOMEM;
+  }
+  size_t b = hash_id(id);
+  t->next = s->tokens[b];
+  s->tokens[b] = t;
+  return 0;
+}
+
+void e2b_token_drop(struct e2b_state *s, const char *id) {
+  struct e2b_token **pp = &s->tokens[hash_id(id)];
+  while (*pp && strcmp((*pp)->id, id) != 0) pp = &(*pp)->next;
+  if (!*pp) return;
+  struct e2b_token *t = *pp;
+  *pp = t->next;
+  free(t->id);
+  free(t->token);
+  free(t->domain);
+  free(t);
+}
+
+int e2b_valid_id(const char *id) {
+  if (!id || !*id) return 0;
+  for (const char *p = id; *p; p++)
+    if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p))) return 0;
+  return 1;
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value) {
+  size_t n = strlen(name) + strlen(value) + 3;
+  char *line = malloc(n);
+  if (!line) {
+    curl_slist_free_all(l);
+    return NULL;
+  }
+  snprintf(line, n, "%s: %s", name, value);
+  struct curl_slist *r = curl_slist_append(l, line);
+  free(line);
+  if (!r) curl_slist_free_all(l);
+  return r;
+}
+
+int e2b_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *method,
+                const char *body, const char *fmt, ...) {
+  struct e2b_state *s = e2b_of(c);
+  char path[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(path, sizeof path, fmt, ap);
+  va_end(ap);
+  if (asprintf(url_out, "%s%s", s->api_url, path) < 0) {
+    *url_out = NULL;
+    return SBX_ENOMEM;
+  }
+  r->method = method;
+  r->url = *url_out;
+  r->host = s->api_host;
+  r->headers = add_header(NULL, "X-API-Key", s->api_key);
+  if (r->headers && body) {
+    r->headers = add_header(r->headers, "Content-Type", "application/json");
+    r->body = body;
+    r->body_len = strlen(body);
+  }
+  return r->headers ? 0 : SBX_ENOMEM;
+}
+
+int e2b_envd_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *id,
+                 const char *method, const char *user, const char *path_and_query) {
+  struct e2b_state *s = e2b_of(c);
+  const struct e2b_token *t = e2b_token_find(s, id);
+  const char *domain = t && t->domain ? t->domain : s->domain;
+  int n;
+  if (s->sandbox_url)
+    n = asprintf(url_out, "%s%s", s->sandbox_url, path_and_query);
+  else if (s->shared_host)
+    n = asprintf(url_out, "https://sandbox.%s%s", domain, path_and_query);
+  else
+    n = asprintf(url_out, "https://" E2B_ENVD_PORT "-%s.%s%s", id, domain, path_and_query);
+  if (n < 0) {
+    *url_out = NULL;
+    return SBX_ENOMEM;
+  }
+  r->method = method;
+  r->url = *url_out;
+  r->host = s->envd_host;
+  struct curl_slist *h = add_header(NULL, "E2b-Sandbox-Id", id);
+  if (h) h = add_header(h, "E2b-Sandbox-Port", E2B_ENVD_PORT);
+  if (h && t && t->token[0]) h = add_header(h, "X-Access-Token", t->token);
+  if (h && user && *user) {
+    char raw[256], enc[400];
+    snprintf(raw, sizeof raw, "%s:", user);
+    sbx_base64_encode(raw, strlen(raw), enc);
+    char basic[420];
+    snprintf(basic, sizeof basic, "Basic %s", enc);
+    h = add_header(h, "Authorization", basic);
+  }
+  r->headers = h;
+  return h ? 0 : SBX_ENOMEM;
+}
+
+/* ---- token resolve ------------------------------------------------------------------- */
+
+int e2b_needs_token(struct sbx_client *c, const char *id) {
+  return e2b_token_find(e2b_of(c), id) == NULL;
+}
+
+int e2b_build_token_req(struct sbx_call *k, const char *id, char **url_out,
+                        struct sbx_http_req *r) {
+  return e2b_api_req(k->op.c, r, url_out, "GET", NULL, "/sandboxes/%s", id);
+}
+
+int e2b_parse_token_reply(struct sbx_call *k, const char *id, struct sbx_http *h,
+                          struct sbx_errinfo *e) {
+  char what[200];
+  snprintf(what, sizeof what, "look up sandbox %s", id);
+  if (h->status != 200) return e2b_http_error(h, 0, what, e);
+  json_t *doc = e2b_parse_json(h, what, e);
+  if (!doc) return e->status;
+  const char *token = sbx_json_str(doc, "envdAccessToken");
+  const char *domain = sbx_json_str(doc, "domain");
+  const char *state = sbx_json_str(doc, "state");
+  int st = 0;
+  if (state && strcmp(state, "paused") == 0) {
+    sbx_errinfo_set(e, SBX_ECONFLICT, "%s: the sandbox is paused; resume it first", what);
+    st = SBX_ECONFLICT;
+  } else {
+    st = e2b_token_put(e2b_of(k->op.c), id, token, domain);
+  }
+  json_decref(doc);
+  return st;
+}
+
+/* ---- replies --------------------------------------------------------------------------- */
+
+int e2b_http_error(const struct sbx_http *h, int envd, const char *what, struct sbx_errinfo *e) {
+  return sbx_e2b_map_http_error(envd ? SBX_E2B_ENVD : SBX_E2B_API, (int)h->status,
+                                h->body.data ? h->body.data : "", h->body.len, h->retry_after_ms,
+                                what, e);
+}
+
+json_t *e2b_parse_json(const struct sbx_http *h, const char *what, struct sbx_errinfo *e) {
+  char why[160];
+  json_t *doc = sbx_json_loadb(h->body.data ? h->body.data : "", h->body.len, why, sizeof why);
+  if (!doc) {
+    sbx_errinfo_set(e, SBX_EPROTO, "%s: invalid JSON in the reply (HTTP %ld): %s", what,
+                    h->status, why);
+    e->http_status = (int)h->status;
+  }
+  return doc;
+}
+
+static void kv_from_object(const json_t *obj, sbx_kv **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!json_is_object(obj) || json_object_size(obj) == 0) return;
+  sbx_kv *kv = calloc(json_object_size(obj), sizeof *kv);
+  if (!kv) return;
+  const char *key;
+  json_t *val;
+  size_t i = 0;
+  json_object_foreach((json_t *)obj, key, val) {
+    if (!json_is_string(val)) continue;
+    kv[i].key = key;
+    kv[i].value = json_string_value(val);
+    i++;
+  }
+  *out = kv;
+  *n = i;
+}
+
+static const char *str_or_empty(const json_t *o, const char *key) {
+  const char *v = sbx_json_str(o, key);
+  return v ? v : "";
+}
+
+int e2b_info_from_json(const json_t *o, struct e2b_info_view *v) {
+  memset(v, 0, sizeof *v);
+  if (!json_is_object(o) || !sbx_json_str(o, "sandboxID")) return SBX_EPROTO;
+  v->info.id = sbx_json_str(o, "sandboxID");
+  v->info.template_id = str_or_empty(o, "templateID");
+  v->info.state = sbx_json_str(o, "state") ? sbx_json_str(o, "state") : "running";
+  v->info.envd_version = str_or_empty(o, "envdVersion");
+  v->info.started_at = str_or_empty(o, "startedAt");
+  v->info.end_at = str_or_empty(o, "endAt");
+  v->info.cpu_count = (int)sbx_json_int(o, "cpuCount", 0);
+  v->info.memory_mb = (int)sbx_json_int(o, "memoryMB", 0);
+  kv_from_object(json_object_get(o, "metadata"), &v->meta, &v->info.n_metadata);
+  v->info.metadata = v->meta;
+  return 0;
+}
+
+void e2b_info_view_free(struct e2b_info_view *v) {
+  free(v->meta);
+  v->meta = NULL;
+}
+
+static int file_type(const json_t *o) {
+  const json_t *t = json_object_get(o, "type");
+  if (json_is_integer(t)) return (int)json_integer_value(t);
+  const char *s = json_string_value(t);
+  if (!s) return SBX_FILE_UNKNOWN;
+  if (!strcmp(s, "FILE_TYPE_FILE") || !strcmp(s, "file")) return SBX_FILE_REGULAR;
+  if (!strcmp(s, "FILE_TYPE_DIRECTORY") || !strcmp(s, "dir") || !strcmp(s, "directory"))
+    return SBX_FILE_DIR;
+  if (!strcmp(s, "FILE_TYPE_SYMLINK") || !strcmp(s, "symlink")) return SBX_FILE_SYMLINK;
+  return SBX_FILE_UNKNOWN;
+}
+
+static void fill_entry(sbx_file_entry *f, const json_t *o) {
+  f->name = str_or_empty(o, "name");
+  f->path = str_or_empty(o, "path");
+  f->type = file_type(o);
+  f->size = sbx_json_int64(o, "size", 0);
+  f->mode = (uint32_t)sbx_json_int(o, "mode", 0);
+  f->permissions = str_or_empty(o, "permissions");
+  f->owner = str_or_empty(o, "owner");
+  f->group = str_or_empty(o, "group");
+  f->modified_time = str_or_empty(o, "modifiedTime");
+  f->symlink_target = sbx_json_str(o, "symlinkTarget");
+}
+
+/* Views over an array of entries, or over a single entry object. */
+int e2b_entries_fill(const json_t *v, struct e2b_entries *out) {
+  out->items = NULL;
+  out->n = 0;
+  size_t n = json_is_object(v) ? 1 : json_is_array(v) ? json_array_size(v) : 0;
+  if (!json_is_object(v) && !json_is_array(v)) return SBX_EPROTO;
+  if (n == 0) return 0;
+  out->items = calloc(n, sizeof *out->items);
+  if (!out->items) return SBX_ENOMEM;
+  out->n = n;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *o = json_is_object(v) ? v : json_array_get(v, i);
+    if (!json_is_object(o)) {
+      e2b_entries_free(out);
+      return SBX_EPROTO;
+    }
+    fill_entry(&out->items[i], o);
+  }
+  return 0;
+}
+
+void e2b_entries_free(struct e2b_entries *e) {
+  free(e->items);
+  e->items = NULL;
+  e->n = 0;
+}

@@ -1,0 +1,389 @@
+/* e2b_sandbox.c - E2B control-plane ops: create, connect (resume), info,
+ * kill, pause, set timeout, list. Each is a call op (reactor/call.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../protocol/json_util.h"
+#include "e2b.h"
+
+enum sbox_what { W_CREATE, W_CONNECT, W_INFO, W_KILL, W_PAUSE, W_TIMEOUT, W_LIST };
+
+struct sbox_op {
+  struct sbx_call k;
+  enum sbox_what what;
+  char *id;
+  char *url;
+  char *body;  /* JSON request body */
+  char *query; /* list query string */
+  long timeout_s;
+  int legacy_v1;
+  sbx_sandbox_cb scb;
+  sbx_done_cb dcb;
+  sbx_list_cb lcb;
+  json_t *doc;      /* parsed reply, alive until the callback returns */
+  char *next_token; /* list */
+};
+
+static struct sbox_op *sbox_of(struct sbx_call *k) {
+  return (struct sbox_op *)k;
+}
+
+static void describe(const struct sbox_op *s, char *buf, size_t n) {
+  static const char *const verbs[] = {"create sandbox", "connect to sandbox", "get sandbox",
+                                      "kill sandbox",   "pause sandbox",      "set timeout of sandbox",
+                                      "list sandboxes"};
+  snprintf(buf, n, "%s%s%s", verbs[s->what], s->id ? " " : "", s->id ? s->id : "");
+}
+
+/* ---- build ------------------------------------------------------------------- */
+
+static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
+  struct sbox_op *s = sbox_of(k);
+  struct sbx_client *c = k->op.c;
+  free(s->url);
+  s->url = NULL;
+  switch (s->what) {
+  case W_CREATE:
+    return e2b_api_req(c, r, &s->url, "POST", s->body, "%s",
+                       s->legacy_v1 ? "/sandboxes" : "/v2/sandboxes");
+  case W_CONNECT:
+    return e2b_api_req(c, r, &s->url, "POST", s->body, "%s/sandboxes/%s/connect",
+                       s->legacy_v1 ? "" : "/v2", s->id);
+  case W_INFO: return e2b_api_req(c, r, &s->url, "GET", NULL, "/sandboxes/%s", s->id);
+  case W_KILL: return e2b_api_req(c, r, &s->url, "DELETE", NULL, "/sandboxes/%s", s->id);
+  case W_PAUSE: return e2b_api_req(c, r, &s->url, "POST", s->body, "/sandboxes/%s/pause", s->id);
+  case W_TIMEOUT:
+    return e2b_api_req(c, r, &s->url, "POST", s->body, "/sandboxes/%s/timeout", s->id);
+  case W_LIST:
+    r->max_body = 16u << 20;
+    return e2b_api_req(c, r, &s->url, "GET", NULL, "/v2/sandboxes%s", s->query ? s->query : "");
+  }
+  return SBX_EINVAL;
+}
+
+/* ---- parse ------------------------------------------------------------------- */
+
+static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
+  struct sbox_op *s = sbox_of(k);
+  struct e2b_state *st = e2b_of(k->op.c);
+  char what[200];
+  describe(s, what, sizeof what);
+  if (h->status < 200 || h->status >= 300) {
+    int rc = e2b_http_error(h, 0, what, e);
+    if (s->what == W_KILL && h->status == 404) e2b_token_drop(st, s->id);
+    return rc;
+  }
+  switch (s->what) {
+  case W_KILL: e2b_token_drop(st, s->id); return 0;
+  case W_PAUSE:
+  case W_TIMEOUT: return 0;
+  default: break;
+  }
+  s->doc = e2b_parse_json(h, what, e);
+  if (!s->doc) return e->status;
+  if (s->what == W_LIST) {
+    if (!json_is_array(s->doc)) {
+      sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply is not a JSON array", what);
+      return SBX_EPROTO;
+    }
+    if (h->next_token) s->next_token = strdup(h->next_token);
+    return 0;
+  }
+  if (!json_is_object(s->doc) || !sbx_json_str(s->doc, "sandboxID")) {
+    sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no sandboxID", what);
+    return SBX_EPROTO;
+  }
+  /* Remember the envd access token so data-plane calls need no lookup. */
+  const char *token = sbx_json_str(s->doc, "envdAccessToken");
+  if (s->what != W_INFO || token)
+    e2b_token_put(st, sbx_json_str(s->doc, "sandboxID"), token, sbx_json_str(s->doc, "domain"));
+  return 0;
+}
+
+/* ---- complete ------------------------------------------------------------------- */
+
+static void deliver_info(struct sbox_op *s, const sbx_error *err) {
+  struct e2b_info_view v = {0};
+  if (!err && e2b_info_from_json(s->doc, &v) == 0) {
+    s->scb(s->k.op.c, s->k.op.id, NULL, &v.info, s->k.op.ud);
+    e2b_info_view_free(&v);
+    return;
+  }
+  sbx_error fallback = {.code = SBX_EPROTO, .retry_after_ms = -1, .provider_code = "",
+                        .message = "malformed sandbox in the reply"};
+  s->scb(s->k.op.c, s->k.op.id, err ? err : &fallback, NULL, s->k.op.ud);
+}
+
+static void deliver_list(struct sbox_op *s, const sbx_error *err) {
+  if (err) {
+    s->lcb(s->k.op.c, s->k.op.id, err, NULL, 0, NULL, s->k.op.ud);
+    return;
+  }
+  size_t n = json_array_size(s->doc), got = 0;
+  sbx_sandbox_info *items = n ? calloc(n, sizeof *items) : NULL;
+  struct e2b_info_view *views = n ? calloc(n, sizeof *views) : NULL;
+  if (n && (!items || !views)) {
+    sbx_error oom = {.code = SBX_ENOMEM, .retry_after_ms = -1, .provider_code = "",
+                     .message = "list sandboxes: out of memory"};
+    s->lcb(s->k.op.c, s->k.op.id, &oom, NULL, 0, NULL, s->k.op.ud);
+  } else {
+    for (size_t i = 0; i < n; i++)
+      if (e2b_info_from_json(json_array_get(s->doc, i), &views[got]) == 0) {
+        items[got] = views[got].info;
+        got++;
+      }
+    s->lcb(s->k.op.c, s->k.op.id, NULL, items, got, s->next_token, s->k.op.ud);
+  }
+  for (size_t i = 0; i < got; i++) e2b_info_view_free(&views[i]);
+  free(items);
+  free(views);
+}
+
+static void complete(struct sbx_op *op, const sbx_error *err) {
+  struct sbox_op *s = (struct sbox_op *)op;
+  switch (s->what) {
+  case W_CREATE:
+  case W_CONNECT:
+  case W_INFO: deliver_info(s, err); break;
+  case W_LIST: deliver_list(s, err); break;
+  default: s->dcb(op->c, op->id, err, op->ud); break;
+  }
+}
+
+static void destroy(struct sbx_op *op) {
+  struct sbox_op *s = (struct sbox_op *)op;
+  free(s->id);
+  free(s->url);
+  free(s->body);
+  free(s->query);
+  free(s->next_token);
+  if (s->doc) json_decref(s->doc);
+}
+
+SBX_CALL_KIND(kind_create, "e2b.create", complete, destroy);
+SBX_CALL_KIND(kind_connect, "e2b.connect", complete, destroy);
+SBX_CALL_KIND(kind_info, "e2b.info", complete, destroy);
+SBX_CALL_KIND(kind_kill, "e2b.kill", complete, destroy);
+SBX_CALL_KIND(kind_pause, "e2b.pause", complete, destroy);
+SBX_CALL_KIND(kind_timeout, "e2b.set_timeout", complete, destroy);
+SBX_CALL_KIND(kind_list, "e2b.list", complete, destroy);
+
+/* A create whose reply was lost must not be repeated blindly. */
+static const struct call_hooks hooks_create = {
+    .cls = SBX_RATE_CREATE, .retry = CALL_RETRY_UNSENT, .build = build, .parse = parse};
+static const struct call_hooks hooks_lifecycle = {
+    .cls = SBX_RATE_LIFECYCLE, .retry = CALL_RETRY_ANY, .build = build, .parse = parse};
+
+static struct sbox_op *start(sbx_client *c, const struct op_kind *kind, const struct call_hooks *h,
+                             enum sbox_what what, const char *id, void *ud, sbx_status *st) {
+  if (id && !e2b_valid_id(id)) {
+    *st = SBX_EINVAL;
+    return NULL;
+  }
+  char *idc = id ? strdup(id) : NULL;
+  if (id && !idc) {
+    *st = SBX_ENOMEM;
+    return NULL;
+  }
+  struct sbox_op *s = (struct sbox_op *)sbx__call_new(c, kind, h, sizeof *s, ud, st);
+  if (!s) {
+    free(idc);
+    return NULL;
+  }
+  s->what = what;
+  s->id = idc;
+  return s;
+}
+
+/* ---- create ------------------------------------------------------------------- */
+
+static json_t *kv_object(const sbx_kv *kv, size_t n) {
+  json_t *o = json_object();
+  for (size_t i = 0; o && i < n; i++)
+    if (kv[i].key && kv[i].value) json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+  return o;
+}
+
+static json_t *str_array(const char *const *v, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++)
+    if (v[i]) json_array_append_new(a, json_string(v[i]));
+  return a;
+}
+
+static char *create_body(const sbx_create_opts *o) {
+  json_t *b = json_object();
+  if (!b) return NULL;
+  json_object_set_new(b, "templateID", json_string(o->template_id ? o->template_id : "base"));
+  if (o->timeout_s > 0) json_object_set_new(b, "timeout", json_integer(o->timeout_s));
+  else if (o->legacy_v1) json_object_set_new(b, "timeout", json_integer(300));
+  if (o->n_metadata) json_object_set_new(b, "metadata", kv_object(o->metadata, o->n_metadata));
+  if (o->n_envs) json_object_set_new(b, "envVars", kv_object(o->envs, o->n_envs));
+  if (o->auto_pause != SBX_UNSET) json_object_set_new(b, "autoPause", json_boolean(o->auto_pause));
+  if (o->allow_internet != SBX_UNSET)
+    json_object_set_new(b, "allow_internet_access", json_boolean(o->allow_internet));
+  if (o->n_allow_out || o->n_deny_out) {
+    json_t *net = json_object();
+    if (o->n_allow_out) json_object_set_new(net, "allowOut", str_array(o->allow_out, o->n_allow_out));
+    if (o->n_deny_out) json_object_set_new(net, "denyOut", str_array(o->deny_out, o->n_deny_out));
+    json_object_set_new(b, "network", net);
+  }
+  if (o->legacy_v1 && o->secure != SBX_UNSET) json_object_set_new(b, "secure", json_boolean(o->secure));
+  char *s = sbx_json_dump(b, NULL);
+  json_decref(b);
+  return s;
+}
+
+sbx_status e2b_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
+                      sbx_op_id *out) {
+  char *body = create_body(o);
+  if (!body) return SBX_ENOMEM;
+  sbx_status st;
+  struct sbox_op *s = start(c, &kind_create, &hooks_create, W_CREATE, NULL, ud, &st);
+  if (!s) {
+    free(body);
+    return st;
+  }
+  s->body = body;
+  s->legacy_v1 = o->legacy_v1;
+  s->scb = cb;
+  *out = s->k.op.id;
+  return SBX_OK;
+}
+
+/* ---- by id ---------------------------------------------------------------------- */
+
+static sbx_status start_simple(sbx_client *c, const struct op_kind *kind, enum sbox_what what,
+                               const char *id, char *body, sbx_sandbox_cb scb, sbx_done_cb dcb,
+                               void *ud, sbx_op_id *out, struct sbox_op **sp) {
+  sbx_status st;
+  struct sbox_op *s = start(c, kind, &hooks_lifecycle, what, id, ud, &st);
+  if (!s) {
+    free(body);
+    return st;
+  }
+  s->body = body;
+  s->scb = scb;
+  s->dcb = dcb;
+  *out = s->k.op.id;
+  if (sp) *sp = s;
+  return SBX_OK;
+}
+
+static char *timeout_body(const char *key, long v) {
+  char *s = NULL;
+  if (v > 0) {
+    if (asprintf(&s, "{\"%s\":%ld}", key, v) < 0) s = NULL;
+  } else {
+    s = strdup("{}");
+  }
+  return s;
+}
+
+sbx_status e2b_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
+                       sbx_sandbox_cb cb, void *ud, sbx_op_id *out) {
+  /* The v1 path requires a timeout; the SDK sent 300 by default. */
+  char *body = timeout_body("timeout", legacy_v1 && timeout_s <= 0 ? 300 : timeout_s);
+  if (!body) return SBX_ENOMEM;
+  struct sbox_op *s = NULL;
+  sbx_status st = start_simple(c, &kind_connect, W_CONNECT, id, body, cb, NULL, ud, out, &s);
+  if (st == SBX_OK) s->legacy_v1 = legacy_v1;
+  return st;
+}
+
+sbx_status e2b_info(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud, sbx_op_id *out) {
+  return start_simple(c, &kind_info, W_INFO, id, NULL, cb, NULL, ud, out, NULL);
+}
+
+sbx_status e2b_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  return start_simple(c, &kind_kill, W_KILL, id, NULL, NULL, cb, ud, out, NULL);
+}
+
+sbx_status e2b_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  char *body = strdup("{}");
+  if (!body) return SBX_ENOMEM;
+  return start_simple(c, &kind_pause, W_PAUSE, id, body, NULL, cb, ud, out, NULL);
+}
+
+sbx_status e2b_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb,
+                           void *ud, sbx_op_id *out) {
+  char *body = NULL;
+  if (asprintf(&body, "{\"timeout\":%ld}", timeout_s) < 0) return SBX_ENOMEM;
+  return start_simple(c, &kind_timeout, W_TIMEOUT, id, body, NULL, cb, ud, out, NULL);
+}
+
+/* ---- list ------------------------------------------------------------------------ */
+
+/* The metadata filter is "k=v&k2=v2" with each part percent-encoded, then the
+ * whole encoded twice more (E2B's server unescapes it twice; see §3.3). */
+static char *metadata_param(CURL *esc, const sbx_kv *kv, size_t n) {
+  char *inner = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&inner, &len);
+  if (!f) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    char *k = curl_easy_escape(esc, kv[i].key ? kv[i].key : "", 0);
+    char *v = curl_easy_escape(esc, kv[i].value ? kv[i].value : "", 0);
+    if (k && v) fprintf(f, "%s%s=%s", i ? "&" : "", k, v);
+    curl_free(k);
+    curl_free(v);
+  }
+  fclose(f);
+  if (!inner) return NULL;
+  char *once = curl_easy_escape(esc, inner, 0);
+  free(inner);
+  char *twice = once ? curl_easy_escape(esc, once, 0) : NULL;
+  curl_free(once);
+  char *out = twice ? strdup(twice) : NULL;
+  curl_free(twice);
+  return out;
+}
+
+static char *list_query(const sbx_list_opts *o) {
+  CURL *esc = curl_easy_init();
+  if (!esc) return NULL;
+  char *q = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&q, &len);
+  if (!f) {
+    curl_easy_cleanup(esc);
+    return NULL;
+  }
+  char sep = '?';
+  if (o->n_metadata) {
+    char *m = metadata_param(esc, o->metadata, o->n_metadata);
+    if (m) fprintf(f, "%cmetadata=%s", sep, m), sep = '&';
+    free(m);
+  }
+  if (o->state && *o->state) {
+    char *s = curl_easy_escape(esc, o->state, 0);
+    if (s) fprintf(f, "%cstate=%s", sep, s), sep = '&';
+    curl_free(s);
+  }
+  if (o->limit > 0) fprintf(f, "%climit=%d", sep, o->limit), sep = '&';
+  if (o->next_token && *o->next_token) {
+    char *t = curl_easy_escape(esc, o->next_token, 0);
+    if (t) fprintf(f, "%cnextToken=%s", sep, t);
+    curl_free(t);
+  }
+  fclose(f);
+  curl_easy_cleanup(esc);
+  return q;
+}
+
+sbx_status e2b_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
+                    sbx_op_id *out) {
+  char *query = list_query(o);
+  if (!query) return SBX_ENOMEM;
+  sbx_status st;
+  struct sbox_op *s = start(c, &kind_list, &hooks_lifecycle, W_LIST, NULL, ud, &st);
+  if (!s) {
+    free(query);
+    return st;
+  }
+  s->query = query;
+  s->lcb = cb;
+  *out = s->k.op.id;
+  return SBX_OK;
+}

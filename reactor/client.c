@@ -1,0 +1,221 @@
+/* client.c - client lifecycle, op table, run queue, dispatch bracketing and
+ * logging. */
+#include "client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+
+static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static int env_flag(const char *name) {
+  const char *v = getenv(name);
+  return v && *v && strcmp(v, "0") != 0;
+}
+
+const char *sbx__client_own(struct sbx_client *c, const char *s) {
+  if (!s) return NULL;
+  if (c->n_owned >= (int)(sizeof c->owned / sizeof c->owned[0])) return NULL;
+  char *d = strdup(s);
+  if (!d) return NULL;
+  c->owned[c->n_owned++] = d;
+  return d;
+}
+
+static void seed_rng(struct sbx_client *c) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  c->rng = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid() ^
+           (uint64_t)(uintptr_t)c;
+  if (!c->rng) c->rng = 0x9e3779b97f4a7c15ull;
+}
+
+uint64_t sbx__client_rand(struct sbx_client *c, uint64_t n) {
+  uint64_t x = c->rng; /* xorshift64 */
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  c->rng = x;
+  return n ? x % n : x;
+}
+
+struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *st,
+                                   char *errbuf, size_t errlen) {
+  struct sbx_client *c = calloc(1, sizeof *c);
+  if (!c) {
+    *st = SBX_ENOMEM;
+    return NULL;
+  }
+  c->loop = loop;
+  c->cfg = *cfg;
+  c->next_id = 1;
+  if (env_flag("SBX_TRACE")) c->cfg.trace = 1;
+  seed_rng(c);
+  double rate[SBX_RATE_N] = {cfg->rate_create, cfg->rate_lifecycle, cfg->rate_data};
+  int burst[SBX_RATE_N] = {cfg->burst_create, cfg->burst_lifecycle, cfg->burst_data};
+  sbx__rate_init(&c->rate, rate, burst, ev_now(loop));
+  ev_timer_init(&c->runq_timer, runq_flush_cb, 0., 0.);
+  c->runq_timer.data = c;
+  if (sbx__bridge_init(c) != 0) {
+    snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
+             "cannot initialise libcurl's multi handle");
+    free(c);
+    *st = SBX_ENOMEM;
+    return NULL;
+  }
+  *st = SBX_OK;
+  return c;
+}
+
+void sbx__client_enter(struct sbx_client *c) {
+  c->depth++;
+}
+
+void sbx__client_leave(struct sbx_client *c) {
+  if (--c->depth == 0 && c->free_requested) sbx__client_free(c);
+}
+
+static void close_all_ops(struct sbx_client *c) {
+  for (size_t i = 0; i < SBX_OP_TABLE_SIZE; i++) {
+    while (c->ops[i]) {
+      struct sbx_op *op = c->ops[i];
+      sbx__op_post(op, OP_EV_CLOSE);
+      if (c->ops[i] == op) { /* a kind that refused to finish: force it */
+        sbx__op_fail(op, SBX_ECLOSED, "client closed");
+        sbx__op_finish(op);
+      }
+    }
+  }
+}
+
+void sbx__client_free(struct sbx_client *c) {
+  if (!c) return;
+  if (c->depth > 0) {
+    c->free_requested = 1;
+    c->closing = 1;
+    return;
+  }
+  c->depth = 1; /* callbacks fired from here must not re-enter the free */
+  c->closing = 1;
+  close_all_ops(c);
+  if (c->prov_destroy) c->prov_destroy(c);
+  sbx__bridge_cleanup(c);
+  ev_timer_stop(c->loop, &c->runq_timer);
+  for (int i = 0; i < c->n_hosts; i++) free(c->hosts[i].host);
+  for (int i = 0; i < c->n_owned; i++) free(c->owned[i]);
+  free(c);
+}
+
+/* ---- op table ------------------------------------------------------------ */
+
+static size_t bucket_of(sbx_op_id id) {
+  return (size_t)(id * 0x9e3779b97f4a7c15ull >> 52) % SBX_OP_TABLE_SIZE;
+}
+
+void sbx__client_register(struct sbx_client *c, struct sbx_op *op) {
+  size_t b = bucket_of(op->id);
+  op->tbl_next = c->ops[b];
+  c->ops[b] = op;
+  c->n_ops++;
+}
+
+void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op) {
+  struct sbx_op **pp = &c->ops[bucket_of(op->id)];
+  while (*pp && *pp != op) pp = &(*pp)->tbl_next;
+  if (*pp) {
+    *pp = op->tbl_next;
+    c->n_ops--;
+  }
+}
+
+struct sbx_op *sbx__client_find(struct sbx_client *c, sbx_op_id id) {
+  for (struct sbx_op *op = c->ops[bucket_of(id)]; op; op = op->tbl_next)
+    if (op->id == id) return op;
+  return NULL;
+}
+
+/* ---- run queue ------------------------------------------------------------- */
+
+void sbx__client_queue(struct sbx_client *c, struct sbx_op *op) {
+  if (op->queued) return;
+  op->queued = 1;
+  op->runq_next = NULL;
+  if (c->runq_tail)
+    c->runq_tail->runq_next = op;
+  else
+    c->runq_head = op;
+  c->runq_tail = op;
+  if (!ev_is_active(&c->runq_timer)) {
+    ev_timer_set(&c->runq_timer, 0., 0.);
+    ev_timer_start(c->loop, &c->runq_timer);
+  }
+}
+
+static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct sbx_client *c = w->data;
+  sbx__client_enter(c);
+  /* Take the whole queue: ops queued while flushing run on the next turn. */
+  struct sbx_op *op = c->runq_head;
+  c->runq_head = c->runq_tail = NULL;
+  while (op) {
+    struct sbx_op *next = op->runq_next;
+    op->queued = 0;
+    op->runq_next = NULL;
+    sbx__op_run(op); /* may free op */
+    op = next;
+    if (c->free_requested) break;
+  }
+  /* Anything left (free requested mid-flush) is closed by the free. */
+  if (op && !c->runq_head) {
+    c->runq_head = op;
+    for (c->runq_tail = op; c->runq_tail->runq_next;) c->runq_tail = c->runq_tail->runq_next;
+  }
+  sbx__client_leave(c);
+}
+
+/* ---- public ------------------------------------------------------------------ */
+
+sbx_status sbx_cancel(sbx_client *c, sbx_op_id id) {
+  if (!c || !id) return SBX_EINVAL;
+  struct sbx_op *op = sbx__client_find(c, id);
+  if (!op || op->completed) return SBX_ENOTFOUND;
+  if (!op->cancel_req) {
+    op->cancel_req = 1;
+    sbx__op_post_deferred(op, OP_EV_CANCEL);
+  }
+  return SBX_OK;
+}
+
+size_t sbx_client_pending(const sbx_client *c) {
+  return c ? c->n_ops : 0;
+}
+
+sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id id, long ms) {
+  if (!c || !id || ms < 0) return SBX_EINVAL;
+  struct sbx_op *op = sbx__client_find(c, id);
+  if (!op || op->completed) return SBX_ENOTFOUND;
+  sbx__op_deadline_start(op, ms);
+  return SBX_OK;
+}
+
+/* ---- logging ------------------------------------------------------------------ */
+
+int sbx__log_enabled(const struct sbx_client *c, int level) {
+  if (!c->cfg.log) return 0;
+  return level < SBX_LOG_TRACE || c->cfg.trace;
+}
+
+void sbx__log(struct sbx_client *c, int level, const char *comp, sbx_op_id op, const char *fmt,
+              ...) {
+  if (!sbx__log_enabled(c, level)) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  c->cfg.log(c->cfg.log_ud, level, comp, op, buf);
+}

@@ -1,0 +1,75 @@
+/* client.h - the client object: one libev loop, one libcurl multi handle,
+ * the op table, the run queue, the rate governor and per-host admission. */
+#ifndef SBX_REACTOR_CLIENT_H
+#define SBX_REACTOR_CLIENT_H
+
+#include <curl/curl.h>
+#include <ev.h>
+#include <stdarg.h>
+
+#include "op.h"
+#include "rate.h"
+#include "sbx.h"
+
+#define SBX_OP_TABLE_SIZE 4096 /* buckets; chains are short at 10k ops */
+#define SBX_MAX_HOSTS 8
+
+struct sbx_http;
+
+/* Concurrent transfers per host are capped by the client itself: Debian's
+ * libcurl 7.88 does not queue beyond a busy multiplexed connection. */
+struct sbx_host_slot {
+  char *host; /* "scheme://host:port" */
+  int inflight;
+  struct sbx_http *wait_head, *wait_tail;
+};
+
+struct sbx_client {
+  struct ev_loop *loop;
+  sbx_config cfg;  /* strings point into owned copies below */
+  char *owned[16]; /* owned config strings */
+  int n_owned;
+  CURLM *multi;
+  ev_timer curl_timer;
+  ev_timer runq_timer; /* flushes the run queue on the next loop turn */
+  struct sbx_op *runq_head, *runq_tail;
+  struct sbx_op *ops[SBX_OP_TABLE_SIZE];
+  size_t n_ops;
+  sbx_op_id next_id;
+  int depth;          /* >0 while inside a dispatch from the loop */
+  int free_requested; /* sbx_client_free was called during a dispatch */
+  int closing;        /* no new ops */
+  struct sbx_host_slot hosts[SBX_MAX_HOSTS];
+  int n_hosts;
+  struct sbx_rate_governor rate;
+  uint64_t rng; /* xorshift state for retry jitter */
+  const struct sbx_provider *prov; /* the provider layer's vtable */
+  void *prov_state;
+  void (*prov_destroy)(struct sbx_client *c);
+};
+
+struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *st,
+                                   char *errbuf, size_t errlen);
+void sbx__client_free(struct sbx_client *c);
+
+/* Copy a string into the client's owned storage (config strings). */
+const char *sbx__client_own(struct sbx_client *c, const char *s);
+
+/* Dispatch bracketing: every entry from the loop runs between enter and
+ * leave; a free requested inside happens at the outermost leave. */
+void sbx__client_enter(struct sbx_client *c);
+void sbx__client_leave(struct sbx_client *c);
+
+void sbx__client_register(struct sbx_client *c, struct sbx_op *op);
+void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op);
+struct sbx_op *sbx__client_find(struct sbx_client *c, sbx_op_id id);
+void sbx__client_queue(struct sbx_client *c, struct sbx_op *op);
+
+void sbx__log(struct sbx_client *c, int level, const char *comp, sbx_op_id op, const char *fmt,
+              ...) __attribute__((format(printf, 5, 6)));
+int sbx__log_enabled(const struct sbx_client *c, int level);
+
+/* A pseudo-random number in [0, n) for jitter (per client, no globals). */
+uint64_t sbx__client_rand(struct sbx_client *c, uint64_t n);
+
+#endif

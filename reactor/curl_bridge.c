@@ -1,0 +1,119 @@
+/* curl_bridge.c - libcurl's multi_socket API on libev.
+ *
+ * curl tells us which sockets to watch (socket callback) and when to call it
+ * back (timer callback); libev watchers call curl_multi_socket_action; then
+ * finished transfers are drained from curl_multi_info_read and only there
+ * handed to their ops (never from inside a curl callback). */
+#include <stdlib.h>
+
+#include "client.h"
+#include "http.h"
+
+struct sock_watch {
+  ev_io io;
+  struct sbx_client *c;
+  curl_socket_t fd;
+};
+
+static void drain(struct sbx_client *c) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(c->multi, &left))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    struct sbx_http *h = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&h);
+    if (h) sbx__http_done(h, msg->data.result); /* may run the op, start others */
+    if (c->free_requested) return;
+  }
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  struct sock_watch *sw = (struct sock_watch *)w;
+  struct sbx_client *c = sw->c;
+  int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+  int running;
+  sbx__client_enter(c);
+  curl_multi_socket_action(c->multi, sw->fd, action, &running);
+  drain(c);
+  sbx__client_leave(c);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct sbx_client *c = w->data;
+  int running;
+  sbx__client_enter(c);
+  curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  drain(c);
+  sbx__client_leave(c);
+}
+
+/* CURLMOPT_SOCKETFUNCTION. Under HTTP/2 a socket is not a transfer, so the
+ * watcher lives in curl's per-socket slot, never per easy handle. */
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+  struct sbx_client *c = userp;
+  struct sock_watch *sw = socketp;
+  if (what == CURL_POLL_REMOVE) {
+    if (sw) {
+      ev_io_stop(c->loop, &sw->io);
+      curl_multi_assign(c->multi, fd, NULL);
+      free(sw);
+    }
+    return 0;
+  }
+  if (!sw) {
+    sw = calloc(1, sizeof *sw);
+    if (!sw) return -1;
+    sw->c = c;
+    sw->fd = fd;
+    ev_init(&sw->io, io_cb);
+    curl_multi_assign(c->multi, fd, sw);
+  }
+  int ev = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+  /* Stop + set + start every time: libev re-checks a reused fd number. */
+  ev_io_stop(c->loop, &sw->io);
+  ev_io_set(&sw->io, fd, ev);
+  ev_io_start(c->loop, &sw->io);
+  return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: never call curl from here; arm a libev timer. */
+static int timerfunc_cb(CURLM *multi, long timeout_ms, void *userp) {
+  struct sbx_client *c = userp;
+  ev_timer_stop(c->loop, &c->curl_timer);
+  if (timeout_ms >= 0) {
+    ev_timer_set(&c->curl_timer, (double)timeout_ms / 1000.0, 0.);
+    ev_timer_start(c->loop, &c->curl_timer);
+  }
+  return 0;
+}
+
+int sbx__bridge_init(struct sbx_client *c) {
+  c->multi = curl_multi_init();
+  if (!c->multi) return -1;
+  ev_timer_init(&c->curl_timer, timer_cb, 0., 0.);
+  c->curl_timer.data = c;
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timerfunc_cb);
+  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->cfg.max_connections);
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->cfg.max_connections * 4);
+  long streams = c->cfg.max_connections > 0 ? c->cfg.max_streams / c->cfg.max_connections : 100;
+  if (streams < 1) streams = 1;
+  curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, streams);
+  return 0;
+}
+
+void sbx__bridge_add(struct sbx_client *c, struct sbx_http *h) {
+  curl_multi_add_handle(c->multi, h->easy);
+}
+
+void sbx__bridge_cleanup(struct sbx_client *c) {
+  if (!c->multi) return;
+  /* Every easy handle is gone by now (ops were closed); cleanup may still
+   * call the socket callback while it closes pooled connections. */
+  curl_multi_cleanup(c->multi);
+  c->multi = NULL;
+  ev_timer_stop(c->loop, &c->curl_timer);
+}

@@ -1,0 +1,101 @@
+/* http.h - one HTTP transfer of an op, on the client's curl multi handle.
+ *
+ * The op fills a struct sbx_http_req and calls sbx__http_start(). The body
+ * is either buffered (capped) or, for a 2xx reply with a stream sink, handed
+ * to the sink as it arrives. Completion is only reported while draining
+ * curl_multi_info_read: the op receives OP_EV_HTTP and reads the result. */
+#ifndef SBX_REACTOR_HTTP_H
+#define SBX_REACTOR_HTTP_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../protocol/errinfo.h"
+
+struct sbx_op;
+struct sbx_client;
+
+/* Stream sink: return 0 to go on, non-zero to abort the transfer (the op
+ * records why before returning). Called from inside curl: it must not call
+ * libcurl; it may call user callbacks. */
+typedef int (*sbx_http_sink_fn)(struct sbx_op *op, const char *data, size_t len);
+
+struct sbx_buf {
+  char *data;
+  size_t len, cap;
+};
+
+struct sbx_http_req {
+  const char *method; /* "GET", "POST", "DELETE", "PUT" */
+  const char *url;
+  const char *host;   /* admission key: scheme://host:port */
+  struct curl_slist *headers; /* ownership passes to the transfer */
+  /* Request body: from memory (borrowed, must outlive the transfer) ... */
+  const char *body;
+  size_t body_len;
+  /* ... or prefix + file (fd, size bytes) + suffix, streamed */
+  int upload_fd; /* -1 when none */
+  uint64_t upload_size;
+  const char *prefix, *suffix;
+  size_t prefix_len, suffix_len;
+  size_t max_body;      /* cap on a buffered reply body */
+  sbx_http_sink_fn sink; /* for 2xx replies: stream instead of buffering */
+  long timeout_ms;      /* whole transfer; 0: none */
+  long idle_timeout_s;  /* abort when no byte arrives for this long; 0: none */
+};
+
+struct sbx_http {
+  CURL *easy;
+  struct sbx_op *op;
+  struct sbx_client *c;
+  struct curl_slist *headers;
+  int slot;             /* host slot index */
+  unsigned added : 1;   /* added to the multi handle */
+  unsigned waiting : 1; /* queued for admission */
+  unsigned done : 1;
+  unsigned streaming : 1; /* body goes to the sink */
+  unsigned sink_aborted : 1;
+  unsigned too_big : 1;
+  long status;          /* HTTP status, 0 when none */
+  CURLcode result;
+  long retry_after_ms;  /* -1 when absent */
+  char *next_token;     /* X-Next-Token */
+  struct sbx_buf body;  /* buffered reply */
+  size_t max_body;
+  sbx_http_sink_fn sink;
+  /* upload state */
+  int upload_fd;
+  uint64_t upload_left;
+  const char *prefix, *suffix;
+  size_t prefix_len, suffix_len, seg_off;
+  int seg;
+  int upload_errno;
+  uint64_t bytes_in;
+  struct sbx_http *wait_next;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Start a transfer for op (op->http is set). Returns 0 or a negative status. */
+int sbx__http_start(struct sbx_op *op, struct sbx_http_req *req);
+/* Abort and free op's transfer (not from inside curl callbacks). */
+void sbx__http_abort(struct sbx_op *op);
+/* Free a finished transfer. */
+void sbx__http_free(struct sbx_http *h);
+/* Called by the bridge while draining: the transfer is done. */
+void sbx__http_done(struct sbx_http *h, CURLcode result);
+
+/* Fill e from a curl-level failure (connect, TLS, timeout, reset, size cap).
+ * Returns its status, or 0 when curl reported no error (the HTTP status is
+ * then the provider's to map). */
+int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_errinfo *e);
+
+int sbx__buf_append(struct sbx_buf *b, const void *p, size_t n, size_t cap);
+void sbx__buf_free(struct sbx_buf *b);
+
+/* The multi bridge (curl_bridge.c). */
+int sbx__bridge_init(struct sbx_client *c);
+void sbx__bridge_cleanup(struct sbx_client *c);
+void sbx__bridge_add(struct sbx_client *c, struct sbx_http *h);
+
+#endif

@@ -1,0 +1,179 @@
+/* op.c - the op base and its step driver. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "http.h"
+#include "op.h"
+
+static void op_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, size_t size,
+                           void *ud, sbx_status *st) {
+  if (c->closing) {
+    *st = SBX_ECLOSED;
+    return NULL;
+  }
+  struct sbx_op *op = calloc(1, size);
+  if (!op) {
+    *st = SBX_ENOMEM;
+    return NULL;
+  }
+  op->id = c->next_id++;
+  op->kind = kind;
+  op->c = c;
+  op->ud = ud;
+  op->state = 0;
+  ev_timer_init(&op->timer, op_timer_cb, 0., 0.);
+  op->timer.data = op;
+  ev_timer_init(&op->deadline, op_deadline_cb, 0., 0.);
+  op->deadline.data = op;
+  sbx__client_register(c, op);
+  /* Never run before the start call returns: the first step is queued. */
+  sbx__op_post_deferred(op, OP_EV_START);
+  *st = SBX_OK;
+  return op;
+}
+
+void sbx__op_post(struct sbx_op *op, unsigned events) {
+  op->events |= events;
+  sbx__op_run(op);
+}
+
+void sbx__op_post_deferred(struct sbx_op *op, unsigned events) {
+  op->events |= events;
+  sbx__client_queue(op->c, op);
+}
+
+void sbx__op_set_state(struct sbx_op *op, int to, int line) {
+  const struct op_kind *k = op->kind;
+  int from = op->state;
+  if (from == to) return;
+  int ok = to >= 0 && to < k->n_states &&
+           (to == k->done_state || (k->allowed[from] & (1u << to)) != 0);
+  if (!ok) {
+    sbx__log(op->c, SBX_LOG_ERROR, "op", op->id, "op#%llu %s: illegal transition %s -> %d (line %d)",
+             (unsigned long long)op->id, k->name, k->state_names[from], to, line);
+    sbx__op_fail(op, SBX_EINVAL, "internal error: %s cannot go from %s to state %d", k->name,
+                 k->state_names[from], to);
+    to = k->done_state;
+  }
+  sbx__log(op->c, SBX_LOG_TRACE, "op", op->id, "op#%llu %s %s -> %s (line %d)",
+           (unsigned long long)op->id, k->name, k->state_names[from], k->state_names[to], line);
+  op->state = to;
+}
+
+int sbx__op_fail_info(struct sbx_op *op, const struct sbx_errinfo *e) {
+  if (op->err) return op->err->status; /* the first failure is the one reported */
+  op->err = malloc(sizeof *op->err);
+  if (!op->err) return e->status;
+  *op->err = *e;
+  return e->status;
+}
+
+int sbx__op_fail(struct sbx_op *op, int status, const char *fmt, ...) {
+  struct sbx_errinfo e;
+  sbx_errinfo_clear(&e);
+  va_list ap;
+  va_start(ap, fmt);
+  sbx_errinfo_vset(&e, status, fmt, ap);
+  va_end(ap);
+  return sbx__op_fail_info(op, &e);
+}
+
+void sbx__op_timer_start(struct sbx_op *op, long ms) {
+  ev_timer_stop(op->c->loop, &op->timer);
+  ev_timer_set(&op->timer, (double)ms / 1000.0, 0.);
+  ev_timer_start(op->c->loop, &op->timer);
+}
+
+void sbx__op_timer_stop(struct sbx_op *op) {
+  ev_timer_stop(op->c->loop, &op->timer);
+}
+
+void sbx__op_deadline_start(struct sbx_op *op, long ms) {
+  ev_timer_stop(op->c->loop, &op->deadline);
+  if (ms <= 0) return;
+  ev_timer_set(&op->deadline, (double)ms / 1000.0, 0.);
+  ev_timer_start(op->c->loop, &op->deadline);
+}
+
+static void op_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct sbx_op *op = w->data;
+  sbx__op_post(op, OP_EV_TIMER);
+}
+
+static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct sbx_op *op = w->data;
+  sbx__op_post(op, OP_EV_DEADLINE);
+}
+
+static void to_public(const struct sbx_errinfo *e, sbx_error *out) {
+  out->code = (sbx_status)e->status;
+  out->http_status = e->http_status;
+  out->curl_code = e->curl_code;
+  out->retryable = e->retryable;
+  out->retry_after_ms = e->retry_after_ms;
+  out->provider_code = e->provider_code;
+  out->message = e->message;
+}
+
+void sbx__op_finish(struct sbx_op *op) {
+  struct sbx_client *c = op->c;
+  ev_timer_stop(c->loop, &op->timer);
+  ev_timer_stop(c->loop, &op->deadline);
+  if (op->http) sbx__http_abort(op);
+  op->completed = 1;
+  sbx__client_unregister(c, op);
+  sbx_error pub;
+  sbx__client_enter(c);
+  if (op->err) {
+    to_public(op->err, &pub);
+    sbx__log(c, SBX_LOG_DEBUG, "op", op->id, "op#%llu %s failed: %s: %s",
+             (unsigned long long)op->id, op->kind->name, sbx_status_name(pub.code), pub.message);
+  }
+  op->kind->complete(op, op->err ? &pub : NULL);
+  if (op->kind->destroy) op->kind->destroy(op);
+  free(op->err);
+  free(op);
+  sbx__client_leave(c);
+}
+
+static int terminal_status(unsigned ev) {
+  if (ev & OP_EV_CLOSE) return SBX_ECLOSED;
+  if (ev & OP_EV_CANCEL) return SBX_ECANCELED;
+  return SBX_ETIMEDOUT;
+}
+
+void sbx__op_run(struct sbx_op *op) {
+  if (op->running || op->completed) return;
+  struct sbx_client *c = op->c;
+  const struct op_kind *k = op->kind;
+  sbx__client_enter(c);
+  op->running = 1;
+  for (;;) {
+    unsigned stop = op_take(op, OP_EV_CANCEL | OP_EV_CLOSE | OP_EV_DEADLINE);
+    if (stop && op->state != k->done_state) {
+      int st = terminal_status(stop);
+      sbx__op_fail(op, st, "%s %s", k->name,
+                   st == SBX_ECLOSED     ? "aborted: client closed"
+                   : st == SBX_ECANCELED ? "cancelled"
+                                         : "deadline passed");
+      op_set_state(op, k->done_state);
+    }
+    if (op->state == k->done_state) {
+      op->running = 0;
+      sbx__op_finish(op); /* frees op */
+      sbx__client_leave(c);
+      return;
+    }
+    if (k->steps[op->state](op) == OP_WAIT &&
+        !(op->events & (OP_EV_CANCEL | OP_EV_CLOSE | OP_EV_DEADLINE)) &&
+        op->state != k->done_state)
+      break;
+  }
+  op->running = 0;
+  sbx__client_leave(c);
+}

@@ -1,0 +1,13 @@
+/* emu_h1.h - the HTTP/1.1 transport's response side, called by emu_req.c. */
+#ifndef SBX_EMU_H1_H
+#define SBX_EMU_H1_H
+
+#include "emu_http.h"
+
+int emu_h1_resp_start(struct emu_req *req, int status, const struct emu_header *hdrs,
+                      size_t n_hdrs, int64_t content_length);
+int emu_h1_resp_write(struct emu_req *req, const void *data, size_t len);
+void emu_h1_resp_end(struct emu_req *req);
+void emu_h1_resp_abort(struct emu_req *req, enum emu_abort how);
+
+#endif

@@ -1,0 +1,79 @@
+/* emu_route.c - emu_dispatch: the /_emu routes first, then counters and injected
+ * faults, then envd (by sandbox header or host) or the control plane. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_app.h"
+#include "emu_fault.h"
+
+struct delayed {
+  ev_timer timer;
+  struct emu_req *req;
+  struct emu_fault fault;
+};
+
+static void route(struct emu_req *req) {
+  char id[64];
+  if (emu_is_envd_request(req, id, sizeof id)) emu_envd_dispatch(req, id);
+  else emu_api_dispatch(req);
+}
+
+static int is_stream_path(const char *path) {
+  static const char *const streams[] = {"/process.Process/Start", "/process.Process/Connect",
+                                        "/filesystem.Filesystem/WatchDir"};
+  for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++)
+    if (strcmp(path, streams[i]) == 0) return 1;
+  return 0;
+}
+
+static void route_with_fault(struct emu_req *req, const struct emu_fault *f) {
+  struct emu_app *app = req->srv->app;
+  int is_stream = is_stream_path(req->path);
+  if (emu_faults_apply(req, f, is_stream)) return;
+  if (f->action != EMU_FAULT_STATUS) app->stream_fault = f; /* picked up by emu_stream_open */
+  route(req);
+  app->stream_fault = NULL;
+}
+
+static void delayed_free(struct delayed *d) {
+  ev_timer_stop(d->req->srv->loop, &d->timer);
+  d->req->route_data = NULL;
+  d->req->on_close = NULL;
+  free(d);
+}
+
+static void delayed_close(struct emu_req *req) {
+  delayed_free(req->route_data);
+}
+
+static void delayed_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct delayed *d = w->data;
+  struct emu_req *req = d->req;
+  struct emu_fault f = d->fault;
+  delayed_free(d);
+  route_with_fault(req, &f);
+}
+
+void emu_dispatch(struct emu_req *req) {
+  struct emu_app *app = req->srv->app;
+  if (app->verbose) fprintf(stderr, "sbx-emu: %s %s\n", req->method, req->path);
+  if (strncmp(req->path, "/_emu/", 6) == 0) {
+    if (strcmp(req->path, "/_emu/faults") == 0) return emu_faults_route(req);
+    if (strcmp(req->path, "/_emu/stats") == 0) return emu_stats_route(req);
+    return emu_reply_error(req, 404, "no route for %s %s", req->method, req->path);
+  }
+  emu_stats_count(app, req->method, req->path);
+  struct emu_fault f;
+  if (!app->faults || !emu_faults_take(app, req->method, req->path, &f)) return route(req);
+  if (f.delay_ms <= 0) return route_with_fault(req, &f);
+  struct delayed *d = calloc(1, sizeof *d);
+  if (!d) return route_with_fault(req, &f);
+  d->req = req;
+  d->fault = f;
+  ev_timer_init(&d->timer, delayed_cb, (double)f.delay_ms / 1000.0, 0.);
+  d->timer.data = d;
+  ev_timer_start(req->srv->loop, &d->timer);
+  req->route_data = d;
+  req->on_close = delayed_close;
+}

@@ -1,0 +1,197 @@
+/* emu_store.c - the sandbox table: ids, directories, TTL timers, pause,
+ * resume and kill. A sandbox is <root>/<id>/fs with home/user and tmp. */
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "emu_app.h"
+#include "emu_proc.h"
+
+static unsigned hash_id(const char *id) {
+  unsigned h = 2166136261u;
+  for (; *id; id++) h = (h ^ (unsigned char)*id) * 16777619u;
+  return h % EMU_HASH_SIZE;
+}
+
+struct emu_sandbox *emu_sb_find(struct emu_app *app, const char *id) {
+  if (!id) return NULL;
+  for (struct emu_sandbox *sb = app->sb_hash[hash_id(id)]; sb; sb = sb->hnext)
+    if (strcmp(sb->id, id) == 0) return sb;
+  return NULL;
+}
+
+int emu_mkdir_p(const char *path) {
+  char *tmp = strdup(path);
+  if (!tmp) return -1;
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+      free(tmp);
+      return -1;
+    }
+    *p = '/';
+  }
+  int rc = mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
+  free(tmp);
+  if (rc == 0) {
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) return -1;
+  }
+  return rc;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  if (flag == FTW_DP || flag == FTW_D) return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+  return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int emu_rm_rf(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -1;
+  if (!S_ISDIR(st.st_mode)) return unlink(path);
+  return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+static void ttl_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct emu_sandbox *sb = w->data;
+  if (sb->state != EMU_SB_RUNNING) return;
+  int64_t left = sb->end_ms - emu_now_ms();
+  if (left > 0) { /* the wall clock and the loop clock drifted: wait the rest */
+    ev_timer_set(w, (double)left / 1000.0, 0.);
+    ev_timer_start(loop, w);
+    return;
+  }
+  if (sb->app->verbose)
+    fprintf(stderr, "sbx-emu: sandbox %s reached its end (%s)\n", sb->id,
+            sb->auto_pause ? "pause" : "kill");
+  if (sb->auto_pause) emu_sb_pause(sb);
+  else emu_sb_kill(sb);
+}
+
+void emu_sb_set_end(struct emu_sandbox *sb, int64_t end_ms) {
+  sb->end_ms = end_ms;
+  ev_timer_stop(sb->app->loop, &sb->ttl);
+  if (sb->state != EMU_SB_RUNNING) return;
+  int64_t left = end_ms - emu_now_ms();
+  ev_timer_set(&sb->ttl, left > 0 ? (double)left / 1000.0 : 0., 0.);
+  ev_timer_start(sb->app->loop, &sb->ttl);
+}
+
+static char *path_join(const char *a, const char *b) {
+  size_t n = strlen(a) + strlen(b) + 2;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/%s", a, b);
+  return p;
+}
+
+static int make_dirs(struct emu_sandbox *sb) {
+  char *home = path_join(sb->fs, "home/user");
+  char *tmp = path_join(sb->fs, "tmp");
+  int rc = home && tmp && emu_mkdir_p(home) == 0 && emu_mkdir_p(tmp) == 0 ? 0 : -1;
+  if (rc == 0) chmod(tmp, 01777);
+  free(home);
+  free(tmp);
+  return rc;
+}
+
+static void sb_free(struct emu_sandbox *sb) {
+  free(sb->template_id);
+  json_decref(sb->metadata);
+  json_decref(sb->env_vars);
+  json_decref(sb->network);
+  free(sb->dir);
+  free(sb->fs);
+  free(sb);
+}
+
+struct emu_sandbox *emu_sb_create(struct emu_app *app, const char *template_id, int timeout_s,
+                                  const char **why) {
+  struct emu_sandbox *sb = calloc(1, sizeof *sb);
+  if (!sb) {
+    *why = "out of memory";
+    return NULL;
+  }
+  sb->app = app;
+  do {
+    sb->id[0] = 'i';
+    emu_random_alnum(sb->id + 1, EMU_ID_LEN - 1);
+  } while (emu_sb_find(app, sb->id));
+  emu_random_hex(sb->token, 32);
+  sb->template_id = strdup(template_id);
+  sb->metadata = json_object();
+  sb->env_vars = json_object();
+  sb->allow_internet = -1;
+  sb->dir = path_join(app->root, sb->id);
+  sb->fs = sb->dir ? path_join(sb->dir, "fs") : NULL;
+  if (!sb->template_id || !sb->metadata || !sb->env_vars || !sb->fs) {
+    sb_free(sb);
+    *why = "out of memory";
+    return NULL;
+  }
+  if (make_dirs(sb) < 0) {
+    emu_rm_rf(sb->dir);
+    sb_free(sb);
+    *why = "cannot create the sandbox directory";
+    return NULL;
+  }
+  sb->state = EMU_SB_RUNNING;
+  sb->started_ms = emu_now_ms();
+  sb->seq = ++app->seq;
+  unsigned h = hash_id(sb->id);
+  sb->hnext = app->sb_hash[h];
+  app->sb_hash[h] = sb;
+  sb->next = app->sb_head;
+  if (app->sb_head) app->sb_head->prev = sb;
+  app->sb_head = sb;
+  app->n_running++;
+  ev_timer_init(&sb->ttl, ttl_cb, 0., 0.);
+  sb->ttl.data = sb;
+  emu_sb_set_end(sb, sb->started_ms + (int64_t)timeout_s * 1000);
+  return sb;
+}
+
+void emu_sb_kill(struct emu_sandbox *sb) {
+  struct emu_app *app = sb->app;
+  ev_timer_stop(app->loop, &sb->ttl);
+  emu_procs_sandbox_gone(sb);
+  struct emu_sandbox **pp = &app->sb_hash[hash_id(sb->id)];
+  while (*pp && *pp != sb) pp = &(*pp)->hnext;
+  if (*pp) *pp = sb->hnext;
+  if (sb->prev) sb->prev->next = sb->next;
+  else app->sb_head = sb->next;
+  if (sb->next) sb->next->prev = sb->prev;
+  if (sb->state == EMU_SB_RUNNING) app->n_running--;
+  else app->n_paused--;
+  if (emu_rm_rf(sb->dir) < 0 && app->verbose)
+    fprintf(stderr, "sbx-emu: cannot remove %s\n", sb->dir);
+  sb_free(sb);
+}
+
+void emu_sb_pause(struct emu_sandbox *sb) {
+  if (sb->state == EMU_SB_PAUSED) return;
+  ev_timer_stop(sb->app->loop, &sb->ttl);
+  emu_procs_sandbox_signal(sb, SIGSTOP);
+  sb->state = EMU_SB_PAUSED;
+  sb->app->n_running--;
+  sb->app->n_paused++;
+}
+
+void emu_sb_resume(struct emu_sandbox *sb, int timeout_s) {
+  if (sb->state == EMU_SB_PAUSED) {
+    sb->state = EMU_SB_RUNNING;
+    sb->app->n_paused--;
+    sb->app->n_running++;
+    emu_procs_sandbox_signal(sb, SIGCONT);
+  }
+  emu_sb_set_end(sb, emu_now_ms() + (int64_t)timeout_s * 1000);
+}
+
+void emu_store_shutdown(struct emu_app *app) {
+  while (app->sb_head) emu_sb_kill(app->sb_head);
+}
