@@ -72,6 +72,9 @@ $(B)/sbx: $(CLI_OBJ) $(STATIC)
 $(B)/sbx-emu: $(EMU_OBJ) $(STATIC)
 	$(CC) -o $@ $(EMU_OBJ) $(STATIC) $(LDFLAGS) $(LIBS) $(EMULIBS)
 
+$(B)/sbx-bench: bench/sbx_bench.c $(STATIC)
+	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
 $(B)/tests/%: tests/unit/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
@@ -108,7 +111,7 @@ test-conformance: tests-build
 run: all
 	sh examples/run-sample.sh $(B)
 
-bench: all
+bench: all $(B)/sbx-bench
 	sh bench/run.sh $(B)
 
 FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -42,7 +42,12 @@ struct cli {
   void *interrupt_ud;
 
   ev_signal sigint_w, sigterm_w;
+  ev_timer grace_w; /* after a signal: how long cancellations may take */
 };
+
+/* Seconds the cancelled ops get to complete after SIGINT/SIGTERM before the
+ * client is freed anyway (a second signal skips the wait). */
+#define CLI_CANCEL_GRACE_S 5.0
 
 /* Allocation that exits with a message instead of returning NULL: a CLI
  * cannot do anything useful without memory. */
@@ -59,9 +64,11 @@ int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(print
  * CLI_EXIT_USAGE after printing the client's error (bad configuration). */
 int cli_open(struct cli *cli);
 
-/* Record a started op. When st is not SBX_OK, report it as a failure of
- * `what` instead and return -1 (no callback will follow). */
-int cli_track(struct cli *cli, sbx_status st, sbx_op_id id, const char *what);
+/* Record a started op: *id is read here, after the start call returned
+ * (taking the id by value would read it in unspecified order relative to a
+ * start call written in the same argument list). When st is not SBX_OK,
+ * report it as a failure of `what` and return -1 (no callback follows). */
+int cli_track(struct cli *cli, sbx_status st, const sbx_op_id *id, const char *what);
 /* An op completed: forget it; the loop stops once none is left. */
 void cli_done(struct cli *cli, sbx_op_id id);
 

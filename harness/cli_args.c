@@ -32,6 +32,12 @@ static int parse_long_opt(struct cli_args *a, const struct cli_opt *opts, const 
   a->opt = arg;
   if (!o) {
     if (len == 6 && !strncmp(arg, "--help", 6) && !eq) return CLI_HELP;
+    if (!strcmp(arg, "--json") && a->cli->cmd) {
+      /* Also accepted after the command ("sbx ls --json"): a common habit,
+       * and no command has an option of that name. */
+      a->cli->json = 1;
+      return cli_args_next(a, opts);
+    }
     return cli_usage(a->cli, "unknown option '%.*s'", (int)len, arg), CLI_ERR;
   }
   a->opt = o->name;

@@ -135,7 +135,8 @@ static sbx_op_id *pending_copy(const struct cli *cli, size_t *n) {
 }
 
 static void cancel_ids(struct cli *cli, sbx_op_id *ids, size_t n) {
-  for (size_t i = 0; i < n; i++) sbx_cancel(cli->client, ids[i]);
+  for (size_t i = 0; i < n; i++)
+    sbx_cancel(cli->client, ids[i]);
   free(ids);
 }
 
@@ -143,6 +144,13 @@ static void cancel_all(struct cli *cli) {
   size_t n;
   sbx_op_id *ids = pending_copy(cli, &n);
   cancel_ids(cli, ids, n);
+}
+
+/* Cancelled ops did not all complete in time: stop waiting for them. */
+static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct cli *cli = w->data;
+  cli->hard_stop = 1;
+  ev_break(loop, EVBREAK_ALL);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
@@ -154,6 +162,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
     return;
   }
   cli->interrupted = w->signum;
+  ev_timer_start(loop, &cli->grace_w);
   /* The hook runs before the cancellations (a cancelled exec may complete at
    * once and forget its pid), and the ops it starts are not cancelled. */
   size_t n;
@@ -198,10 +207,12 @@ int cli_open(struct cli *cli) {
   ev_signal_init(&cli->sigterm_w, signal_cb, SIGTERM);
   cli->sigterm_w.data = cli;
   ev_signal_start(cli->loop, &cli->sigterm_w);
+  ev_timer_init(&cli->grace_w, grace_cb, CLI_CANCEL_GRACE_S, 0.);
+  cli->grace_w.data = cli;
   return 0;
 }
 
-int cli_track(struct cli *cli, sbx_status st, sbx_op_id id, const char *what) {
+int cli_track(struct cli *cli, sbx_status st, const sbx_op_id *id, const char *what) {
   if (st != SBX_OK) {
     cli_fail_status(cli, what, st, NULL);
     return -1;
@@ -210,7 +221,7 @@ int cli_track(struct cli *cli, sbx_status st, sbx_op_id id, const char *what) {
     cli->cap_ops = cli->cap_ops ? cli->cap_ops * 2 : 8;
     cli->ops = cli_xrealloc(cli->ops, cli->cap_ops * sizeof *cli->ops);
   }
-  cli->ops[cli->n_ops++] = id;
+  cli->ops[cli->n_ops++] = *id;
   return 0;
 }
 
@@ -233,6 +244,7 @@ void cli_run(struct cli *cli) {
   if (cli->client) {
     ev_signal_stop(cli->loop, &cli->sigint_w);
     ev_signal_stop(cli->loop, &cli->sigterm_w);
+    ev_timer_stop(cli->loop, &cli->grace_w);
     sbx_client_free(cli->client); /* completes leftovers with SBX_ECLOSED */
     cli->client = NULL;
   }

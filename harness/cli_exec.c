@@ -120,7 +120,7 @@ static void stdin_close_remote(struct exec_state *x) {
   stdin_stop(x);
   cli_track(x->cli,
             sbx_process_close_stdin(x->cli->client, x->sandbox_id, x->pid, stdin_done_cb, x, &op),
-            op, "stdin");
+            &op, "stdin");
 }
 
 static void stdin_cb(struct ev_loop *loop, ev_io *w, int revents) {
@@ -142,7 +142,7 @@ static void stdin_cb(struct ev_loop *loop, ev_io *w, int revents) {
   if (cli_track(x->cli,
                 sbx_process_write_stdin(x->cli->client, x->sandbox_id, x->pid, x->buf, (size_t)n,
                                         stdin_done_cb, x, &op),
-                op, "stdin") < 0)
+                &op, "stdin") < 0)
     x->forward_stdin = 0;
 }
 
@@ -266,7 +266,7 @@ static void on_interrupt(struct cli *cli, void *ud) {
   sbx_op_id op = 0;
   if (sbx_process_signal(cli->client, x->sandbox_id, x->pid, SIGKILL, kill_done_cb, x, &op) ==
       SBX_OK)
-    cli_track(cli, SBX_OK, op, "kill");
+    cli_track(cli, SBX_OK, &op, "kill");
 }
 
 enum { E_CWD = 1, E_USER, E_ENV, E_TIMEOUT_MS, E_STDIN, E_DETACH };
@@ -307,8 +307,9 @@ int cmd_exec(struct cli *cli, int argc, char **argv) {
         cmd_argc = a.argc - a.i + 1;
       } else if (!*a.val) {
         rc = cli_usage(cli, "empty sandbox id");
+      } else {
+        sid = a.val;
       }
-      sid = a.val;
       break;
     case E_CWD:
       if (!*a.val) rc = cli_usage(cli, "--cwd needs a non-empty value");
@@ -358,7 +359,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv) {
     static const sbx_exec_cbs cbs = {on_start, on_output, on_done};
     /* Until the process reports, the exit code is "failed". */
     cli->exit_code = CLI_EXIT_FAIL;
-    cli_track(cli, sbx_exec_start(cli->client, sid, &o, &cbs, x, &x->op), x->op, sid);
+    cli_track(cli, sbx_exec_start(cli->client, sid, &o, &cbs, x, &x->op), &x->op, sid);
     cli_run(cli);
     stdin_stop(x);
     rc = cli_exit_code(cli);

@@ -94,7 +94,7 @@ static void done_cb(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud)
 }
 
 /* Run one started op to completion and free its state. */
-static int finish(struct cli *cli, struct file_op *f, sbx_status st, sbx_op_id op) {
+static int finish(struct cli *cli, struct file_op *f, sbx_status st, const sbx_op_id *op) {
   cli_track(cli, st, op, f->what);
   cli_run(cli);
   free(f->what);
@@ -126,7 +126,7 @@ int cmd_put(struct cli *cli, int argc, char **argv) {
   op_init(&f, cli, args[0], args[2], SHOW_NOTHING);
   sbx_upload up = {.path = args[2], .local_path = args[1]};
   sbx_op_id op = 0;
-  return finish(cli, &f, sbx_file_write(cli->client, args[0], &up, entries_cb, &f, &op), op);
+  return finish(cli, &f, sbx_file_write(cli->client, args[0], &up, entries_cb, &f, &op), &op);
 }
 
 /* ---- get ------------------------------------------------------------------ */
@@ -185,7 +185,7 @@ int cmd_get(struct cli *cli, int argc, char **argv) {
   sbx_download dl = {.path = args[1], .local_path = local, .on_data = local ? NULL : get_data};
   sbx_op_id op = 0;
   if (!local) fflush(stdout); /* the bytes go straight to fd 1 */
-  rc = finish(cli, &f, sbx_file_read(cli->client, args[0], &dl, get_done, &f, &op), op);
+  rc = finish(cli, &f, sbx_file_read(cli->client, args[0], &dl, get_done, &f, &op), &op);
   /* Do not leave a partial or empty file behind that we created. */
   if (rc != CLI_EXIT_OK && local && !existed) unlink(local);
   free(local);
@@ -214,7 +214,7 @@ static int fs_ls(struct cli *cli, int argc, char **argv) {
   op_init(&f, cli, args[0], args[1], SHOW_LINES);
   sbx_op_id op = 0;
   return finish(cli, &f, sbx_fs_list(cli->client, args[0], args[1], depth, entries_cb, &f, &op),
-                op);
+                &op);
 }
 
 /* mkdir, rm, stat: ID PATH. */
@@ -234,7 +234,7 @@ static int fs_path(struct cli *cli, int argc, char **argv, int which) {
     st = sbx_fs_remove(cli->client, args[0], args[1], done_cb, &f, &op);
   else
     st = sbx_fs_stat(cli->client, args[0], args[1], entries_cb, &f, &op);
-  return finish(cli, &f, st, op);
+  return finish(cli, &f, st, &op);
 }
 
 static int fs_mv(struct cli *cli, int argc, char **argv) {
@@ -247,7 +247,7 @@ static int fs_mv(struct cli *cli, int argc, char **argv) {
   op_init(&f, cli, args[0], args[1], SHOW_NOTHING);
   sbx_op_id op = 0;
   return finish(cli, &f, sbx_fs_move(cli->client, args[0], args[1], args[2], entries_cb, &f, &op),
-                op);
+                &op);
 }
 
 int cmd_fs(struct cli *cli, int argc, char **argv) {

@@ -224,13 +224,18 @@ void out_table_print(const struct out_table *t) {
     }
   }
   for (size_t r = 0; r < t->nrows; r++) {
-    for (size_t c = 0; c < t->ncols; c++) {
+    /* Pad every column but the last; empty trailing cells leave no blanks. */
+    size_t last = t->ncols;
+    while (last > 1 && !*t->cells[r * t->ncols + last - 1])
+      last--;
+    for (size_t c = 0; c < last; c++) {
       const char *s = t->cells[r * t->ncols + c];
-      if (c + 1 < t->ncols)
+      if (c + 1 < last)
         printf("%-*s  ", (int)w[c], s);
       else
-        printf("%s\n", s); /* no trailing padding */
+        printf("%s", s);
     }
+    fputc('\n', stdout);
   }
   free(w);
 }

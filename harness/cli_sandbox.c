@@ -142,7 +142,7 @@ int cmd_create(struct cli *cli, int argc, char **argv) {
     o.n_deny_out = deny.n;
     struct sb_op s = {cli, o.template_id ? o.template_id : "base", SHOW_ID};
     sbx_op_id op = 0;
-    cli_track(cli, sbx_sandbox_create(cli->client, &o, sandbox_cb, &s, &op), op, s.target);
+    cli_track(cli, sbx_sandbox_create(cli->client, &o, sandbox_cb, &s, &op), &op, s.target);
     cli_run(cli);
     rc = cli_exit_code(cli);
   }
@@ -198,7 +198,7 @@ static void list_cb(sbx_client *c, sbx_op_id op, const sbx_error *err,
   if (ls->all && next_token && *next_token && !cli->interrupted && !cli->out_broken) {
     sbx_op_id next = 0;
     ls->opts.next_token = next_token;
-    cli_track(cli, sbx_sandbox_list(c, &ls->opts, list_cb, ls, &next), next, "sandboxes");
+    cli_track(cli, sbx_sandbox_list(c, &ls->opts, list_cb, ls, &next), &next, "sandboxes");
     ls->opts.next_token = NULL;
   }
   cli_done(cli, op);
@@ -254,7 +254,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv) {
     out_table_init(&ls.table, 6);
     out_table_add(&ls.table, header);
     sbx_op_id op = 0;
-    cli_track(cli, sbx_sandbox_list(cli->client, &ls.opts, list_cb, &ls, &op), op, "sandboxes");
+    cli_track(cli, sbx_sandbox_list(cli->client, &ls.opts, list_cb, &ls, &op), &op, "sandboxes");
     cli_run(cli);
     rc = cli_exit_code(cli);
     if (!cli->json && rc == CLI_EXIT_OK) out_table_print(&ls.table);
@@ -274,7 +274,7 @@ int cmd_info(struct cli *cli, int argc, char **argv) {
   if ((rc = cli_open(cli))) return rc;
   struct sb_op s = {cli, sid, SHOW_INFO};
   sbx_op_id op = 0;
-  cli_track(cli, sbx_sandbox_info_get(cli->client, sid, sandbox_cb, &s, &op), op, sid);
+  cli_track(cli, sbx_sandbox_info_get(cli->client, sid, sandbox_cb, &s, &op), &op, sid);
   cli_run(cli);
   return cli_exit_code(cli);
 }
@@ -287,7 +287,7 @@ int cmd_pause(struct cli *cli, int argc, char **argv) {
   if ((rc = cli_open(cli))) return rc;
   struct sb_op s = {cli, sid, SHOW_NOTHING};
   sbx_op_id op = 0;
-  cli_track(cli, sbx_sandbox_pause(cli->client, sid, done_cb, &s, &op), op, sid);
+  cli_track(cli, sbx_sandbox_pause(cli->client, sid, done_cb, &s, &op), &op, sid);
   cli_run(cli);
   return cli_exit_code(cli);
 }
@@ -319,7 +319,8 @@ int cmd_resume(struct cli *cli, int argc, char **argv) {
   if ((rc = cli_open(cli))) return rc;
   struct sb_op s = {cli, sid, SHOW_NOTHING};
   sbx_op_id op = 0;
-  cli_track(cli, sbx_sandbox_connect(cli->client, sid, timeout_s, 0, sandbox_cb, &s, &op), op, sid);
+  cli_track(cli, sbx_sandbox_connect(cli->client, sid, timeout_s, 0, sandbox_cb, &s, &op), &op,
+            sid);
   cli_run(cli);
   return cli_exit_code(cli);
 }
@@ -334,7 +335,7 @@ int cmd_timeout(struct cli *cli, int argc, char **argv) {
   if ((rc = cli_open(cli))) return rc;
   struct sb_op s = {cli, args[0], SHOW_NOTHING};
   sbx_op_id op = 0;
-  cli_track(cli, sbx_sandbox_set_timeout(cli->client, args[0], secs, done_cb, &s, &op), op,
+  cli_track(cli, sbx_sandbox_set_timeout(cli->client, args[0], secs, done_cb, &s, &op), &op,
             args[0]);
   cli_run(cli);
   return cli_exit_code(cli);
@@ -366,7 +367,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv) {
     for (size_t i = 0; i < ids.n; i++) {
       ops[i] = (struct sb_op){cli, ids.v[i], SHOW_NOTHING};
       sbx_op_id op = 0;
-      cli_track(cli, sbx_sandbox_kill(cli->client, ids.v[i], done_cb, &ops[i], &op), op, ids.v[i]);
+      cli_track(cli, sbx_sandbox_kill(cli->client, ids.v[i], done_cb, &ops[i], &op), &op, ids.v[i]);
     }
     cli_run(cli);
     free(ops);

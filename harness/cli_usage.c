@@ -16,7 +16,8 @@ static const char intro[] =
     "Global options (before COMMAND):\n"
     "  --provider NAME     provider (default: $SBX_PROVIDER, else e2b)\n"
     "  --json              machine output: one JSON object per line; errors also\n"
-    "                      as {\"error\":{\"status\":...,\"http_status\":...,\"message\":...}}\n"
+    "                      as {\"error\":{\"status\":...,\"http_status\":...,\"message\":...}};\n"
+    "                      may also follow COMMAND\n"
     "  --api-url URL       control plane base URL (default https://api.<domain>)\n"
     "  --sandbox-url URL   envd base URL for every sandbox\n"
     "  --domain D          provider domain (default e2b.app)\n"
@@ -68,7 +69,8 @@ static const struct usage cmds[] = {
 static const char outro[] =
     "\n"
     "Exit codes: 0 ok, 1 operation failed, 2 usage or configuration error,\n"
-    "130 interrupted (SIGINT); exec returns the command's own code.\n";
+    "130 interrupted (SIGINT; 143 for SIGTERM), 141 when stdout closes early;\n"
+    "exec returns the command's own code.\n";
 
 int cli_print_usage(FILE *f, const char *cmd) {
   size_t n = sizeof cmds / sizeof cmds[0];

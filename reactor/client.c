@@ -11,6 +11,8 @@
 #include "http.h"
 
 static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+}
 
 static int env_flag(const char *name) {
   const char *v = getenv(name);
@@ -60,6 +62,9 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
   sbx__rate_init(&c->rate, rate, burst, ev_now(loop));
   ev_timer_init(&c->runq_timer, runq_flush_cb, 0., 0.);
   c->runq_timer.data = c;
+  /* The loop lives while ops are pending, not because curl keeps idle
+   * connections open: the bridge's watchers are unref'd, this one is not. */
+  ev_timer_init(&c->keepalive, keepalive_cb, 1e9, 1e9);
   if (sbx__bridge_init(c) != 0) {
     snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
              "cannot initialise libcurl's multi handle");
@@ -105,6 +110,7 @@ void sbx__client_free(struct sbx_client *c) {
   if (c->prov_destroy) c->prov_destroy(c);
   sbx__bridge_cleanup(c);
   ev_timer_stop(c->loop, &c->runq_timer);
+  ev_timer_stop(c->loop, &c->keepalive);
   for (int i = 0; i < c->n_hosts; i++) free(c->hosts[i].host);
   for (int i = 0; i < c->n_owned; i++) free(c->owned[i]);
   free(c);
@@ -120,7 +126,7 @@ void sbx__client_register(struct sbx_client *c, struct sbx_op *op) {
   size_t b = bucket_of(op->id);
   op->tbl_next = c->ops[b];
   c->ops[b] = op;
-  c->n_ops++;
+  if (c->n_ops++ == 0) ev_timer_start(c->loop, &c->keepalive);
 }
 
 void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op) {
@@ -128,7 +134,7 @@ void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op) {
   while (*pp && *pp != op) pp = &(*pp)->tbl_next;
   if (*pp) {
     *pp = op->tbl_next;
-    c->n_ops--;
+    if (--c->n_ops == 0) ev_timer_stop(c->loop, &c->keepalive);
   }
 }
 

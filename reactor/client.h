@@ -32,6 +32,7 @@ struct sbx_client {
   CURLM *multi;
   ev_timer curl_timer;
   ev_timer runq_timer; /* flushes the run queue on the next loop turn */
+  ev_timer keepalive;  /* active iff ops are pending: keeps ev_run going */
   struct sbx_op *runq_head, *runq_tail;
   struct sbx_op *ops[SBX_OP_TABLE_SIZE];
   size_t n_ops;

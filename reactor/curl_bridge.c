@@ -9,6 +9,25 @@
 #include "client.h"
 #include "http.h"
 
+/* Weak watchers: they do not keep ev_run alive on their own (idle pooled
+ * connections would otherwise stop the host's ev_run from returning). */
+static void io_stop_weak(struct ev_loop *loop, ev_io *w) {
+  if (!ev_is_active(w)) return;
+  ev_ref(loop);
+  ev_io_stop(loop, w);
+}
+
+static void io_start_weak(struct ev_loop *loop, ev_io *w) {
+  ev_io_start(loop, w);
+  ev_unref(loop);
+}
+
+static void timer_stop_weak(struct ev_loop *loop, ev_timer *w) {
+  if (!ev_is_active(w)) return;
+  ev_ref(loop);
+  ev_timer_stop(loop, w);
+}
+
 struct sock_watch {
   ev_io io;
   struct sbx_client *c;
@@ -41,6 +60,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct sbx_client *c = w->data;
   int running;
+  ev_ref(loop); /* libev stopped the expired one-shot timer: undo our unref */
   sbx__client_enter(c);
   curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   drain(c);
@@ -54,7 +74,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   struct sock_watch *sw = socketp;
   if (what == CURL_POLL_REMOVE) {
     if (sw) {
-      ev_io_stop(c->loop, &sw->io);
+      io_stop_weak(c->loop, &sw->io);
       curl_multi_assign(c->multi, fd, NULL);
       free(sw);
     }
@@ -70,19 +90,20 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   }
   int ev = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
   /* Stop + set + start every time: libev re-checks a reused fd number. */
-  ev_io_stop(c->loop, &sw->io);
+  io_stop_weak(c->loop, &sw->io);
   ev_io_set(&sw->io, fd, ev);
-  ev_io_start(c->loop, &sw->io);
+  io_start_weak(c->loop, &sw->io);
   return 0;
 }
 
 /* CURLMOPT_TIMERFUNCTION: never call curl from here; arm a libev timer. */
 static int timerfunc_cb(CURLM *multi, long timeout_ms, void *userp) {
   struct sbx_client *c = userp;
-  ev_timer_stop(c->loop, &c->curl_timer);
+  timer_stop_weak(c->loop, &c->curl_timer);
   if (timeout_ms >= 0) {
     ev_timer_set(&c->curl_timer, (double)timeout_ms / 1000.0, 0.);
     ev_timer_start(c->loop, &c->curl_timer);
+    ev_unref(c->loop);
   }
   return 0;
 }
@@ -115,5 +136,5 @@ void sbx__bridge_cleanup(struct sbx_client *c) {
    * call the socket callback while it closes pooled connections. */
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
-  ev_timer_stop(c->loop, &c->curl_timer);
+  timer_stop_weak(c->loop, &c->curl_timer);
 }

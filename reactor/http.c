@@ -195,6 +195,9 @@ static void set_common(struct sbx_client *c, struct sbx_http *h, const struct sb
   /* Streams carry small messages: a small receive buffer keeps each open
    * stream cheap (design.md measured ~9 KB vs ~18 KB per transfer). */
   if (r->sink) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L);
+  /* curl 7.88 allocates a 64 KiB upload buffer per transfer by default;
+   * 16 KiB (its minimum) is plenty for request bodies. */
+  curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 }
 
 static void set_method_and_body(struct sbx_http *h, const struct sbx_http_req *r) {
@@ -282,11 +285,14 @@ void sbx__http_free(struct sbx_http *h) {
 
 static void detach(struct sbx_client *c, struct sbx_http *h) {
   if (h->waiting) unlink_waiting(c, h);
-  if (h->added) {
-    curl_multi_remove_handle(c->multi, h->easy);
-    h->added = 0;
-    release_slot(c, h->slot);
-  }
+  if (!h->added) return;
+  /* curl 7.88 only queues the RST_STREAM of an h2 stream removed mid-way:
+   * it goes out with the connection's next frame. When no other stream
+   * would carry it, closing the connection tells the server instead. */
+  if (!h->done) curl_easy_setopt(h->easy, CURLOPT_FORBID_REUSE, 1L);
+  curl_multi_remove_handle(c->multi, h->easy);
+  h->added = 0;
+  release_slot(c, h->slot);
 }
 
 void sbx__http_done(struct sbx_http *h, CURLcode result) {

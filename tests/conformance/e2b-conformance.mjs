@@ -52,6 +52,23 @@ await step('Sandbox.create', async () => {
   check(sbx2.sandboxId !== sbx.sandboxId, 'distinct ids')
 })
 
+await step('rate limit: 429 + Retry-After is retried', async () => {
+  // sbx-emu's fault injection (not part of E2B): one 429 on the next create
+  const faults = `${process.env.E2B_API_URL}/_emu/faults`
+  const add = await fetch(faults, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'POST', path: '/v2/sandboxes', status: 429, retry_after: 1, count: 1 }),
+  })
+  eq(add.status, 201, 'fault added')
+  const t0 = Date.now()
+  const extra = await Sandbox.create({ metadata: { suite: `${tag}-retry` } })
+  check(Date.now() - t0 >= 900, 'the SDK waited for Retry-After')
+  eq(await extra.kill(), true, 'kill the extra sandbox')
+  const stats = await (await fetch(`${process.env.E2B_API_URL}/_emu/stats`)).json()
+  check(stats.requests['POST /v2/sandboxes'] >= 4, 'stats count the retried create')
+})
+
 await step('commands.run foreground', async () => {
   const r = await sbx.commands.run('echo hello; echo err 1>&2; echo "$GLOBAL_ENV $MY_ENV"; pwd', {
     envs: { MY_ENV: 'from-run' },

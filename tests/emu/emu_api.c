@@ -20,8 +20,7 @@ static int check_api_key(struct emu_req *req, struct emu_app *app) {
 static json_t *sandbox_json(const struct emu_sandbox *sb) {
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:n}", "sandboxID", sb->id, "templateID",
                    sb->template_id, "alias", sb->template_id, "clientID", "emu", "envdVersion",
-                   EMU_ENVD_VERSION, "envdAccessToken", sb->token, "trafficAccessToken",
-                   "domain");
+                   EMU_ENVD_VERSION, "envdAccessToken", sb->token, "trafficAccessToken", "domain");
 }
 
 static json_t *listed_json(const struct emu_sandbox *sb) {
@@ -30,9 +29,9 @@ static json_t *listed_json(const struct emu_sandbox *sb) {
   emu_rfc3339_ms(sb->end_ms, end, sizeof end);
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:O,s:s}", "sandboxID", sb->id,
                    "templateID", sb->template_id, "alias", sb->template_id, "clientID", "emu",
-                   "startedAt", started, "endAt", end, "cpuCount", 2, "memoryMB", 512,
-                   "diskSizeMB", 1024, "envdVersion", EMU_ENVD_VERSION, "metadata",
-                   sb->metadata, "state", sb->state == EMU_SB_RUNNING ? "running" : "paused");
+                   "startedAt", started, "endAt", end, "cpuCount", 2, "memoryMB", 512, "diskSizeMB",
+                   1024, "envdVersion", EMU_ENVD_VERSION, "metadata", sb->metadata, "state",
+                   sb->state == EMU_SB_RUNNING ? "running" : "paused");
 }
 
 static json_t *detail_json(const struct emu_sandbox *sb) {
@@ -43,9 +42,9 @@ static json_t *detail_json(const struct emu_sandbox *sb) {
   json_object_set_new(o, "allowInternetAccess",
                       sb->allow_internet < 0 ? json_null() : json_boolean(sb->allow_internet));
   if (sb->network) json_object_set(o, "network", sb->network);
-  json_object_set_new(o, "lifecycle",
-                      json_pack("{s:s,s:b}", "onTimeout", sb->auto_pause ? "pause" : "kill",
-                                "autoResume", 0));
+  json_object_set_new(
+      o, "lifecycle",
+      json_pack("{s:s,s:b}", "onTimeout", sb->auto_pause ? "pause" : "kill", "autoResume", 0));
   json_object_set_new(o, "volumeMounts", json_array());
   return o;
 }
@@ -74,7 +73,10 @@ static int copy_string_map(json_t *src, json_t *dst) {
 
 static void route_create(struct emu_req *req, struct emu_app *app, int v2) {
   json_t *body = emu_req_json(req);
-  if (!body) return emu_reply_error(req, 400, "request body must be a JSON object");
+  if (!body) {
+    emu_reply_error(req, 400, "request body must be a JSON object");
+    return;
+  }
   const char *template_id = json_string_value(json_object_get(body, "templateID"));
   int timeout = body_timeout(body, v2 ? 300 : 15);
   const char *why = NULL;
@@ -89,7 +91,8 @@ static void route_create(struct emu_req *req, struct emu_app *app, int v2) {
     snprintf(msg, sizeof msg,
              "you have reached the maximum number of concurrent E2B sandboxes (%d)",
              app->max_sandboxes);
-    return emu_reply_json(req, 429, json_pack("{s:i,s:s}", "code", 429, "message", msg), &ra, 1);
+    emu_reply_json(req, 429, json_pack("{s:i,s:s}", "code", 429, "message", msg), &ra, 1);
+    return;
   }
   json_t *auto_pause = json_object_get(body, "autoPause");
   json_t *allow = json_object_get(body, "allow_internet_access");
@@ -100,18 +103,21 @@ static void route_create(struct emu_req *req, struct emu_app *app, int v2) {
     why = "invalid autoPause, allow_internet_access or network";
   if (why) {
     json_decref(body);
-    return emu_reply_error(req, 400, "%s", why);
+    emu_reply_error(req, 400, "%s", why);
+    return;
   }
   struct emu_sandbox *sb = emu_sb_create(app, template_id, timeout, &why);
   if (!sb) {
     json_decref(body);
-    return emu_reply_error(req, 500, "%s", why);
+    emu_reply_error(req, 500, "%s", why);
+    return;
   }
   if (copy_string_map(json_object_get(body, "metadata"), sb->metadata) < 0 ||
       copy_string_map(json_object_get(body, "envVars"), sb->env_vars) < 0) {
     emu_sb_kill(sb);
     json_decref(body);
-    return emu_reply_error(req, 400, "metadata and envVars must map strings to strings");
+    emu_reply_error(req, 400, "metadata and envVars must map strings to strings");
+    return;
   }
   sb->auto_pause = auto_pause && json_is_true(auto_pause);
   if (allow && json_is_boolean(allow)) sb->allow_internet = json_is_true(allow);
@@ -176,7 +182,9 @@ static int matches(const struct emu_sandbox *sb, const struct list_filter *f) {
 /* Order: startedAt desc, then creation sequence desc (asc when asc). */
 static int before(const struct emu_sandbox *a, const struct emu_sandbox *b, int asc) {
   int c = a->started_ms != b->started_ms ? (a->started_ms > b->started_ms ? 1 : -1)
-                                         : (a->seq > b->seq ? 1 : a->seq < b->seq ? -1 : 0);
+                                         : (a->seq > b->seq   ? 1
+                                            : a->seq < b->seq ? -1
+                                                              : 0);
   return asc ? c < 0 : c > 0;
 }
 
@@ -215,9 +223,12 @@ static void route_list(struct emu_req *req, struct emu_app *app, int v2) {
   } else {
     char *save = NULL;
     for (char *s = strtok_r(state, ",", &save); s && !why; s = strtok_r(NULL, ",", &save)) {
-      if (strcmp(s, "running") == 0) f.want_running = 1;
-      else if (strcmp(s, "paused") == 0) f.want_paused = 1;
-      else why = "invalid state";
+      if (strcmp(s, "running") == 0)
+        f.want_running = 1;
+      else if (strcmp(s, "paused") == 0)
+        f.want_paused = 1;
+      else
+        why = "invalid state";
     }
   }
   if (limit_s) {
@@ -234,7 +245,7 @@ static void route_list(struct emu_req *req, struct emu_app *app, int v2) {
   if (!why && cap && !all) why = "out of memory";
   for (struct emu_sandbox *sb = app->sb_head; !why && sb && n < cap; sb = sb->next)
     if (matches(sb, &f)) all[n++] = sb;
-  if (!why) qsort(all, n, sizeof *all, asc ? cmp_asc : cmp_desc);
+  if (!why && n > 1) qsort(all, n, sizeof *all, asc ? cmp_asc : cmp_desc);
 
   json_t *arr = why ? NULL : json_array();
   char next[64] = "";
@@ -261,8 +272,14 @@ static void route_list(struct emu_req *req, struct emu_app *app, int v2) {
   free(limit_s);
   free(token);
   free(order);
-  if (why) return emu_reply_error(req, 400, "%s", why);
-  if (!arr) return emu_reply_error(req, 500, "out of memory");
+  if (why) {
+    emu_reply_error(req, 400, "%s", why);
+    return;
+  }
+  if (!arr) {
+    emu_reply_error(req, 500, "out of memory");
+    return;
+  }
   struct emu_header h = {(char *)"x-next-token", next};
   emu_reply_json(req, 200, arr, &h, next[0] ? 1 : 0);
 }
@@ -273,11 +290,15 @@ static void route_connect(struct emu_req *req, struct emu_app *app, struct emu_s
   json_t *body = emu_req_json(req);
   int timeout = body ? body_timeout(body, 300) : -1;
   json_decref(body);
-  if (timeout < 0) return emu_reply_error(req, 400, "Timeout must be between 1 second and 24 hours");
+  if (timeout < 0) {
+    emu_reply_error(req, 400, "Timeout must be between 1 second and 24 hours");
+    return;
+  }
   if (sb->state == EMU_SB_RUNNING) {
     int64_t want = emu_now_ms() + (int64_t)timeout * 1000;
     if (want > sb->end_ms) emu_sb_set_end(sb, want);
-    return emu_reply_json(req, 200, sandbox_json(sb), NULL, 0);
+    emu_reply_json(req, 200, sandbox_json(sb), NULL, 0);
+    return;
   }
   if (app->max_sandboxes > 0 && app->n_running >= (unsigned long)app->max_sandboxes) {
     struct emu_header ra = {(char *)"retry-after", (char *)"1"};
@@ -285,7 +306,8 @@ static void route_connect(struct emu_req *req, struct emu_app *app, struct emu_s
     snprintf(msg, sizeof msg,
              "you have reached the maximum number of concurrent E2B sandboxes (%d)",
              app->max_sandboxes);
-    return emu_reply_json(req, 429, json_pack("{s:i,s:s}", "code", 429, "message", msg), &ra, 1);
+    emu_reply_json(req, 429, json_pack("{s:i,s:s}", "code", 429, "message", msg), &ra, 1);
+    return;
   }
   emu_sb_resume(sb, timeout);
   emu_reply_json(req, 201, sandbox_json(sb), NULL, 0);
@@ -296,11 +318,15 @@ static void route_timeout(struct emu_req *req, struct emu_sandbox *sb) {
   json_t *t = body ? json_object_get(body, "timeout") : NULL;
   if (!t || !json_is_integer(t)) {
     json_decref(body);
-    return emu_reply_error(req, 400, "timeout is required");
+    emu_reply_error(req, 400, "timeout is required");
+    return;
   }
   json_int_t v = json_integer_value(t);
   json_decref(body);
-  if (v > EMU_MAX_TIMEOUT_S) return emu_reply_error(req, 400, "Timeout cannot be greater than 24 hours");
+  if (v > EMU_MAX_TIMEOUT_S) {
+    emu_reply_error(req, 400, "Timeout cannot be greater than 24 hours");
+    return;
+  }
   if (v < 0) v = 0;
   emu_sb_set_end(sb, emu_now_ms() + (int64_t)v * 1000);
   emu_reply_empty(req, 204);
@@ -324,37 +350,67 @@ static void route_sandbox(struct emu_req *req, struct emu_app *app, const char *
               !strcmp(action, "resume") || !strcmp(action, "connect") ||
               !strcmp(action, "refreshes") || !strcmp(action, "metrics") ||
               !strcmp(action, "network") || !strcmp(action, "logs");
-  if (!known || (v2 && (!action || (strcmp(action, "connect") && strcmp(action, "logs")))))
-    return emu_reply_error(req, 404, "no route for %s %s", m, req->path);
-  if (!sb) return emu_reply_error(req, 404, not_found_fmt, id);
-  if (!action && !strcmp(m, "GET")) return emu_reply_json(req, 200, detail_json(sb), NULL, 0);
+  if (!known || (v2 && (!action || (strcmp(action, "connect") && strcmp(action, "logs"))))) {
+    emu_reply_error(req, 404, "no route for %s %s", m, req->path);
+    return;
+  }
+  if (!sb) {
+    emu_reply_error(req, 404, not_found_fmt, id);
+    return;
+  }
+  if (!action && !strcmp(m, "GET")) {
+    emu_reply_json(req, 200, detail_json(sb), NULL, 0);
+    return;
+  }
   if (!action && !strcmp(m, "DELETE")) {
     if (app->verbose) fprintf(stderr, "sbx-emu: killed %s\n", sb->id);
     emu_sb_kill(sb);
-    return emu_reply_empty(req, 204);
+    emu_reply_empty(req, 204);
+    return;
   }
   if (action && !strcmp(m, "POST")) {
-    if (!strcmp(action, "timeout")) return route_timeout(req, sb);
-    if (!strcmp(action, "connect")) return route_connect(req, app, sb);
-    if (!strcmp(action, "refreshes")) return route_refresh(req, sb);
+    if (!strcmp(action, "timeout")) {
+      route_timeout(req, sb);
+      return;
+    }
+    if (!strcmp(action, "connect")) {
+      route_connect(req, app, sb);
+      return;
+    }
+    if (!strcmp(action, "refreshes")) {
+      route_refresh(req, sb);
+      return;
+    }
     if (!strcmp(action, "pause")) {
-      if (sb->state == EMU_SB_PAUSED)
-        return emu_reply_error(req, 409, "Sandbox '%s' cannot be paused while in 'paused' state",
-                               sb->id);
+      if (sb->state == EMU_SB_PAUSED) {
+        emu_reply_error(req, 409, "Sandbox '%s' cannot be paused while in 'paused' state", sb->id);
+        return;
+      }
       emu_sb_pause(sb);
-      return emu_reply_empty(req, 204);
+      emu_reply_empty(req, 204);
+      return;
     }
     if (!strcmp(action, "resume")) {
-      if (sb->state == EMU_SB_RUNNING)
-        return emu_reply_error(req, 409, "Sandbox '%s' is already running", sb->id);
-      return route_connect(req, app, sb);
+      if (sb->state == EMU_SB_RUNNING) {
+        emu_reply_error(req, 409, "Sandbox '%s' is already running", sb->id);
+        return;
+      }
+      route_connect(req, app, sb);
+      return;
     }
   }
-  if (action && !strcmp(m, "GET") && !strcmp(action, "metrics"))
-    return emu_reply_json(req, 200, json_array(), NULL, 0);
-  if (action && !strcmp(m, "GET") && !strcmp(action, "logs"))
-    return emu_reply_json(req, 200, json_pack("{s:[],s:[]}", "logs", "logEntries"), NULL, 0);
-  if (action && !strcmp(m, "PUT") && !strcmp(action, "network")) return emu_reply_empty(req, 204);
+  if (action && !strcmp(m, "GET") && !strcmp(action, "metrics")) {
+    emu_reply_json(req, 200, json_array(), NULL, 0);
+    return;
+  }
+  if (action && !strcmp(m, "GET") && !strcmp(action, "logs")) {
+    emu_reply_json(req, 200, json_pack("{s:[],s:[]}", "logs", "logEntries"), NULL, 0);
+    return;
+  }
+  if (action && !strcmp(m, "PUT") && !strcmp(action, "network")) {
+    emu_reply_empty(req, 204);
+    return;
+  }
   emu_reply_error(req, 405, "method %s not allowed on %s", m, req->path);
 }
 
@@ -363,22 +419,33 @@ void emu_api_dispatch(struct emu_req *req) {
   const char *p = req->path;
   int v2 = strncmp(p, "/v2/", 4) == 0;
   if (v2) p += 3;
-  if (strncmp(p, "/sandboxes", 10) != 0 || (p[10] != '\0' && p[10] != '/'))
-    return emu_reply_error(req, 404, "no route for %s %s", req->method, req->path);
+  if (strncmp(p, "/sandboxes", 10) != 0 || (p[10] != '\0' && p[10] != '/')) {
+    emu_reply_error(req, 404, "no route for %s %s", req->method, req->path);
+    return;
+  }
   if (check_api_key(req, app) < 0) return;
   p += 10;
   if (*p == '/' && p[1] == '\0') p++; /* tolerate a trailing slash */
   if (*p == '\0') {
-    if (!strcmp(req->method, "POST")) return route_create(req, app, v2);
-    if (!strcmp(req->method, "GET")) return route_list(req, app, v2);
-    return emu_reply_error(req, 405, "method %s not allowed on %s", req->method, req->path);
+    if (!strcmp(req->method, "POST")) {
+      route_create(req, app, v2);
+      return;
+    }
+    if (!strcmp(req->method, "GET")) {
+      route_list(req, app, v2);
+      return;
+    }
+    emu_reply_error(req, 405, "method %s not allowed on %s", req->method, req->path);
+    return;
   }
   char id[64], action[32];
   const char *slash = strchr(p + 1, '/');
   size_t idlen = slash ? (size_t)(slash - p - 1) : strlen(p + 1);
   if (idlen == 0 || idlen >= sizeof id || (slash && strchr(slash + 1, '/')) ||
-      (slash && strlen(slash + 1) >= sizeof action))
-    return emu_reply_error(req, 404, "no route for %s %s", req->method, req->path);
+      (slash && strlen(slash + 1) >= sizeof action)) {
+    emu_reply_error(req, 404, "no route for %s %s", req->method, req->path);
+    return;
+  }
   memcpy(id, p + 1, idlen);
   id[idlen] = '\0';
   if (slash) snprintf(action, sizeof action, "%s", slash + 1);

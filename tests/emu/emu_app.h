@@ -24,14 +24,14 @@ enum emu_sb_state { EMU_SB_RUNNING = 0, EMU_SB_PAUSED = 1 };
 
 struct emu_sandbox {
   struct emu_app *app;
-  struct emu_sandbox *hnext;      /* hash chain */
+  struct emu_sandbox *hnext;       /* hash chain */
   struct emu_sandbox *prev, *next; /* all sandboxes, newest first */
   char id[EMU_ID_LEN + 1];
   char token[33];
   char *template_id;
-  json_t *metadata; /* object */
-  json_t *env_vars; /* object */
-  json_t *network;  /* object or NULL */
+  json_t *metadata;   /* object */
+  json_t *env_vars;   /* object */
+  json_t *network;    /* object or NULL */
   int allow_internet; /* -1 when not given */
   int auto_pause;
   enum emu_sb_state state;

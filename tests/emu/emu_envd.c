@@ -52,11 +52,21 @@ static int connect_status(const char *code) {
     const char *code;
     int status;
   } table[] = {
-      {"canceled", 499},         {"unknown", 500},           {"invalid_argument", 400},
-      {"deadline_exceeded", 504}, {"not_found", 404},        {"already_exists", 409},
-      {"permission_denied", 403}, {"resource_exhausted", 429}, {"failed_precondition", 400},
-      {"aborted", 409},          {"out_of_range", 400},      {"unimplemented", 501},
-      {"internal", 500},         {"unavailable", 503},       {"data_loss", 500},
+      {"canceled", 499},
+      {"unknown", 500},
+      {"invalid_argument", 400},
+      {"deadline_exceeded", 504},
+      {"not_found", 404},
+      {"already_exists", 409},
+      {"permission_denied", 403},
+      {"resource_exhausted", 429},
+      {"failed_precondition", 400},
+      {"aborted", 409},
+      {"out_of_range", 400},
+      {"unimplemented", 501},
+      {"internal", 500},
+      {"unavailable", 503},
+      {"data_loss", 500},
       {"unauthenticated", 401},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
@@ -87,14 +97,15 @@ const char *emu_rpc_user(const struct emu_req *req, const char **home) {
 
 static void sandbox_gone(struct emu_req *req, const char *id) {
   emu_reply_json(req, 502,
-                 json_pack("{s:s,s:s,s:i}", "sandboxId", id, "message",
-                           "The sandbox was not found", "code", 502),
+                 json_pack("{s:s,s:s,s:i}", "sandboxId", id, "message", "The sandbox was not found",
+                           "code", 502),
                  NULL, 0);
 }
 
 static void unauthorized(struct emu_req *req) {
-  emu_reply_error(req, 401, "unauthorized access, please provide a valid access token or "
-                            "method signing if supported");
+  emu_reply_error(req, 401,
+                  "unauthorized access, please provide a valid access token or "
+                  "method signing if supported");
 }
 
 /* §2.3: "v1_" + base64_nopad(sha256("path:op:user:token[:exp]")). */
@@ -115,7 +126,8 @@ static int signature_ok(const struct emu_req *req, const struct emu_sandbox *sb)
       char *b64 = emu_b64_encode(md, mdlen, NULL);
       if (b64) {
         size_t n = strlen(b64);
-        while (n > 0 && b64[n - 1] == '=') b64[--n] = '\0';
+        while (n > 0 && b64[n - 1] == '=')
+          b64[--n] = '\0';
         ok = strcmp(b64, sig + 3) == 0;
         free(b64);
       }
@@ -135,7 +147,7 @@ static int signature_ok(const struct emu_req *req, const struct emu_sandbox *sb)
 }
 
 static int is_internal(const char *path) {
-  static const char *const internal[] = {"/init", "/freeze", "/unfreeze", "/collapse",
+  static const char *const internal[] = {"/init",     "/freeze", "/unfreeze", "/collapse",
                                          "/fsfreeze", "/fsthaw", "/upgrade"};
   for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++)
     if (strcmp(path, internal[i]) == 0) return 1;
@@ -151,41 +163,68 @@ static void route_envs(struct emu_req *req, struct emu_sandbox *sb) {
 void emu_envd_dispatch(struct emu_req *req, const char *id) {
   struct emu_app *app = req->srv->app;
   struct emu_sandbox *sb = emu_sb_find(app, id);
-  if (!sb || sb->state != EMU_SB_RUNNING) return sandbox_gone(req, id);
+  if (!sb || sb->state != EMU_SB_RUNNING) {
+    sandbox_gone(req, id);
+    return;
+  }
   const char *path = req->path;
   const char *m = req->method;
-  if (is_internal(path))
-    return emu_reply_json(req, 404,
-                          json_pack("{s:i,s:s}", "code", 404, "message",
-                                    "This endpoint is reserved for the E2B control plane"),
-                          NULL, 0);
+  if (is_internal(path)) {
+    emu_reply_json(req, 404,
+                   json_pack("{s:i,s:s}", "code", 404, "message",
+                             "This endpoint is reserved for the E2B control plane"),
+                   NULL, 0);
+    return;
+  }
   if (strcmp(path, "/health") == 0 && strcmp(m, "GET") == 0) {
     struct emu_header h = {(char *)"cache-control", (char *)"no-store"};
     emu_resp_start(req, 204, &h, 1, 0);
-    return emu_resp_end(req);
+    emu_resp_end(req);
+    return;
   }
   const char *token = emu_req_header(req, "x-access-token");
   int token_ok = token && strcmp(token, sb->token) == 0;
   if (strcmp(path, "/files") == 0) {
-    if (token ? !token_ok : !signature_ok(req, sb)) return unauthorized(req);
-    if (strcmp(m, "GET") == 0) return emu_files_get(req, sb);
-    if (strcmp(m, "POST") == 0) return emu_files_post(req, sb);
-    return emu_reply_error(req, 405, "method %s not allowed", m);
+    if (token ? !token_ok : !signature_ok(req, sb)) {
+      unauthorized(req);
+      return;
+    }
+    if (strcmp(m, "GET") == 0) {
+      emu_files_get(req, sb);
+      return;
+    }
+    if (strcmp(m, "POST") == 0) {
+      emu_files_post(req, sb);
+      return;
+    }
+    emu_reply_error(req, 405, "method %s not allowed", m);
+    return;
   }
-  if (!token_ok) return unauthorized(req);
-  if (strncmp(path, "/process.Process/", 17) == 0 && strcmp(m, "POST") == 0)
-    return emu_proc_rpc(req, sb, path + 17);
-  if (strncmp(path, "/filesystem.Filesystem/", 23) == 0 && strcmp(m, "POST") == 0)
-    return emu_fs_rpc(req, sb, path + 23);
-  if (strcmp(path, "/envs") == 0 && strcmp(m, "GET") == 0) return route_envs(req, sb);
-  if (strcmp(path, "/metrics") == 0 && strcmp(m, "GET") == 0)
-    return emu_reply_json(req, 200,
-                          json_pack("{s:I,s:i,s:f,s:I,s:I,s:i,s:i,s:I,s:I}", "ts",
-                                    (json_int_t)(emu_now_ms() / 1000), "cpu_count", 2,
-                                    "cpu_used_pct", 0.0, "mem_total", (json_int_t)512 << 20,
-                                    "mem_used", (json_int_t)64 << 20, "mem_total_mib", 512,
-                                    "mem_used_mib", 64, "disk_used", (json_int_t)1 << 20,
-                                    "disk_total", (json_int_t)1 << 30),
-                          NULL, 0);
+  if (!token_ok) {
+    unauthorized(req);
+    return;
+  }
+  if (strncmp(path, "/process.Process/", 17) == 0 && strcmp(m, "POST") == 0) {
+    emu_proc_rpc(req, sb, path + 17);
+    return;
+  }
+  if (strncmp(path, "/filesystem.Filesystem/", 23) == 0 && strcmp(m, "POST") == 0) {
+    emu_fs_rpc(req, sb, path + 23);
+    return;
+  }
+  if (strcmp(path, "/envs") == 0 && strcmp(m, "GET") == 0) {
+    route_envs(req, sb);
+    return;
+  }
+  if (strcmp(path, "/metrics") == 0 && strcmp(m, "GET") == 0) {
+    emu_reply_json(req, 200,
+                   json_pack("{s:I,s:i,s:f,s:I,s:I,s:i,s:i,s:I,s:I}", "ts",
+                             (json_int_t)(emu_now_ms() / 1000), "cpu_count", 2, "cpu_used_pct", 0.0,
+                             "mem_total", (json_int_t)512 << 20, "mem_used", (json_int_t)64 << 20,
+                             "mem_total_mib", 512, "mem_used_mib", 64, "disk_used",
+                             (json_int_t)1 << 20, "disk_total", (json_int_t)1 << 30),
+                   NULL, 0);
+    return;
+  }
   emu_reply_error(req, 404, "no envd route for %s %s", m, path);
 }

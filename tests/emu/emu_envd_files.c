@@ -19,21 +19,29 @@
 static const char *query_home(const struct emu_req *req) {
   char *user = emu_query_get(req->query, "username");
   const char *home = NULL;
-  if (!user || !*user || strcmp(user, "user") == 0) home = "/home/user";
-  else if (strcmp(user, "root") == 0) home = "/root";
+  if (!user || !*user || strcmp(user, "user") == 0)
+    home = "/home/user";
+  else if (strcmp(user, "root") == 0)
+    home = "/root";
   free(user);
   return home;
 }
 
 void emu_files_get(struct emu_req *req, struct emu_sandbox *sb) {
   const char *home = query_home(req);
-  if (!home) return emu_reply_error(req, 401, "invalid username");
+  if (!home) {
+    emu_reply_error(req, 401, "invalid username");
+    return;
+  }
   char *q = emu_query_get(req->query, "path");
   struct emu_path p;
   const char *why = NULL;
   int rc = emu_fs_resolve(sb, q ? q : "", home, &p, &why);
   free(q);
-  if (rc < 0) return emu_reply_error(req, 400, "%s", why);
+  if (rc < 0) {
+    emu_reply_error(req, 400, "%s", why);
+    return;
+  }
   struct stat st;
   int fd = -1;
   if (!emu_fs_inside(sb, p.host, 1) || stat(p.host, &st) < 0) {
@@ -59,8 +67,10 @@ void emu_files_get(struct emu_req *req, struct emu_sandbox *sb) {
         left -= n;
       }
       free(buf);
-      if (left > 0) emu_resp_abort(req, EMU_ABORT_DROP_CONN); /* shrank or failed */
-      else emu_resp_end(req);
+      if (left > 0)
+        emu_resp_abort(req, EMU_ABORT_DROP_CONN); /* shrank or failed */
+      else
+        emu_resp_end(req);
     } else {
       emu_resp_end(req);
     }
@@ -134,8 +144,8 @@ static const char *write_one(struct emu_sandbox *sb, const char *home, const cha
   }
   if (!why) {
     const char *name = strrchr(p.sb, '/') + 1;
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "path", p.sb, "name", name, "type",
-                                         "file"));
+    json_array_append_new(arr,
+                          json_pack("{s:s,s:s,s:s}", "path", p.sb, "name", name, "type", "file"));
   }
   emu_path_free(&p);
   return why;
@@ -153,7 +163,8 @@ static char *header_param(const char *h, size_t hlen, const char *param) {
       return q ? strndup(v + 1, (size_t)(q - v - 1)) : NULL;
     }
     const char *stop = v;
-    while (stop < end && *stop != ';' && *stop != '\r' && *stop != '\n' && *stop != ' ') stop++;
+    while (stop < end && *stop != ';' && *stop != '\r' && *stop != '\n' && *stop != ' ')
+      stop++;
     return strndup(v, (size_t)(stop - v));
   }
   return NULL;
@@ -180,7 +191,8 @@ static const char *write_multipart(struct emu_sandbox *sb, const char *home, con
   p += dlen - 2;
   while (!why) {
     if (end - p >= 2 && p[0] == '-' && p[1] == '-') break; /* closing delimiter */
-    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    while (p < end && (*p == ' ' || *p == '\t'))
+      p++;
     if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return "malformed multipart body";
     p += 2;
     const char *hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
@@ -202,7 +214,10 @@ static const char *write_multipart(struct emu_sandbox *sb, const char *home, con
 
 void emu_files_post(struct emu_req *req, struct emu_sandbox *sb) {
   const char *home = query_home(req);
-  if (!home) return emu_reply_error(req, 401, "invalid username");
+  if (!home) {
+    emu_reply_error(req, 401, "invalid username");
+    return;
+  }
   const char *ctype = emu_req_header(req, "content-type");
   const char *enc = emu_req_header(req, "content-encoding");
   const char *body = req->body;
@@ -210,10 +225,14 @@ void emu_files_post(struct emu_req *req, struct emu_sandbox *sb) {
   char *inflated = NULL;
   if (enc && strcasecmp(enc, "gzip") == 0) {
     inflated = inflate_body(req->body, req->body_len, &len);
-    if (!inflated) return emu_reply_error(req, 400, "invalid gzip body");
+    if (!inflated) {
+      emu_reply_error(req, 400, "invalid gzip body");
+      return;
+    }
     body = inflated;
   } else if (enc && *enc && strcasecmp(enc, "identity") != 0) {
-    return emu_reply_error(req, 400, "unsupported content encoding '%s'", enc);
+    emu_reply_error(req, 400, "unsupported content encoding '%s'", enc);
+    return;
   }
   char *qpath = emu_query_get(req->query, "path");
   json_t *arr = json_array();
@@ -235,7 +254,8 @@ void emu_files_post(struct emu_req *req, struct emu_sandbox *sb) {
   free(inflated);
   if (why) {
     json_decref(arr);
-    return emu_reply_error(req, status, "%s", why);
+    emu_reply_error(req, status, "%s", why);
+    return;
   }
   emu_reply_json(req, 200, arr, NULL, 0);
 }

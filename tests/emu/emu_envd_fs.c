@@ -1,5 +1,6 @@
 /* emu_envd_fs.c - filesystem.Filesystem unary RPCs: Stat, ListDir, MakeDir,
- * Remove, Move, and a WatchDir that reports no events. Errors are Connect codes with their HTTP status. */
+ * Remove, Move, and a WatchDir that reports no events. Errors are Connect codes with their HTTP
+ * status. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -35,10 +36,11 @@ static int resolve_field(struct emu_req *req, struct emu_sandbox *sb, json_t *bo
 
 static void reply_entry(struct emu_req *req, const struct emu_path *p) {
   struct stat st;
-  if (lstat(p->host, &st) < 0)
-    return emu_connect_error(req, "not_found", "file not found: %s", p->sb);
-  emu_reply_json(req, 200, json_pack("{s:o}", "entry", emu_fs_entry(p->sb, p->host, &st)), NULL,
-                 0);
+  if (lstat(p->host, &st) < 0) {
+    emu_connect_error(req, "not_found", "file not found: %s", p->sb);
+    return;
+  }
+  emu_reply_json(req, 200, json_pack("{s:o}", "entry", emu_fs_entry(p->sb, p->host, &st)), NULL, 0);
 }
 
 static char *join(const char *a, const char *b) {
@@ -131,7 +133,10 @@ static void rpc_remove(struct emu_req *req, struct emu_sandbox *sb, json_t *body
 static void rpc_move(struct emu_req *req, struct emu_sandbox *sb, json_t *body) {
   struct emu_path src, dst;
   if (resolve_field(req, sb, body, "source", &src, 0) < 0) return;
-  if (resolve_field(req, sb, body, "destination", &dst, 0) < 0) return emu_path_free(&src);
+  if (resolve_field(req, sb, body, "destination", &dst, 0) < 0) {
+    emu_path_free(&src);
+    return;
+  }
   struct stat st;
   if (lstat(src.host, &st) < 0)
     emu_connect_error(req, "not_found", "source '%s' does not exist", src.sb);
@@ -157,7 +162,10 @@ static const char ka_watch[] = "{\"keepalive\":{}}";
 static void rpc_watch_dir(struct emu_req *req, struct emu_sandbox *sb) {
   json_t *msg = emu_stream_request(req);
   struct emu_stream *st = emu_stream_open(sb->app, req, ka_watch);
-  if (!st) return json_decref(msg);
+  if (!st) {
+    json_decref(msg);
+    return;
+  }
   const char *home;
   emu_rpc_user(req, &home);
   const char *path = json_string_value(json_object_get(msg, "path"));
@@ -166,10 +174,12 @@ static void rpc_watch_dir(struct emu_req *req, struct emu_sandbox *sb) {
   struct stat s;
   if (!msg || emu_fs_resolve(sb, path ? path : "", home, &p, &why) < 0) {
     json_decref(msg);
-    return emu_stream_finish(st, "invalid_argument", "%s", why ? why : "invalid request");
+    emu_stream_finish(st, "invalid_argument", "%s", why ? why : "invalid request");
+    return;
   }
   json_decref(msg);
-  if (stat(p.host, &s) < 0) emu_stream_finish(st, "not_found", "path '%s' does not exist", p.sb);
+  if (stat(p.host, &s) < 0)
+    emu_stream_finish(st, "not_found", "path '%s' does not exist", p.sb);
   else if (!S_ISDIR(s.st_mode))
     emu_stream_finish(st, "invalid_argument", "path '%s' is not a directory", p.sb);
   else if (emu_stream_send(st, "{\"start\":{}}") == 0) {
@@ -182,19 +192,33 @@ static void rpc_watch_dir(struct emu_req *req, struct emu_sandbox *sb) {
 void emu_fs_rpc(struct emu_req *req, struct emu_sandbox *sb, const char *method) {
   const char *ctype = emu_req_header(req, "content-type");
   if (strcmp(method, "WatchDir") == 0) {
-    if (!ctype || strncmp(ctype, "application/connect+json", 24) != 0)
-      return emu_connect_error(req, "unimplemented", "streams need application/connect+json");
-    return rpc_watch_dir(req, sb);
+    if (!ctype || strncmp(ctype, "application/connect+json", 24) != 0) {
+      emu_connect_error(req, "unimplemented", "streams need application/connect+json");
+      return;
+    }
+    rpc_watch_dir(req, sb);
+    return;
   }
-  if (!ctype || strncmp(ctype, "application/json", 16) != 0)
-    return emu_connect_error(req, "unimplemented", "only the Connect JSON codec is supported");
+  if (!ctype || strncmp(ctype, "application/json", 16) != 0) {
+    emu_connect_error(req, "unimplemented", "only the Connect JSON codec is supported");
+    return;
+  }
   json_t *body = emu_req_json(req);
-  if (!body) return emu_connect_error(req, "invalid_argument", "request is not a JSON object");
-  if (strcmp(method, "Stat") == 0) rpc_stat(req, sb, body);
-  else if (strcmp(method, "ListDir") == 0) rpc_list_dir(req, sb, body);
-  else if (strcmp(method, "MakeDir") == 0) rpc_make_dir(req, sb, body);
-  else if (strcmp(method, "Remove") == 0) rpc_remove(req, sb, body);
-  else if (strcmp(method, "Move") == 0) rpc_move(req, sb, body);
-  else emu_connect_error(req, "unimplemented", "filesystem.Filesystem/%s is not implemented", method);
+  if (!body) {
+    emu_connect_error(req, "invalid_argument", "request is not a JSON object");
+    return;
+  }
+  if (strcmp(method, "Stat") == 0)
+    rpc_stat(req, sb, body);
+  else if (strcmp(method, "ListDir") == 0)
+    rpc_list_dir(req, sb, body);
+  else if (strcmp(method, "MakeDir") == 0)
+    rpc_make_dir(req, sb, body);
+  else if (strcmp(method, "Remove") == 0)
+    rpc_remove(req, sb, body);
+  else if (strcmp(method, "Move") == 0)
+    rpc_move(req, sb, body);
+  else
+    emu_connect_error(req, "unimplemented", "filesystem.Filesystem/%s is not implemented", method);
   json_decref(body);
 }

@@ -21,8 +21,10 @@ static int selector(json_t *msg, uint32_t *pid, const char **tag) {
   json_t *p = json_object_get(sel, "pid");
   *pid = 0;
   *tag = json_string_value(json_object_get(sel, "tag"));
-  if (json_is_integer(p)) *pid = (uint32_t)json_integer_value(p);
-  else if (json_is_string(p)) *pid = (uint32_t)strtoul(json_string_value(p), NULL, 10);
+  if (json_is_integer(p))
+    *pid = (uint32_t)json_integer_value(p);
+  else if (json_is_string(p))
+    *pid = (uint32_t)strtoul(json_string_value(p), NULL, 10);
   return *pid || *tag ? 0 : -1;
 }
 
@@ -46,7 +48,10 @@ static void rpc_start(struct emu_req *req, struct emu_sandbox *sb) {
   struct emu_app *app = sb->app;
   json_t *msg = emu_stream_request(req);
   struct emu_stream *st = emu_stream_open(app, req, ka_process);
-  if (!st) return json_decref(msg);
+  if (!st) {
+    json_decref(msg);
+    return;
+  }
   json_t *cfg = json_object_get(msg, "process");
   const char *cmd = json_string_value(json_object_get(cfg, "cmd"));
   json_t *args = json_object_get(cfg, "args");
@@ -55,7 +60,8 @@ static void rpc_start(struct emu_req *req, struct emu_sandbox *sb) {
   json_t *stdin_v = json_object_get(msg, "stdin");
   if (!msg || !cmd || !*cmd || (args && !json_is_array(args)) || (envs && !json_is_object(envs))) {
     json_decref(msg);
-    return emu_stream_finish(st, "invalid_argument", "invalid StartRequest");
+    emu_stream_finish(st, "invalid_argument", "invalid StartRequest");
+    return;
   }
   struct emu_proc_spec spec = {.cmd = cmd, .args = args, .envs = envs};
   spec.user = emu_rpc_user(req, &spec.home);
@@ -66,21 +72,27 @@ static void rpc_start(struct emu_req *req, struct emu_sandbox *sb) {
   const char *why = NULL;
   if (emu_fs_resolve(sb, cwd ? cwd : "", spec.home, &wd, &why) < 0) {
     json_decref(msg);
-    return emu_stream_finish(st, "invalid_argument", "cwd '%s' is invalid: %s", cwd, why);
+    emu_stream_finish(st, "invalid_argument", "cwd '%s' is invalid: %s", cwd, why);
+    return;
   }
   if (!app->exec_null && !cwd_exists(sb, &wd)) {
     emu_stream_finish(st, "invalid_argument", "cwd '%s' does not exist", wd.sb);
     emu_path_free(&wd);
-    return json_decref(msg);
+    json_decref(msg);
+    return;
   }
   spec.cwd = wd.sb;
   spec.cwd_host = wd.host;
   json_t *config = json_deep_copy(cfg);
-  if (config && !json_object_get(config, "cwd")) json_object_set_new(config, "cwd", json_string(wd.sb));
+  if (config && !json_object_get(config, "cwd"))
+    json_object_set_new(config, "cwd", json_string(wd.sb));
   struct emu_proc *p = config ? emu_proc_start(sb, &spec, config, &why) : NULL;
   emu_path_free(&wd);
   json_decref(msg);
-  if (!p) return emu_stream_finish(st, "internal", "%s", why ? why : "out of memory");
+  if (!p) {
+    emu_stream_finish(st, "internal", "%s", why ? why : "out of memory");
+    return;
+  }
   emu_proc_subscribe(p, st);
   p->starter = st;
   send_start(st, p->pid); /* a faulted stream may be gone now; the process lives on */
@@ -90,18 +102,25 @@ static void rpc_start(struct emu_req *req, struct emu_sandbox *sb) {
 static void rpc_connect(struct emu_req *req, struct emu_sandbox *sb) {
   json_t *msg = emu_stream_request(req);
   struct emu_stream *st = emu_stream_open(sb->app, req, ka_process);
-  if (!st) return json_decref(msg);
+  if (!st) {
+    json_decref(msg);
+    return;
+  }
   uint32_t pid;
   const char *tag;
   if (!msg || selector(msg, &pid, &tag) < 0) {
     json_decref(msg);
-    return emu_stream_finish(st, "invalid_argument", "a process selector is required");
+    emu_stream_finish(st, "invalid_argument", "a process selector is required");
+    return;
   }
   struct emu_proc *p = emu_proc_find(sb, pid, tag);
   if (!p) {
-    if (tag) emu_stream_finish(st, "not_found", "process with tag %s not found", tag);
-    else emu_stream_finish(st, "not_found", "process with pid %u not found", pid);
-    return json_decref(msg);
+    if (tag)
+      emu_stream_finish(st, "not_found", "process with tag %s not found", tag);
+    else
+      emu_stream_finish(st, "not_found", "process with pid %u not found", pid);
+    json_decref(msg);
+    return;
   }
   json_decref(msg);
   if (p->exited) {
@@ -136,8 +155,10 @@ static struct emu_proc *live_proc(struct emu_req *req, struct emu_sandbox *sb, j
   }
   struct emu_proc *p = emu_proc_find(sb, pid, tag);
   if (!p || p->exited) {
-    if (tag) emu_connect_error(req, "not_found", "process with tag %s not found", tag);
-    else emu_connect_error(req, "not_found", "process with pid %u not found", pid);
+    if (tag)
+      emu_connect_error(req, "not_found", "process with tag %s not found", tag);
+    else
+      emu_connect_error(req, "not_found", "process with pid %u not found", pid);
     return NULL;
   }
   return p;
@@ -146,15 +167,22 @@ static struct emu_proc *live_proc(struct emu_req *req, struct emu_sandbox *sb, j
 static void rpc_send_signal(struct emu_req *req, struct emu_sandbox *sb, json_t *msg) {
   json_t *s = json_object_get(msg, "signal");
   int sig = 0;
-  if (json_is_string(s) && strcmp(json_string_value(s), "SIGNAL_SIGKILL") == 0) sig = SIGKILL;
-  else if (json_is_string(s) && strcmp(json_string_value(s), "SIGNAL_SIGTERM") == 0) sig = SIGTERM;
+  if (json_is_string(s) && strcmp(json_string_value(s), "SIGNAL_SIGKILL") == 0)
+    sig = SIGKILL;
+  else if (json_is_string(s) && strcmp(json_string_value(s), "SIGNAL_SIGTERM") == 0)
+    sig = SIGTERM;
   else if (json_is_integer(s) && (json_integer_value(s) == 9 || json_integer_value(s) == 15))
     sig = (int)json_integer_value(s);
   struct emu_proc *p = live_proc(req, sb, msg);
   if (!p) return;
-  if (!sig) return emu_connect_error(req, "unimplemented", "only SIGKILL and SIGTERM are supported");
-  if (emu_proc_signal(p, sig) < 0 && errno != ESRCH)
-    return emu_connect_error(req, "internal", "cannot signal the process: %s", strerror(errno));
+  if (!sig) {
+    emu_connect_error(req, "unimplemented", "only SIGKILL and SIGTERM are supported");
+    return;
+  }
+  if (emu_proc_signal(p, sig) < 0 && errno != ESRCH) {
+    emu_connect_error(req, "internal", "cannot signal the process: %s", strerror(errno));
+    return;
+  }
   emu_reply_json(req, 200, json_object(), NULL, 0);
 }
 
@@ -166,11 +194,17 @@ static void rpc_send_input(struct emu_req *req, struct emu_sandbox *sb, json_t *
   if (!b64) b64 = json_string_value(json_object_get(input, "pty"));
   size_t n = 0;
   unsigned char *data = b64 ? emu_b64_decode(b64, strlen(b64), &n) : NULL;
-  if (!data) return emu_connect_error(req, "invalid_argument", "input must be base64 bytes");
+  if (!data) {
+    emu_connect_error(req, "invalid_argument", "input must be base64 bytes");
+    return;
+  }
   const char *why = NULL;
   int rc = emu_proc_input(p, data, n, &why);
   free(data);
-  if (rc < 0) return emu_connect_error(req, "failed_precondition", "%s", why);
+  if (rc < 0) {
+    emu_connect_error(req, "failed_precondition", "%s", why);
+    return;
+  }
   emu_reply_json(req, 200, json_object(), NULL, 0);
 }
 
@@ -178,29 +212,47 @@ static void rpc_close_stdin(struct emu_req *req, struct emu_sandbox *sb, json_t 
   struct emu_proc *p = live_proc(req, sb, msg);
   if (!p) return;
   const char *why = NULL;
-  if (emu_proc_close_stdin(p, &why) < 0)
-    return emu_connect_error(req, "failed_precondition", "%s", why);
+  if (emu_proc_close_stdin(p, &why) < 0) {
+    emu_connect_error(req, "failed_precondition", "%s", why);
+    return;
+  }
   emu_reply_json(req, 200, json_object(), NULL, 0);
 }
 
 void emu_proc_rpc(struct emu_req *req, struct emu_sandbox *sb, const char *method) {
   const char *ctype = emu_req_header(req, "content-type");
   if (!strcmp(method, "Start") || !strcmp(method, "Connect")) {
-    if (!ctype || strncmp(ctype, "application/connect+json", 24) != 0)
-      return emu_connect_error(req, "unimplemented", "streams need application/connect+json");
-    if (!strcmp(method, "Start")) return rpc_start(req, sb);
-    return rpc_connect(req, sb);
+    if (!ctype || strncmp(ctype, "application/connect+json", 24) != 0) {
+      emu_connect_error(req, "unimplemented", "streams need application/connect+json");
+      return;
+    }
+    if (!strcmp(method, "Start")) {
+      rpc_start(req, sb);
+      return;
+    }
+    rpc_connect(req, sb);
+    return;
   }
-  if (!ctype || strncmp(ctype, "application/json", 16) != 0)
-    return emu_connect_error(req, "unimplemented", "only the Connect JSON codec is supported");
+  if (!ctype || strncmp(ctype, "application/json", 16) != 0) {
+    emu_connect_error(req, "unimplemented", "only the Connect JSON codec is supported");
+    return;
+  }
   json_t *msg = emu_req_json(req);
-  if (!msg) return emu_connect_error(req, "invalid_argument", "request is not a JSON object");
-  if (!strcmp(method, "List")) rpc_list(req, sb);
-  else if (!strcmp(method, "SendSignal")) rpc_send_signal(req, sb, msg);
-  else if (!strcmp(method, "SendInput")) rpc_send_input(req, sb, msg);
-  else if (!strcmp(method, "CloseStdin")) rpc_close_stdin(req, sb, msg);
+  if (!msg) {
+    emu_connect_error(req, "invalid_argument", "request is not a JSON object");
+    return;
+  }
+  if (!strcmp(method, "List"))
+    rpc_list(req, sb);
+  else if (!strcmp(method, "SendSignal"))
+    rpc_send_signal(req, sb, msg);
+  else if (!strcmp(method, "SendInput"))
+    rpc_send_input(req, sb, msg);
+  else if (!strcmp(method, "CloseStdin"))
+    rpc_close_stdin(req, sb, msg);
   else if (!strcmp(method, "Update")) {
     if (live_proc(req, sb, msg)) emu_reply_json(req, 200, json_object(), NULL, 0);
-  } else emu_connect_error(req, "unimplemented", "process.Process/%s is not implemented", method);
+  } else
+    emu_connect_error(req, "unimplemented", "process.Process/%s is not implemented", method);
   json_decref(msg);
 }

@@ -9,8 +9,8 @@
 #include "emu_app.h"
 #include "emu_fault.h"
 
-static const char *const action_names[] = {"status", "drop", "rst", "goaway", "truncate",
-                                           "malformed"};
+static const char *const action_names[] = {"status", "drop",     "rst",
+                                           "goaway", "truncate", "malformed"};
 
 static void fault_free(struct emu_fault *f) {
   free(f->path);
@@ -96,23 +96,35 @@ void emu_faults_route(struct emu_req *req) {
   const char *m = req->method;
   if (strcmp(m, "DELETE") == 0) {
     emu_faults_free(app);
-    return emu_reply_empty(req, 204);
+    emu_reply_empty(req, 204);
+    return;
   }
   if (strcmp(m, "GET") == 0) {
     json_t *arr = json_array();
     for (struct emu_fault *f = app->faults; arr && f; f = f->next)
       json_array_append_new(arr, fault_json(f));
-    return emu_reply_json(req, 200, arr, NULL, 0);
+    emu_reply_json(req, 200, arr, NULL, 0);
+    return;
   }
-  if (strcmp(m, "POST") != 0) return emu_reply_error(req, 405, "use GET, POST or DELETE");
+  if (strcmp(m, "POST") != 0) {
+    emu_reply_error(req, 405, "use GET, POST or DELETE");
+    return;
+  }
   json_t *body = emu_req_json(req);
-  if (!body) return emu_reply_error(req, 400, "body must be a JSON object");
+  if (!body) {
+    emu_reply_error(req, 400, "body must be a JSON object");
+    return;
+  }
   const char *why = NULL;
   struct emu_fault *f = fault_parse(body, &why);
   json_decref(body);
-  if (!f) return emu_reply_error(req, 400, "%s", why);
+  if (!f) {
+    emu_reply_error(req, 400, "%s", why);
+    return;
+  }
   struct emu_fault **tail = &app->faults; /* first added, first matched */
-  while (*tail) tail = &(*tail)->next;
+  while (*tail)
+    tail = &(*tail)->next;
   *tail = f;
   emu_reply_json(req, 201, fault_json(f), NULL, 0);
 }
@@ -129,7 +141,9 @@ int emu_faults_apply(struct emu_req *req, const struct emu_fault *f, int is_stre
                    f->retry_after > 0 ? 1 : 0);
     return 1;
   }
-  case EMU_FAULT_DROP: case EMU_FAULT_RST: case EMU_FAULT_GOAWAY:
+  case EMU_FAULT_DROP:
+  case EMU_FAULT_RST:
+  case EMU_FAULT_GOAWAY:
     if (is_stream) return 0;
     emu_resp_abort(req, f->action == EMU_FAULT_RST      ? EMU_ABORT_RST_STREAM
                         : f->action == EMU_FAULT_GOAWAY ? EMU_ABORT_GOAWAY

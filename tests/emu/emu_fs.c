@@ -31,7 +31,8 @@ static char *clean_path(const char *base, const char *rel) {
         bad = 1;
         break;
       }
-      while (o > 0 && out[o - 1] != '/') o--;
+      while (o > 0 && out[o - 1] != '/')
+        o--;
       if (o > 0) o--; /* the slash before it */
       continue;
     }
@@ -123,14 +124,21 @@ int emu_fs_inside(const struct emu_sandbox *sb, const char *host, int follow_las
 void emu_fs_mode_string(mode_t mode, char *out) {
   static const char rwx[] = "rwxrwxrwx";
   char t = '-';
-  if (S_ISDIR(mode)) t = 'd';
-  else if (S_ISLNK(mode)) t = 'L';
-  else if (S_ISFIFO(mode)) t = 'p';
-  else if (S_ISSOCK(mode)) t = 'S';
-  else if (S_ISCHR(mode)) t = 'c';
-  else if (S_ISBLK(mode)) t = 'D';
+  if (S_ISDIR(mode))
+    t = 'd';
+  else if (S_ISLNK(mode))
+    t = 'L';
+  else if (S_ISFIFO(mode))
+    t = 'p';
+  else if (S_ISSOCK(mode))
+    t = 'S';
+  else if (S_ISCHR(mode))
+    t = 'c';
+  else if (S_ISBLK(mode))
+    t = 'D';
   out[0] = t;
-  for (int i = 0; i < 9; i++) out[i + 1] = mode & (1u << (8 - i)) ? rwx[i] : '-';
+  for (int i = 0; i < 9; i++)
+    out[i + 1] = mode & (1u << (8 - i)) ? rwx[i] : '-';
   out[10] = '\0';
 }
 
@@ -156,10 +164,9 @@ json_t *emu_fs_entry(const char *sb_path, const char *host, const struct stat *s
     snprintf(group, sizeof group, "%s", grp->gr_name);
   else
     snprintf(group, sizeof group, "%u", (unsigned)st->st_gid);
-  json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "name", name, "type", type,
-                        "path", sb_path, "size", size, "mode", (int)(st->st_mode & 0777),
-                        "permissions", perms, "owner", owner, "group", group, "modifiedTime",
-                        mtime);
+  json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s}", "name", name, "type", type, "path",
+                        sb_path, "size", size, "mode", (int)(st->st_mode & 0777), "permissions",
+                        perms, "owner", owner, "group", group, "modifiedTime", mtime);
   if (e && S_ISLNK(st->st_mode)) {
     char target[PATH_MAX];
     ssize_t n = readlink(host, target, sizeof target - 1);

@@ -1,12 +1,10 @@
 /* emu_h1.c - sbx-emu's HTTP/1.1 server over a plain socket or a completed
  * TLS session: libhttp-parser for requests (chunked bodies included),
  * keep-alive, one request in flight per connection, streamed responses. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <http_parser.h>
-#include <netdb.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -21,10 +19,10 @@
 #include "emu_h1.h"
 #include "emu_http.h"
 
-#define H1_BODY_CAP ((size_t)512 << 20)  /* 413 beyond this */
-#define H1_HEAD_CAP ((size_t)64 << 10)   /* URL + headers */
-#define H1_IN_CAP ((size_t)1 << 20)      /* buffered input while a response runs */
-#define H1_OUT_CAP ((size_t)768 << 20)   /* a peer that never reads gets dropped */
+#define H1_BODY_CAP ((size_t)512 << 20) /* 413 beyond this */
+#define H1_HEAD_CAP ((size_t)64 << 10)  /* URL + headers */
+#define H1_IN_CAP ((size_t)1 << 20)     /* buffered input while a response runs */
+#define H1_OUT_CAP ((size_t)768 << 20)  /* a peer that never reads gets dropped */
 #define H1_MAX_HEADERS 128
 
 struct h1_bytes {
@@ -51,8 +49,8 @@ struct h1_conn {
   struct emu_header *hdrs;
   size_t n_hdrs;
   int last_was_value;
-  int complete;     /* on_message_complete seen */
-  int fail_status;  /* answer with this status and close (400, 413, 431) */
+  int complete;    /* on_message_complete seen */
+  int fail_status; /* answer with this status and close (400, 413, 431) */
   size_t head_bytes;
 
   struct emu_req *req; /* dispatched, response not finished */
@@ -64,12 +62,6 @@ struct h1_conn {
   int depth; /* > 0 while a route runs on our stack: defer the free */
 };
 
-struct h1_listener {
-  struct emu_server *srv;
-  int fd;
-  ev_io io;
-};
-
 static void conn_update_io(struct h1_conn *c);
 static void conn_close(struct h1_conn *c);
 static void conn_process(struct h1_conn *c);
@@ -78,7 +70,8 @@ static int bytes_add(struct h1_bytes *b, const void *data, size_t len) {
   if (len > SIZE_MAX / 2 - b->len) return -1;
   if (b->len + len + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 512;
-    while (cap < b->len + len + 1) cap *= 2;
+    while (cap < b->len + len + 1)
+      cap *= 2;
     char *p = realloc(b->data, cap);
     if (!p) return -1;
     b->data = p;
@@ -448,8 +441,10 @@ static void conn_step(struct h1_conn *c) {
     if (!c->closed && !c->req) conn_process(c);
     if (!c->closed && conn_flush(c) < 0) conn_close(c);
     if (!c->closed && c->out_off == c->out.len) {
-      if (c->close_after && !c->req) conn_close(c);
-      else if (c->eof && (c->req || c->in_off == c->in.len)) conn_close(c);
+      if (c->close_after && !c->req)
+        conn_close(c);
+      else if (c->eof && (c->req || c->in_off == c->in.len))
+        conn_close(c);
     }
   }
   c->depth--;
@@ -525,8 +520,8 @@ static struct h1_conn *live_conn(struct emu_req *req) {
   return c;
 }
 
-int emu_h1_resp_start(struct emu_req *req, int status, const struct emu_header *hdrs,
-                      size_t n_hdrs, int64_t content_length) {
+int emu_h1_resp_start(struct emu_req *req, int status, const struct emu_header *hdrs, size_t n_hdrs,
+                      int64_t content_length) {
   struct h1_conn *c = live_conn(req);
   if (!c) return -1;
   char line[256];
@@ -557,7 +552,8 @@ int emu_h1_resp_start(struct emu_req *req, int status, const struct emu_header *
     n = 0;
   }
   out_add(c, line, (size_t)n);
-  n = snprintf(line, sizeof line, "Connection: %s\r\n\r\n", c->close_after ? "close" : "keep-alive");
+  n = snprintf(line, sizeof line, "Connection: %s\r\n\r\n",
+               c->close_after ? "close" : "keep-alive");
   out_add(c, line, (size_t)n);
   conn_kick(c);
   return 0;
@@ -599,51 +595,4 @@ void emu_h1_resp_abort(struct emu_req *req, enum emu_abort how) {
   conn_close(c);
   /* free from the loop: the caller may be on our stack */
   if (c->depth == 0) conn_free(c);
-}
-
-/* ---- listener ---- */
-
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  struct h1_listener *l = w->data;
-  for (int i = 0; i < 64; i++) {
-    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return; /* EAGAIN, or EMFILE: try again on the next event */
-    emu_h1_conn_new(l->srv, fd, NULL);
-  }
-}
-
-int emu_h1_listen(struct emu_server *srv, const char *host, int port) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-  struct addrinfo *res = NULL;
-  char pstr[16];
-  snprintf(pstr, sizeof pstr, "%d", port);
-  if (getaddrinfo(host, pstr, &hints, &res) != 0 || !res) return -1;
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-      bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
-    if (fd >= 0) close(fd);
-    freeaddrinfo(res);
-    return -1;
-  }
-  freeaddrinfo(res);
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  int bound = -1;
-  if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-    bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-  struct h1_listener *l = calloc(1, sizeof *l);
-  if (!l || bound < 0) {
-    free(l);
-    close(fd);
-    return -1;
-  }
-  l->srv = srv;
-  l->fd = fd;
-  ev_io_init(&l->io, accept_cb, fd, EV_READ);
-  l->io.data = l;
-  ev_io_start(srv->loop, &l->io);
-  return bound;
 }

@@ -26,10 +26,10 @@
 #include <unistd.h>
 
 #define H2_MAX_STREAMS 1000
-#define H2_STREAM_WINDOW (1 << 20)        /* 1 MiB per stream */
-#define H2_CONN_WINDOW ((1 << 30) - 1)    /* ~1 GiB for the whole connection */
-#define H2_BODY_CAP ((size_t)512 << 20)   /* request bodies above this are refused */
-#define H2_OUT_BATCH (64 * 1024)          /* bytes gathered before an SSL_write */
+#define H2_STREAM_WINDOW (1 << 20)      /* 1 MiB per stream */
+#define H2_CONN_WINDOW ((1 << 30) - 1)  /* ~1 GiB for the whole connection */
+#define H2_BODY_CAP ((size_t)512 << 20) /* request bodies above this are refused */
+#define H2_OUT_BATCH (64 * 1024)        /* bytes gathered before an SSL_write */
 #define H2_READ_CHUNK (16 * 1024)
 #define H2_GOAWAY_LINGER 5.0 /* seconds to flush a GOAWAY before dropping */
 
@@ -56,8 +56,8 @@ struct h2_conn {
   SSL *ssl;
   nghttp2_session *session;
   ev_io rio, wio;
-  ev_timer reaper; /* zero-delay teardown after conn_kill */
-  ev_timer linger; /* deadline for flushing a GOAWAY */
+  ev_timer reaper;    /* zero-delay teardown after conn_kill */
+  ev_timer linger;    /* deadline for flushing a GOAWAY */
   ev_cleanup cleanup; /* teardown if the loop is destroyed first */
   struct h2_stream *streams;
   unsigned long n_open; /* dispatched requests not yet freed */
@@ -77,7 +77,8 @@ static void vlog(struct h2_conn *c, const char *what, long detail) {
 static int grow(char **buf, size_t *cap, size_t need) {
   if (need <= *cap) return 0;
   size_t n = *cap ? *cap : 256;
-  while (n < need) n *= 2;
+  while (n < need)
+    n *= 2;
   char *p = realloc(*buf, n);
   if (!p) return -1;
   *buf = p;
@@ -103,8 +104,10 @@ static struct h2_stream *stream_new(struct h2_conn *c, int32_t id) {
 
 static void stream_unlink(struct h2_stream *st) {
   struct h2_conn *c = st->conn;
-  if (st->prev) st->prev->next = st->next;
-  else if (c->streams == st) c->streams = st->next;
+  if (st->prev)
+    st->prev->next = st->next;
+  else if (c->streams == st)
+    c->streams = st->next;
   if (st->next) st->next->prev = st->prev;
   st->prev = st->next = NULL;
 }
@@ -160,7 +163,8 @@ static int stream_add_header(struct h2_stream *st, const uint8_t *name, size_t n
     free(v);
     return -1;
   }
-  for (char *p = k; *p; p++) *p = (char)tolower((unsigned char)*p);
+  for (char *p = k; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
   r->headers[r->n_headers++] = (struct emu_header){k, v};
   return 0;
 }
@@ -176,12 +180,21 @@ static int stream_set_path(struct h2_stream *st, const uint8_t *v, size_t len) {
   return st->req.path && st->req.query ? 0 : -1;
 }
 
-/* Reserve the body up front when content-length announces it. */
-static void stream_reserve_body(struct h2_stream *st) {
+/* Size the body buffer from content-length up front; -1 when it announces
+ * more than the cap (refused before any DATA is buffered). */
+static int stream_reserve_body(struct h2_stream *st) {
   const char *cl = emu_req_header(&st->req, "content-length");
-  if (!cl) return;
+  if (!cl) return 0;
   unsigned long long n = strtoull(cl, NULL, 10);
-  if (n > 0 && n <= H2_BODY_CAP) grow(&st->req.body, &st->body_cap, (size_t)n + 1);
+  if (n > H2_BODY_CAP) return -1;
+  if (n > 0) grow(&st->req.body, &st->body_cap, (size_t)n + 1);
+  return 0;
+}
+
+/* Body over the cap: RST_STREAM(REFUSED_STREAM); freed when the stream closes. */
+static void stream_refuse(struct h2_stream *st) {
+  st->refused = 1;
+  nghttp2_submit_rst_stream(st->conn->session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_REFUSED_STREAM);
 }
 
 static void stream_dispatch(struct h2_stream *st) {
@@ -246,10 +259,8 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
   struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
   if (!st || st->refused || st->dispatched) return 0;
   struct emu_req *r = &st->req;
-  if (r->body_len + len > H2_BODY_CAP ||
-      grow(&r->body, &st->body_cap, r->body_len + len + 1) < 0) {
-    st->refused = 1; /* the stream closes when the RST is sent; freed then */
-    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+  if (r->body_len + len > H2_BODY_CAP || grow(&r->body, &st->body_cap, r->body_len + len + 1) < 0) {
+    stream_refuse(st);
     return 0;
   }
   memcpy(r->body + r->body_len, data, len);
@@ -261,8 +272,11 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
   if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
   struct h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
   if (!st || st->refused || st->dispatched) return 0;
-  if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
-    stream_reserve_body(st);
+  if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
+      stream_reserve_body(st) < 0) {
+    stream_refuse(st);
+    return 0;
+  }
   if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) stream_dispatch(st);
   return 0;
 }
@@ -292,8 +306,10 @@ static ssize_t on_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
       st->q_cap = 0;
     }
   }
-  if (st->ended && st->q_len == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
-  else if (n == 0) return NGHTTP2_ERR_DEFERRED;
+  if (st->ended && st->q_len == 0)
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+  else if (n == 0)
+    return NGHTTP2_ERR_DEFERRED;
   return (ssize_t)n;
 }
 
@@ -417,8 +433,7 @@ static void conn_read(struct h2_conn *c) {
         ev_io_start(c->srv->loop, &c->wio);
         break;
       }
-      vlog(c, e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ? "peer closed" : "SSL_read",
-           e);
+      vlog(c, e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ? "peer closed" : "SSL_read", e);
       conn_kill(c);
       return;
     }
@@ -462,7 +477,8 @@ static void conn_destroy(struct h2_conn *c) {
   ev_timer_stop(loop, &c->reaper);
   ev_cleanup_stop(loop, &c->cleanup);
   /* Re-read the head each time: an on_close may abort a sibling. */
-  while (c->streams) stream_gone(c->streams);
+  while (c->streams)
+    stream_gone(c->streams);
   nghttp2_session_del(c->session);
   SSL_free(c->ssl);
   c->srv->stats.conns_open[EMU_PROTO_H2]--;
@@ -541,7 +557,8 @@ static int is_h1_only_header(const char *name) {
 static char *nv_put(nghttp2_nv *nv, char *p, const char *name, const char *value) {
   size_t nlen = strlen(name), vlen = strlen(value);
   *nv = (nghttp2_nv){(uint8_t *)p, (uint8_t *)p + nlen + 1, nlen, vlen, NGHTTP2_NV_FLAG_NONE};
-  for (size_t i = 0; i <= nlen; i++) p[i] = (char)tolower((unsigned char)name[i]);
+  for (size_t i = 0; i <= nlen; i++)
+    p[i] = (char)tolower((unsigned char)name[i]);
   memcpy(p + nlen + 1, value, vlen + 1);
   return p + nlen + 1 + vlen + 1;
 }
@@ -556,7 +573,8 @@ static nghttp2_nv *nv_pack(int status, const struct emu_header *hdrs, size_t n,
   snprintf(cl_s, sizeof cl_s, "%" PRId64, content_length);
   size_t bytes = (n + 2) * sizeof(nghttp2_nv) + sizeof ":status" + strlen(status_s) + 1 +
                  sizeof "content-length" + strlen(cl_s) + 1;
-  for (size_t i = 0; i < n; i++) bytes += strlen(hdrs[i].name) + strlen(hdrs[i].value) + 2;
+  for (size_t i = 0; i < n; i++)
+    bytes += strlen(hdrs[i].name) + strlen(hdrs[i].value) + 2;
   nghttp2_nv *nv = malloc(bytes);
   if (!nv) return NULL;
   char *p = (char *)(nv + n + 2);
@@ -609,7 +627,7 @@ int emu_h2_resp_write(struct emu_req *req, const void *data, size_t len) {
   struct h2_stream *st = req->transport;
   struct h2_conn *c = st->conn;
   if (c->dead || !st->started || st->ended || st->closing) return -1;
-  if (len == 0 || st->held_nv) return 0; /* body-less: bytes are dropped */
+  if (len == 0 || st->held_nv) return 0;         /* body-less: bytes are dropped */
   if (st->q_off && st->q_off >= st->q_cap / 2) { /* reclaim the consumed front */
     memmove(st->q, st->q + st->q_off, st->q_len - st->q_off);
     st->q_len -= st->q_off;
@@ -655,18 +673,19 @@ void emu_h2_resp_abort(struct emu_req *req, enum emu_abort how) {
     conn_want_write(c);
     break;
   case EMU_ABORT_GOAWAY:
-    /* last-stream-id 0 + INTERNAL_ERROR: the client fails every stream; nghttp2
-     * closes ours once the GOAWAY is out (on_close for each), then we close. */
+    /* last-stream-id = the last one we processed, as real servers do: the
+     * client must fail those streams, not silently replay them (a replayed
+     * create would make a second sandbox). nghttp2 closes ours once the
+     * GOAWAY is out (on_close for each), then we close. */
     if (!c->goaway) {
       c->goaway = 1;
-      nghttp2_session_terminate_session2(c->session, 0, NGHTTP2_INTERNAL_ERROR);
+      nghttp2_session_terminate_session2(
+          c->session, nghttp2_session_get_last_proc_stream_id(c->session), NGHTTP2_INTERNAL_ERROR);
       ev_timer_start(c->srv->loop, &c->linger);
     }
     conn_want_write(c);
     break;
   case EMU_ABORT_DROP_CONN:
-  default:
-    conn_kill(c);
-    break;
+  default: conn_kill(c); break;
   }
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,14 +43,19 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 }
 
 static int parse_args(int argc, char **argv, struct options *o) {
-  static const struct option longs[] = {
-      {"host", required_argument, 0, 'h'},      {"port", required_argument, 0, 'p'},
-      {"tls-port", required_argument, 0, 't'},  {"tls-cert", required_argument, 0, 'c'},
-      {"tls-key", required_argument, 0, 'k'},   {"port-file", required_argument, 0, 'f'},
-      {"exec", required_argument, 0, 'e'},      {"root", required_argument, 0, 'r'},
-      {"api-key", required_argument, 0, 'a'},   {"max-sandboxes", required_argument, 0, 'm'},
-      {"verbose", no_argument, 0, 'v'},         {"help", no_argument, 0, '?'},
-      {0, 0, 0, 0}};
+  static const struct option longs[] = {{"host", required_argument, 0, 'h'},
+                                        {"port", required_argument, 0, 'p'},
+                                        {"tls-port", required_argument, 0, 't'},
+                                        {"tls-cert", required_argument, 0, 'c'},
+                                        {"tls-key", required_argument, 0, 'k'},
+                                        {"port-file", required_argument, 0, 'f'},
+                                        {"exec", required_argument, 0, 'e'},
+                                        {"root", required_argument, 0, 'r'},
+                                        {"api-key", required_argument, 0, 'a'},
+                                        {"max-sandboxes", required_argument, 0, 'm'},
+                                        {"verbose", no_argument, 0, 'v'},
+                                        {"help", no_argument, 0, '?'},
+                                        {0, 0, 0, 0}};
   *o = (struct options){.host = "127.0.0.1", .tls_port = -1};
   int c;
   while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -66,8 +72,10 @@ static int parse_args(int argc, char **argv, struct options *o) {
     case 'm': bad = parse_int(optarg, 0, INT_MAX, &o->max_sandboxes); break;
     case 'v': o->verbose = 1; break;
     case 'e':
-      if (strcmp(optarg, "null") == 0) o->exec_null = 1;
-      else bad = strcmp(optarg, "real") != 0;
+      if (strcmp(optarg, "null") == 0)
+        o->exec_null = 1;
+      else
+        bad = strcmp(optarg, "real") != 0;
       break;
     default: usage(stderr); return -1;
     }
@@ -134,6 +142,11 @@ int main(int argc, char **argv) {
   struct options o;
   if (parse_args(argc, argv, &o) < 0) return 2;
   signal(SIGPIPE, SIG_IGN);
+  struct rlimit rl; /* thousands of connections and pipes need descriptors */
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   struct emu_app *app = calloc(1, sizeof *app);
   struct emu_server srv;
@@ -169,8 +182,8 @@ int main(int argc, char **argv) {
   }
   int tls_port = 0;
   if (o.tls_port >= 0) {
-    tls_port = emu_tls_listen ? emu_tls_listen(&srv, o.host, o.tls_port, o.tls_cert, o.tls_key)
-                              : -1;
+    tls_port =
+        emu_tls_listen ? emu_tls_listen(&srv, o.host, o.tls_port, o.tls_cert, o.tls_key) : -1;
     if (tls_port < 0) {
       fprintf(stderr, "sbx-emu: cannot serve TLS on %s:%d\n", o.host, o.tls_port);
       return 1;
@@ -199,6 +212,7 @@ int main(int argc, char **argv) {
   if (app->root_ours) emu_rm_rf(app->root);
   emu_faults_free(app);
   emu_stats_free(app);
+  if (srv.ssl_ctx) SSL_CTX_free(srv.ssl_ctx); /* live sessions keep their own reference */
   free(app->root);
   free(app->api_key);
   free(app);

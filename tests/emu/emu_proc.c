@@ -33,10 +33,13 @@ struct emu_proc *emu_proc_find(struct emu_sandbox *sb, uint32_t pid, const char 
 static void proc_unlink(struct emu_proc *p) {
   struct emu_app *app = p->app;
   struct emu_proc **pp = &app->proc_hash[pid_slot(p->pid)];
-  while (*pp && *pp != p) pp = &(*pp)->hnext;
+  while (*pp && *pp != p)
+    pp = &(*pp)->hnext;
   if (*pp) *pp = p->hnext;
-  if (p->sb_prev) p->sb_prev->sb_next = p->sb_next;
-  else p->sb->procs = p->sb_next;
+  if (p->sb_prev)
+    p->sb_prev->sb_next = p->sb_next;
+  else
+    p->sb->procs = p->sb_next;
   if (p->sb_next) p->sb_next->sb_prev = p->sb_prev;
 }
 
@@ -71,7 +74,8 @@ void emu_proc_subscribe(struct emu_proc *p, struct emu_stream *st) {
 
 void emu_proc_unsubscribe(struct emu_proc *p, struct emu_stream *st) {
   struct emu_stream **pp = &p->subs;
-  while (*pp && *pp != st) pp = &(*pp)->next_sub;
+  while (*pp && *pp != st)
+    pp = &(*pp)->next_sub;
   if (*pp) *pp = st->next_sub;
   if (p->starter == st) p->starter = NULL;
   st->proc = NULL;
@@ -386,8 +390,7 @@ static void null_sleep_done(struct ev_loop *loop, ev_timer *w, int revents) {
 static const char *null_script(const struct emu_proc *p) {
   json_t *args = json_object_get(p->config, "args");
   size_t n = json_array_size(args);
-  for (size_t i = 0; i + 1 < n; i++)
-  {
+  for (size_t i = 0; i + 1 < n; i++) {
     const char *a = json_string_value(json_array_get(args, i));
     if (a && strcmp(a, "-c") == 0) return json_string_value(json_array_get(args, i + 1));
   }
@@ -397,7 +400,8 @@ static const char *null_script(const struct emu_proc *p) {
 void emu_proc_run_null(struct emu_proc *p) {
   const char *s = null_script(p);
   if (!s) s = "";
-  while (*s == ' ') s++;
+  while (*s == ' ')
+    s++;
   if (strncmp(s, "sleep ", 6) == 0) {
     char *end = NULL;
     double secs = strtod(s + 6, &end);

@@ -17,14 +17,14 @@ struct emu_stream;
 struct emu_proc {
   struct emu_app *app;
   struct emu_sandbox *sb;
-  struct emu_proc *hnext;            /* app->proc_hash chain */
+  struct emu_proc *hnext;             /* app->proc_hash chain */
   struct emu_proc *sb_prev, *sb_next; /* sb->procs */
   uint32_t pid;
   pid_t pgid; /* real mode: the child's process group; 0 in null mode */
   char *tag;
   json_t *config; /* ProcessConfig as sent, for List */
 
-  int exited;   /* the end event was produced */
+  int exited; /* the end event was produced */
   int exit_code;
   int signaled; /* killed by signal sig */
   int sig;
@@ -44,10 +44,10 @@ struct emu_proc {
 
 struct emu_proc_spec {
   const char *cmd;
-  json_t *args;          /* array of strings, may be NULL */
-  json_t *envs;          /* object, may be NULL */
-  const char *cwd;       /* sandbox path, resolved */
-  const char *cwd_host;  /* the same on the host */
+  json_t *args;         /* array of strings, may be NULL */
+  json_t *envs;         /* object, may be NULL */
+  const char *cwd;      /* sandbox path, resolved */
+  const char *cwd_host; /* the same on the host */
   const char *user;
   const char *home;
   int want_stdin;

@@ -9,8 +9,8 @@
 #if defined(__has_include) && __has_include("emu_h2.h")
 #include "emu_h2.h"
 #else
-int emu_h2_resp_start(struct emu_req *req, int status, const struct emu_header *hdrs,
-                      size_t n_hdrs, int64_t content_length);
+int emu_h2_resp_start(struct emu_req *req, int status, const struct emu_header *hdrs, size_t n_hdrs,
+                      int64_t content_length);
 int emu_h2_resp_write(struct emu_req *req, const void *data, size_t len);
 void emu_h2_resp_end(struct emu_req *req);
 void emu_h2_resp_abort(struct emu_req *req, enum emu_abort how);

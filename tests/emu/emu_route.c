@@ -15,8 +15,12 @@ struct delayed {
 
 static void route(struct emu_req *req) {
   char id[64];
-  if (emu_is_envd_request(req, id, sizeof id)) emu_envd_dispatch(req, id);
-  else emu_api_dispatch(req);
+  if (emu_is_envd_request(req, id, sizeof id))
+    emu_envd_dispatch(req, id);
+  else if (strcmp(req->path, "/files") == 0 && strstr(req->query, "signature="))
+    emu_reply_error(req, 401, "invalid signature"); /* signed for no sandbox we know */
+  else
+    emu_api_dispatch(req);
 }
 
 static int is_stream_path(const char *path) {
@@ -59,16 +63,32 @@ void emu_dispatch(struct emu_req *req) {
   struct emu_app *app = req->srv->app;
   if (app->verbose) fprintf(stderr, "sbx-emu: %s %s\n", req->method, req->path);
   if (strncmp(req->path, "/_emu/", 6) == 0) {
-    if (strcmp(req->path, "/_emu/faults") == 0) return emu_faults_route(req);
-    if (strcmp(req->path, "/_emu/stats") == 0) return emu_stats_route(req);
-    return emu_reply_error(req, 404, "no route for %s %s", req->method, req->path);
+    if (strcmp(req->path, "/_emu/faults") == 0) {
+      emu_faults_route(req);
+      return;
+    }
+    if (strcmp(req->path, "/_emu/stats") == 0) {
+      emu_stats_route(req);
+      return;
+    }
+    emu_reply_error(req, 404, "no route for %s %s", req->method, req->path);
+    return;
   }
   emu_stats_count(app, req->method, req->path);
   struct emu_fault f;
-  if (!app->faults || !emu_faults_take(app, req->method, req->path, &f)) return route(req);
-  if (f.delay_ms <= 0) return route_with_fault(req, &f);
+  if (!app->faults || !emu_faults_take(app, req->method, req->path, &f)) {
+    route(req);
+    return;
+  }
+  if (f.delay_ms <= 0) {
+    route_with_fault(req, &f);
+    return;
+  }
   struct delayed *d = calloc(1, sizeof *d);
-  if (!d) return route_with_fault(req, &f);
+  if (!d) {
+    route_with_fault(req, &f);
+    return;
+  }
   d->req = req;
   d->fault = f;
   ev_timer_init(&d->timer, delayed_cb, (double)f.delay_ms / 1000.0, 0.);

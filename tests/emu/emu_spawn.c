@@ -35,7 +35,8 @@ static int strv_add(struct strv *s, const char *str) {
 }
 
 static void strv_free(struct strv *s) {
-  for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+  for (size_t i = 0; i < s->n; i++)
+    free(s->v[i]);
   free(s->v);
   memset(s, 0, sizeof *s);
 }
@@ -87,9 +88,25 @@ static int build_argv(const struct emu_app *app, const struct emu_sandbox *sb,
     char home[4096], tmp[4096];
     snprintf(home, sizeof home, "%s/home", sb->fs);
     snprintf(tmp, sizeof tmp, "%s/tmp", sb->fs);
-    const char *pre[] = {"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                         "--bind", home, "/home", "--bind", tmp, "/tmp", "--unshare-pid",
-                         "--die-with-parent", "--chdir", spec->cwd, "--"};
+    const char *pre[] = {"bwrap",
+                         "--ro-bind",
+                         "/",
+                         "/",
+                         "--dev",
+                         "/dev",
+                         "--proc",
+                         "/proc",
+                         "--bind",
+                         home,
+                         "/home",
+                         "--bind",
+                         tmp,
+                         "/tmp",
+                         "--unshare-pid",
+                         "--die-with-parent",
+                         "--chdir",
+                         spec->cwd,
+                         "--"};
     for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
       if (strv_add(argv, pre[i]) < 0) return -1;
   }
@@ -118,7 +135,8 @@ static void child_exec(const struct emu_app *app, const struct emu_proc_spec *sp
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   if (close_range(3, ~0U, 0) < 0)
-    for (int fd = 3; fd < 65536; fd++) close(fd);
+    for (int fd = 3; fd < 65536; fd++)
+      close(fd);
   if (!app->use_bwrap && spec->cwd_host && chdir(spec->cwd_host) < 0) _exit(126);
   execvpe(argv[0], argv, envp);
   static const char msg[] = "sbx-emu: exec failed\n";

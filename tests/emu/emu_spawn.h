@@ -9,7 +9,7 @@
 #include "emu_proc.h"
 
 struct emu_spawned {
-  pid_t pid; /* also the process group */
+  pid_t pid;                 /* also the process group */
   int out_fd, err_fd, in_fd; /* non-blocking; in_fd -1 without stdin */
 };
 

@@ -29,7 +29,8 @@ void emu_stats_count(struct emu_app *app, const char *method, const char *path) 
   struct emu_buf key = {0};
   if (route_key(method, path, &key) == 0) {
     struct emu_counter *c = app->counters;
-    while (c && strcmp(c->key, key.data) != 0) c = c->next;
+    while (c && strcmp(c->key, key.data) != 0)
+      c = c->next;
     if (!c && (c = calloc(1, sizeof *c))) {
       c->key = key.data;
       key.data = NULL;
@@ -58,17 +59,20 @@ static json_t *conn_json(const struct emu_stats *s, enum emu_proto p) {
 void emu_stats_route(struct emu_req *req) {
   struct emu_app *app = req->srv->app;
   const struct emu_stats *s = &req->srv->stats;
-  if (strcmp(req->method, "GET") != 0) return emu_reply_error(req, 405, "use GET");
+  if (strcmp(req->method, "GET") != 0) {
+    emu_reply_error(req, 405, "use GET");
+    return;
+  }
   json_t *requests = json_object();
   for (const struct emu_counter *c = app->counters; requests && c; c = c->next)
     json_object_set_new(requests, c->key, json_integer((json_int_t)c->n));
-  json_t *o = json_pack(
-      "{s:{s:o,s:o,s:o},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I},s:o}", "connections", "h1",
-      conn_json(s, EMU_PROTO_H1), "h1_tls", conn_json(s, EMU_PROTO_H1_TLS), "h2",
-      conn_json(s, EMU_PROTO_H2), "streams", "open", (json_int_t)s->streams_open, "total",
-      (json_int_t)s->streams_total, "max_per_connection", (json_int_t)s->max_streams_per_conn,
-      "sandboxes", "live", (json_int_t)(app->n_running + app->n_paused), "running",
-      (json_int_t)app->n_running, "paused", (json_int_t)app->n_paused, "processes", "live",
-      (json_int_t)app->n_procs_live, "requests", requests);
+  json_t *o = json_pack("{s:{s:o,s:o,s:o},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I},s:o}",
+                        "connections", "h1", conn_json(s, EMU_PROTO_H1), "h1_tls",
+                        conn_json(s, EMU_PROTO_H1_TLS), "h2", conn_json(s, EMU_PROTO_H2), "streams",
+                        "open", (json_int_t)s->streams_open, "total", (json_int_t)s->streams_total,
+                        "max_per_connection", (json_int_t)s->max_streams_per_conn, "sandboxes",
+                        "live", (json_int_t)(app->n_running + app->n_paused), "running",
+                        (json_int_t)app->n_running, "paused", (json_int_t)app->n_paused,
+                        "processes", "live", (json_int_t)app->n_procs_live, "requests", requests);
   emu_reply_json(req, 200, o, NULL, 0);
 }

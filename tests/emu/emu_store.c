@@ -14,7 +14,8 @@
 
 static unsigned hash_id(const char *id) {
   unsigned h = 2166136261u;
-  for (; *id; id++) h = (h ^ (unsigned char)*id) * 16777619u;
+  for (; *id; id++)
+    h = (h ^ (unsigned char)*id) * 16777619u;
   return h % EMU_HASH_SIZE;
 }
 
@@ -70,8 +71,10 @@ static void ttl_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   if (sb->app->verbose)
     fprintf(stderr, "sbx-emu: sandbox %s reached its end (%s)\n", sb->id,
             sb->auto_pause ? "pause" : "kill");
-  if (sb->auto_pause) emu_sb_pause(sb);
-  else emu_sb_kill(sb);
+  if (sb->auto_pause)
+    emu_sb_pause(sb);
+  else
+    emu_sb_kill(sb);
 }
 
 void emu_sb_set_end(struct emu_sandbox *sb, int64_t end_ms) {
@@ -161,13 +164,18 @@ void emu_sb_kill(struct emu_sandbox *sb) {
   ev_timer_stop(app->loop, &sb->ttl);
   emu_procs_sandbox_gone(sb);
   struct emu_sandbox **pp = &app->sb_hash[hash_id(sb->id)];
-  while (*pp && *pp != sb) pp = &(*pp)->hnext;
+  while (*pp && *pp != sb)
+    pp = &(*pp)->hnext;
   if (*pp) *pp = sb->hnext;
-  if (sb->prev) sb->prev->next = sb->next;
-  else app->sb_head = sb->next;
+  if (sb->prev)
+    sb->prev->next = sb->next;
+  else
+    app->sb_head = sb->next;
   if (sb->next) sb->next->prev = sb->prev;
-  if (sb->state == EMU_SB_RUNNING) app->n_running--;
-  else app->n_paused--;
+  if (sb->state == EMU_SB_RUNNING)
+    app->n_running--;
+  else
+    app->n_paused--;
   if (emu_rm_rf(sb->dir) < 0 && app->verbose)
     fprintf(stderr, "sbx-emu: cannot remove %s\n", sb->dir);
   sb_free(sb);
@@ -193,5 +201,6 @@ void emu_sb_resume(struct emu_sandbox *sb, int timeout_s) {
 }
 
 void emu_store_shutdown(struct emu_app *app) {
-  while (app->sb_head) emu_sb_kill(app->sb_head);
+  while (app->sb_head)
+    emu_sb_kill(app->sb_head);
 }

@@ -171,7 +171,8 @@ void emu_stream_finish(struct emu_stream *st, const char *code, const char *fmt,
     json = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
   }
-  if (send_envelope(st, 2, json ? json : "{}") == 0) {
+  static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+  if (send_envelope(st, 2, json ? json : code ? oom : "{}") == 0) {
     struct emu_req *req = st->req;
     st->req = NULL;
     req->on_close = NULL;
@@ -203,4 +204,3 @@ int64_t emu_header_ms(const struct emu_req *req, const char *name) {
   long long ms = strtoll(v, &end, 10);
   return end != v && *end == '\0' && ms > 0 ? ms : 0;
 }
-

@@ -94,8 +94,10 @@ static void hs_done(struct tls_hs *hs) {
   unsigned int len;
   hs_free(hs, 0);
   SSL_get0_alpn_selected(ssl, &proto, &len);
-  if (len == 2 && !memcmp(proto, "h2", 2)) emu_h2_conn_new(srv, fd, ssl);
-  else emu_h1_conn_new(srv, fd, ssl);
+  if (len == 2 && !memcmp(proto, "h2", 2))
+    emu_h2_conn_new(srv, fd, ssl);
+  else
+    emu_h1_conn_new(srv, fd, ssl);
 }
 
 /* Drive SSL_accept; re-arm for whichever direction OpenSSL waits on. */
@@ -186,8 +188,8 @@ static void on_listener_cleanup(struct ev_loop *loop, ev_cleanup *w, int revents
 
 /* Bind a non-blocking listening socket; returns the fd, or -1. */
 static int listen_socket(const char *host, int port, int *bound_port) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *res, *ai;
   char port_s[16];
   snprintf(port_s, sizeof port_s, "%d", port);

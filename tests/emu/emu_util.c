@@ -140,7 +140,8 @@ void emu_random_hex(char *out, size_t n) {
   while (done < n) {
     size_t chunk = n - done < sizeof raw ? n - done : sizeof raw;
     emu_random(raw, chunk);
-    for (size_t i = 0; i < chunk; i++) out[done + i] = digits[raw[i] & 15];
+    for (size_t i = 0; i < chunk; i++)
+      out[done + i] = digits[raw[i] & 15];
     done += chunk;
   }
   out[n] = '\0';
@@ -188,7 +189,8 @@ void emu_rfc3339_ns(int64_t sec, long nsec, char *out, size_t out_len) {
   char frac[24];
   snprintf(frac, sizeof frac, "%09ld", nsec);
   size_t n = strlen(frac);
-  while (n > 0 && frac[n - 1] == '0') frac[--n] = '\0'; /* Go trims trailing zeros */
+  while (n > 0 && frac[n - 1] == '0')
+    frac[--n] = '\0'; /* Go trims trailing zeros */
   snprintf(out, out_len, "%s.%sZ", base, frac);
 }
 
@@ -229,7 +231,8 @@ static int b64_val(int c) {
 }
 
 unsigned char *emu_b64_decode(const char *in, size_t n, size_t *out_len) {
-  while (n > 0 && in[n - 1] == '=') n--;
+  while (n > 0 && in[n - 1] == '=')
+    n--;
   unsigned char *out = malloc(n / 4 * 3 + 3);
   if (!out) return NULL;
   size_t o = 0;
@@ -272,7 +275,8 @@ void emu_reply_json(struct emu_req *req, int status, json_t *v, const struct emu
   struct emu_header hdrs[8];
   size_t n = 0;
   hdrs[n++] = (struct emu_header){(char *)"content-type", (char *)"application/json"};
-  for (size_t i = 0; i < n_extra && n < 8; i++) hdrs[n++] = extra[i];
+  for (size_t i = 0; i < n_extra && n < 8; i++)
+    hdrs[n++] = extra[i];
   if (emu_resp_start(req, status, hdrs, n, (int64_t)len) == 0) emu_resp_write(req, body, len);
   emu_resp_end(req);
   free(body);

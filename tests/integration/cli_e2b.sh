@@ -32,7 +32,8 @@ while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do
   sleep 0.1
   i=$((i + 1))
 done
-PORT=$(cat "$T/port" 2>/dev/null)
+# The port file holds "HTTP_PORT HTTPS_PORT".
+PORT=$(cut -d' ' -f1 "$T/port" 2>/dev/null)
 if [ -z "$PORT" ]; then
   echo "cli: sbx-emu did not start:" >&2
   cat "$T/emu.log" >&2
@@ -45,11 +46,11 @@ pass=0
 fail=0
 ok() {
   pass=$((pass + 1))
-  echo "ok $1"
+  printf 'ok %s\n' "$1"
 }
 bad() {
   fail=$((fail + 1))
-  echo "FAIL $1: $2"
+  printf 'FAIL %s: %s\n' "$1" "$2" # not echo: dash's echo expands backslashes
 }
 
 # sbx ARGS...: run the CLI against the emulator; stdout in $T/out, stderr in
@@ -68,7 +69,13 @@ sbx_in() {
   rc=$?
 }
 lines() { wc -l <"$1" | tr -d ' '; }
-why() { printf 'exit %s; stdout: %.200s; stderr: %.300s' "$rc" "$(cat "$T/out")" "$(cat "$T/err")"; }
+why() {
+  printf 'exit %s; stdout: %.200s; stderr: %.300s' "$rc" "$(cat "$T/out")" "$(cat "$T/err")"
+}
+# check NAME 'CONDITION': ok when the shell condition holds after a run.
+check() {
+  if eval "$2"; then ok "$1"; else bad "$1" "$(why)"; fi
+}
 
 # expect NAME RC [STDOUT_ERE] [STDERR_ERE]
 expect() {
@@ -111,7 +118,7 @@ usage() {
 # ---- help, version, usage errors -------------------------------------------
 sbx help
 expect help 0 "E2B_API_KEY"
-if grep -q -- "--api-key" "$T/out"; then bad help-no-key-option "help offers --api-key"; else ok help-no-key-option; fi
+check help-no-key-option '! grep -q -- "--api-key" "$T/out"'
 sbx --help
 expect help-option 0 "^usage: sbx"
 sbx exec --help
@@ -149,7 +156,7 @@ usage usage-fs-ls-depth "'two'" fs ls i1 / --depth two
 sbx create --meta owner=cli-test --meta run=$$ --env CREATE_ENV=from-create --timeout 600
 expect create 0 "^i[a-z0-9]+$"
 SB=$(cat "$T/out")
-if [ "$(lines "$T/out")" = 1 ]; then ok create-prints-id-only; else bad create-prints-id-only "$(why)"; fi
+check create-prints-id-only '[ "$(lines "$T/out")" = 1 ]'
 
 sbx --json create --template base --meta owner=cli-test --meta run=$$
 expect create-json 0 '^\{"id":"i[a-z0-9]+",'
@@ -176,7 +183,11 @@ expect ls-empty 0 "^ID"
 
 sbx --json ls --meta run=$$ --state running
 expect ls-json 0 '^\{"id":"i'
-[ "$(lines "$T/out")" = 2 ] && ! grep -qv '^{"id":' "$T/out" && ok ls-json-lines || bad ls-json-lines "$(why)"
+check ls-json-lines '[ "$(lines "$T/out")" = 2 ] && ! grep -qv "^{\"id\":" "$T/out"'
+
+sbx ls --meta run=$$ --json
+check ls-json-after-command \
+  '[ "$rc" = 0 ] && [ "$(lines "$T/out")" = 2 ] && ! grep -qv "^{\"id\":" "$T/out"'
 
 sbx ls --meta run=$$ --limit 1 --all
 expect ls-all-pages 0 "^$SB2 "
@@ -231,11 +242,11 @@ if grep -q first "$T/live" && ! grep -q second "$T/live"; then ok exec-live-outp
   bad exec-live-output "after 1.5 s: $(cat "$T/live")"; fi
 wait $live
 rc=$?
-[ "$rc" = 0 ] && grep -q second "$T/live" && ok exec-live-complete || bad exec-live-complete "exit $rc"
+check exec-live-complete '[ "$rc" = 0 ] && grep -q second "$T/live"'
 
 printf 'line one\nline two\n' >"$T/small.in"
 sbx_in "$T/small.in" exec "$SB" --stdin -- cat
-if [ "$rc" = 0 ] && cmp -s "$T/small.in" "$T/out"; then ok exec-stdin; else bad exec-stdin "$(why)"; fi
+check exec-stdin '[ "$rc" = 0 ] && cmp -s "$T/small.in" "$T/out"'
 head -c 1000000 /dev/urandom >"$T/stdin.bin"
 sbx_in "$T/stdin.bin" exec "$SB" --stdin -- md5sum
 want=$(md5sum <"$T/stdin.bin" | cut -d' ' -f1)
@@ -254,7 +265,7 @@ if [ "$rc" != 0 ] && [ $((end - start)) -lt 8 ]; then ok exec-timeout; else
 
 sbx --json exec "$SB" 'echo hi; exit 4'
 expect exec-json 4 '^\{"event":"start","pid":[0-9]+\}$'
-grep -q '^{"event":"stdout","data":"hi\\n"}$' "$T/out" && ok exec-json-output || bad exec-json-output "$(why)"
+check exec-json-output 'grep -qFx "{\"event\":\"stdout\",\"data\":\"hi\\n\"}" "$T/out"'
 grep -Eq '^\{"event":"exit","pid":[0-9]+,"exit_code":4,"exited":true,.*"code":4\}$' "$T/out" &&
   ok exec-json-exit || bad exec-json-exit "$(why)"
 
@@ -262,6 +273,10 @@ sbx exec i00000000000000000000 -- true
 expect_err exec-unknown-sandbox 1 "^sbx: exec: i00000000000000000000: SBX_ENOTFOUND: "
 
 # SIGINT: the pending exec is cancelled, the remote process killed, exit 130.
+# First the control: the marker check below can see a file the command makes.
+sbx exec "$SB" 'touch /tmp/control-marker'
+sbx fs stat "$SB" /tmp/control-marker
+expect exec-marker-control 0 "^type: +file$"
 E2B_API_KEY=test-key "$SBX_BIN" --api-url "$URL" --sandbox-url "$URL" exec "$SB" \
   'sleep 2; touch /tmp/not-interrupted' >"$T/int.out" 2>"$T/int.err" &
 intr=$!
@@ -309,9 +324,10 @@ grep -Eq '^dir +[0-9]+ /home/user/up$' "$T/out" && ok fs-ls-dirs || bad fs-ls-di
 grep -q "d2" "$T/out" && bad fs-ls-depth1 "depth 1 shows d2" || ok fs-ls-depth1
 sbx fs ls "$SB" /home/user --depth 2
 expect fs-ls-depth2 0 "^dir +[0-9]+ /home/user/d1/d2$"
-grep -Eq '^file +5242880 /home/user/up/big.bin$' "$T/out" && ok fs-ls-file-size || bad fs-ls-file-size "$(why)"
+check fs-ls-file-size 'grep -Eq "^file +5242880 /home/user/up/big.bin$" "$T/out"'
 sbx --json fs ls "$SB" /home/user/up
-expect fs-ls-json 0 '^\{"name":"big.bin","path":"/home/user/up/big.bin","type":"file","size":5242880,'
+expect fs-ls-json 0 \
+  '^\{"name":"big.bin","path":"/home/user/up/big.bin","type":"file","size":5242880,'
 sbx fs stat "$SB" /home/user/up/big.bin
 expect fs-stat 0 "^size: +5242880$"
 grep -Eq '^type: +file$' "$T/out" && ok fs-stat-type || bad fs-stat-type "$(why)"
@@ -337,6 +353,12 @@ sbx info "$SB2"
 expect pause-state 0 "^state: +paused$"
 sbx pause "$SB2"
 expect_err pause-again-conflict 1 "^sbx: pause: $SB2: SBX_ECONFLICT: "
+sbx ls --meta run=$$ --state paused
+if [ "$rc" = 0 ] && [ "$(lines "$T/out")" = 2 ] && grep -q "^$SB2 .* paused " "$T/out"; then
+  ok ls-state-paused
+else
+  bad ls-state-paused "$(why)"
+fi
 sbx resume "$SB2" --timeout 300
 expect resume 0
 sbx info "$SB2"
@@ -348,6 +370,7 @@ expect resume-json 0 "^\{\"id\":\"$SB2\""
 
 sbx kill "$SB" "$SB2"
 expect kill-two 0
+[ ! -s "$T/out" ] && [ ! -s "$T/err" ] && ok kill-quiet || bad kill-quiet "$(why)"
 sbx ls --meta run=$$
 [ "$rc" = 0 ] && [ "$(lines "$T/out")" = 1 ] && ok kill-gone || bad kill-gone "$(why)"
 sbx create --meta run=$$
@@ -356,8 +379,25 @@ sbx kill "$SB" "$SB3"
 expect_err kill-partial 1 "^sbx: kill: $SB: SBX_ENOTFOUND: "
 sbx info "$SB3"
 expect_err kill-partial-other-killed 1 "SBX_ENOTFOUND"
+sbx create --meta run=$$
+SB4=$(cat "$T/out")
+sbx --json kill "$SB4" "$SB"
+if [ "$rc" = 1 ] && grep -q "^{\"ok\":true,\"command\":\"kill\",\"id\":\"$SB4\"}$" "$T/out" &&
+  grep -q "^{\"error\":{\"status\":\"SBX_ENOTFOUND\",\"http_status\":404,.*\"target\":\"$SB\"}}$" \
+    "$T/out" &&
+  [ "$(lines "$T/out")" = 2 ] && [ "$(lines "$T/err")" = 1 ]; then
+  ok kill-json-mixed
+else
+  bad kill-json-mixed "$(why)"
+fi
 
 # ---- configuration --------------------------------------------------------------
+SBX_TRACE=1 E2B_API_KEY=test-key timeout 60 "$SBX_BIN" --api-url "$URL" --sandbox-url "$URL" \
+  ls --limit 1 >"$T/out" 2>"$T/err"
+rc=$?
+expect trace-log 0 "^ID" "^sbx: trace: .*->"
+sbx ls --limit 1
+[ ! -s "$T/err" ] && ok quiet-by-default || bad quiet-by-default "$(why)"
 sbx --http1 ls --limit 1
 expect http1 0 "^ID"
 rc=0

@@ -4,6 +4,7 @@
 #define SBX_EMU_HARNESS_H
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <ev.h>
 #include <jansson.h>
 #include <signal.h>
@@ -65,7 +66,7 @@ static inline void emu_start(struct emu *e, const char *const *extra) {
   e->pid = fork();
   REQUIRE(e->pid >= 0);
   if (e->pid == 0) {
-    int devnull = open("/dev/null", 1);
+    int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, 1);
     execv(argv[0], (char *const *)argv);
     _exit(127);
