@@ -35,8 +35,7 @@ static void finish(struct job *j) {
   if (!j->id[0] || sbx_sandbox_kill(j->c, j->id, killed, j, &op) != SBX_OK) (*j->live)--;
 }
 
-static void on_output(sbx_client *c, sbx_op_id op, int fd, const char *data, size_t len,
-                      void *ud) {
+static void on_output(sbx_client *c, sbx_op_id op, int fd, const char *data, size_t len, void *ud) {
   struct job *j = ud;
   /* Output arrives as it is produced; prefix each chunk with the job. */
   printf("[%d %s] %.*s", j->index, fd == SBX_STDOUT ? "out" : "err", (int)len, data);
@@ -56,8 +55,8 @@ static void on_exec_done(sbx_client *c, sbx_op_id op, const sbx_error *err,
 
 static const char *command = "echo hello from $(hostname); echo job $JOB";
 
-static void created(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                    const sbx_sandbox_info *info, void *ud) {
+static void created(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_sandbox_info *info,
+                    void *ud) {
   struct job *j = ud;
   if (err) {
     fprintf(stderr, "job %d: create: %s\n", j->index, err->message);
@@ -116,11 +115,12 @@ int main(int argc, char **argv) {
       live--;
     }
   }
-  while (live > 0) ev_run(loop, EVRUN_ONCE);
+  while (live > 0)
+    ev_run(loop, EVRUN_ONCE);
   int bad = 0;
   for (int i = 0; i < n; i++) {
-    printf("job %d: sandbox %s exit %d%s\n", i, jobs[i].id[0] ? jobs[i].id : "-",
-           jobs[i].exit_code, jobs[i].failed ? " (failed)" : "");
+    printf("job %d: sandbox %s exit %d%s\n", i, jobs[i].id[0] ? jobs[i].id : "-", jobs[i].exit_code,
+           jobs[i].failed ? " (failed)" : "");
     bad += jobs[i].failed || jobs[i].exit_code != 0;
   }
   sbx_client_free(c);

@@ -79,7 +79,13 @@ typedef struct sbx_error {
 
 /* ---- logging ------------------------------------------------------------ */
 
-enum { SBX_LOG_ERROR = 0, SBX_LOG_WARN = 1, SBX_LOG_INFO = 2, SBX_LOG_DEBUG = 3, SBX_LOG_TRACE = 4 };
+enum {
+  SBX_LOG_ERROR = 0,
+  SBX_LOG_WARN = 1,
+  SBX_LOG_INFO = 2,
+  SBX_LOG_DEBUG = 3,
+  SBX_LOG_TRACE = 4
+};
 
 typedef void (*sbx_log_fn)(void *ud, int level, const char *component, sbx_op_id op,
                            const char *msg);
@@ -160,8 +166,8 @@ typedef struct sbx_create_opts {
   size_t n_metadata;
   const sbx_kv *envs; /* default env of every process */
   size_t n_envs;
-  int auto_pause;     /* SBX_UNSET, 0: kill on timeout, 1: pause */
-  int allow_internet; /* SBX_UNSET, 0 or 1 */
+  int auto_pause;               /* SBX_UNSET, 0: kill on timeout, 1: pause */
+  int allow_internet;           /* SBX_UNSET, 0 or 1 */
   const char *const *allow_out; /* CIDR, IP or domain */
   size_t n_allow_out;
   const char *const *deny_out; /* CIDR or IP */
@@ -188,8 +194,8 @@ typedef struct sbx_sandbox_info {
 typedef void (*sbx_sandbox_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
                                const sbx_sandbox_info *info, void *ud);
 
-sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb,
-                              void *ud, sbx_op_id *out);
+sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
+                              sbx_op_id *out);
 /* Connect to (and resume, when paused) a sandbox; timeout_s > 0 extends it. */
 sbx_status sbx_sandbox_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
                                sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
@@ -201,8 +207,8 @@ sbx_status sbx_sandbox_kill(sbx_client *c, const char *id, sbx_done_cb cb, void 
 /* Pause: SBX_ECONFLICT when already paused. */
 sbx_status sbx_sandbox_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
                              sbx_op_id *out);
-sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s,
-                                   sbx_done_cb cb, void *ud, sbx_op_id *out);
+sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb,
+                                   void *ud, sbx_op_id *out);
 
 typedef struct sbx_list_opts {
   const sbx_kv *metadata; /* all must match */
@@ -223,16 +229,16 @@ sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb c
 /* ---- exec ------------------------------------------------------------------ */
 
 typedef struct sbx_exec_opts {
-  const char *cmd;          /* shell command line, run as bash -l -c cmd */
-  const char *const *argv;  /* or an exact argv (cmd NULL), NULL-terminated */
-  const char *cwd;          /* default: the user's home */
-  const char *user;         /* default: the provider's default user */
+  const char *cmd;         /* shell command line, run as bash -l -c cmd */
+  const char *const *argv; /* or an exact argv (cmd NULL), NULL-terminated */
+  const char *cwd;         /* default: the user's home */
+  const char *user;        /* default: the provider's default user */
   const sbx_kv *envs;
   size_t n_envs;
-  long timeout_ms;          /* process lifetime; 0: none (default) */
-  int stdin_open;           /* 1: keep stdin open for sbx_process_write_stdin */
-  int detach;               /* 1: complete once the pid is known; the process
-                               keeps running (reattach with sbx_exec_connect) */
+  long timeout_ms; /* process lifetime; 0: none (default) */
+  int stdin_open;  /* 1: keep stdin open for sbx_process_write_stdin */
+  int detach;      /* 1: complete once the pid is known; the process
+                      keeps running (reattach with sbx_exec_connect) */
 } sbx_exec_opts;
 
 void sbx_exec_opts_init(sbx_exec_opts *o);
@@ -251,11 +257,10 @@ typedef struct sbx_exec_cbs {
   /* The process started (optional). */
   void (*on_start)(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud);
   /* Output bytes as they arrive (optional); fd is SBX_STDOUT or SBX_STDERR. */
-  void (*on_output)(sbx_client *c, sbx_op_id op, int fd, const char *data, size_t len,
-                    void *ud);
+  void (*on_output)(sbx_client *c, sbx_op_id op, int fd, const char *data, size_t len, void *ud);
   /* Exactly once. res is NULL when err is set and no end event arrived. */
-  void (*on_done)(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                  const sbx_exec_result *res, void *ud);
+  void (*on_done)(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_exec_result *res,
+                  void *ud);
 } sbx_exec_cbs;
 
 sbx_status sbx_exec_start(sbx_client *c, const char *sandbox_id, const sbx_exec_opts *o,
@@ -286,7 +291,7 @@ typedef struct sbx_file_entry {
   const char *permissions; /* "-rw-r--r--" */
   const char *owner;
   const char *group;
-  const char *modified_time; /* RFC 3339 */
+  const char *modified_time;  /* RFC 3339 */
   const char *symlink_target; /* NULL when not a symlink */
 } sbx_file_entry;
 
@@ -323,16 +328,16 @@ sbx_status sbx_file_read(sbx_client *c, const char *sandbox_id, const sbx_downlo
 /* depth >= 1 levels. */
 sbx_status sbx_fs_list(sbx_client *c, const char *sandbox_id, const char *path, int depth,
                        sbx_entries_cb cb, void *ud, sbx_op_id *out);
-sbx_status sbx_fs_stat(sbx_client *c, const char *sandbox_id, const char *path,
-                       sbx_entries_cb cb, void *ud, sbx_op_id *out);
+sbx_status sbx_fs_stat(sbx_client *c, const char *sandbox_id, const char *path, sbx_entries_cb cb,
+                       void *ud, sbx_op_id *out);
 /* mkdir -p; SBX_ECONFLICT when the directory already exists. */
-sbx_status sbx_fs_mkdir(sbx_client *c, const char *sandbox_id, const char *path,
-                        sbx_entries_cb cb, void *ud, sbx_op_id *out);
+sbx_status sbx_fs_mkdir(sbx_client *c, const char *sandbox_id, const char *path, sbx_entries_cb cb,
+                        void *ud, sbx_op_id *out);
 /* rm -rf; a missing path is not an error. */
-sbx_status sbx_fs_remove(sbx_client *c, const char *sandbox_id, const char *path,
-                         sbx_done_cb cb, void *ud, sbx_op_id *out);
-sbx_status sbx_fs_move(sbx_client *c, const char *sandbox_id, const char *from,
-                       const char *to, sbx_entries_cb cb, void *ud, sbx_op_id *out);
+sbx_status sbx_fs_remove(sbx_client *c, const char *sandbox_id, const char *path, sbx_done_cb cb,
+                         void *ud, sbx_op_id *out);
+sbx_status sbx_fs_move(sbx_client *c, const char *sandbox_id, const char *from, const char *to,
+                       sbx_entries_cb cb, void *ud, sbx_op_id *out);
 
 #ifdef __cplusplus
 }

@@ -17,19 +17,23 @@
  * Return 0 to go on, non-zero to stop feeding (feed then returns that value). */
 typedef int (*sbx_connect_msg_fn)(void *ud, unsigned flags, const char *payload, size_t len);
 
-enum sbx_connect_dec_state { SBX_CONNECT_DEC_PREFIX, SBX_CONNECT_DEC_PAYLOAD, SBX_CONNECT_DEC_FAILED };
+enum sbx_connect_dec_state {
+  SBX_CONNECT_DEC_PREFIX,
+  SBX_CONNECT_DEC_PAYLOAD,
+  SBX_CONNECT_DEC_FAILED
+};
 
 struct sbx_connect_decoder {
   enum sbx_connect_dec_state state;
   unsigned char prefix[SBX_CONNECT_PREFIX_LEN];
   size_t prefix_have;
   unsigned flags;
-  uint32_t len;    /* payload length of the current message */
-  size_t have;     /* payload bytes buffered so far */
-  char *buf;       /* only for a message split across feeds */
+  uint32_t len; /* payload length of the current message */
+  size_t have;  /* payload bytes buffered so far */
+  char *buf;    /* only for a message split across feeds */
   size_t cap;
-  size_t max_msg;  /* hard cap on one message's payload */
-  int saw_end;     /* an end-stream envelope was decoded */
+  size_t max_msg; /* hard cap on one message's payload */
+  int saw_end;    /* an end-stream envelope was decoded */
 };
 
 void sbx_connect_decoder_init(struct sbx_connect_decoder *d, size_t max_msg);

@@ -20,8 +20,7 @@ enum sbx_e2b_plane { SBX_E2B_API = 0, SBX_E2B_ENVD = 1 };
  * The message is "<what>: <status>: <server message>" where the server message
  * comes from the JSON body's "message", else the body text (first line,
  * printable, truncated), else the status text. retry_after_ms is stored. */
-int sbx_e2b_map_http_error(enum sbx_e2b_plane plane, int http_status, const char *body,
-                           size_t len, long retry_after_ms, const char *what,
-                           struct sbx_errinfo *err);
+int sbx_e2b_map_http_error(enum sbx_e2b_plane plane, int http_status, const char *body, size_t len,
+                           long retry_after_ms, const char *what, struct sbx_errinfo *err);
 
 #endif

@@ -102,17 +102,17 @@ static sbx_status check_id(const char *id) {
   return SBX_OK;
 }
 
-#define NEED(cond)                                                                               \
-  do {                                                                                           \
-    if (!(cond)) return SBX_EINVAL;                                                              \
+#define NEED(cond)                                                                                 \
+  do {                                                                                             \
+    if (!(cond)) return SBX_EINVAL;                                                                \
   } while (0)
-#define SUPPORTED(c, fn)                                                                         \
-  do {                                                                                           \
-    if (!(c)->prov->fn) return SBX_ENOTSUP;                                                      \
+#define SUPPORTED(c, fn)                                                                           \
+  do {                                                                                             \
+    if (!(c)->prov->fn) return SBX_ENOTSUP;                                                        \
   } while (0)
 
-sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb,
-                              void *ud, sbx_op_id *out) {
+sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
+                              sbx_op_id *out) {
   NEED(c && cb && out);
   SUPPORTED(c, create);
   sbx_create_opts def;
@@ -152,8 +152,8 @@ sbx_status sbx_sandbox_pause(sbx_client *c, const char *id, sbx_done_cb cb, void
   return c->prov->pause(c, id, cb, ud, out);
 }
 
-sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s,
-                                   sbx_done_cb cb, void *ud, sbx_op_id *out) {
+sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb,
+                                   void *ud, sbx_op_id *out) {
   NEED(c && cb && out && check_id(id) == SBX_OK && timeout_s >= 0);
   SUPPORTED(c, set_timeout);
   return c->prov->set_timeout(c, id, timeout_s, cb, ud, out);
@@ -240,8 +240,8 @@ sbx_status sbx_fs_list(sbx_client *c, const char *id, const char *path, int dept
   return fs_call(c, id, SBX_FS_LIST, path, NULL, depth, cb, NULL, ud, out);
 }
 
-sbx_status sbx_fs_stat(sbx_client *c, const char *id, const char *path, sbx_entries_cb cb,
-                       void *ud, sbx_op_id *out) {
+sbx_status sbx_fs_stat(sbx_client *c, const char *id, const char *path, sbx_entries_cb cb, void *ud,
+                       sbx_op_id *out) {
   NEED(cb);
   return fs_call(c, id, SBX_FS_STAT, path, NULL, 0, cb, NULL, ud, out);
 }
@@ -252,8 +252,8 @@ sbx_status sbx_fs_mkdir(sbx_client *c, const char *id, const char *path, sbx_ent
   return fs_call(c, id, SBX_FS_MKDIR, path, NULL, 0, cb, NULL, ud, out);
 }
 
-sbx_status sbx_fs_remove(sbx_client *c, const char *id, const char *path, sbx_done_cb cb,
-                         void *ud, sbx_op_id *out) {
+sbx_status sbx_fs_remove(sbx_client *c, const char *id, const char *path, sbx_done_cb cb, void *ud,
+                         sbx_op_id *out) {
   NEED(cb);
   return fs_call(c, id, SBX_FS_REMOVE, path, NULL, 0, NULL, cb, ud, out);
 }

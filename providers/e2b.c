@@ -27,7 +27,8 @@ static char *strip_slash(const char *s) {
   char *d = strdup(s);
   if (!d) return NULL;
   size_t n = strlen(d);
-  while (n > 0 && d[n - 1] == '/') d[--n] = 0;
+  while (n > 0 && d[n - 1] == '/')
+    d[--n] = 0;
   return d;
 }
 
@@ -102,8 +103,7 @@ static int e2b_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, s
     s->envd_host = origin_of(s->sandbox_url);
   else if (s->shared_host) {
     if (asprintf(&s->envd_host, "https://sandbox.%s", s->domain) < 0) s->envd_host = NULL;
-  }
-  else
+  } else
     s->envd_host = strdup("envd:per-sandbox-hosts");
   if (!s->api_key || !s->domain || !s->api_url || !s->api_host || (sburl && !s->sandbox_url) ||
       !s->envd_host) {
@@ -112,8 +112,7 @@ static int e2b_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, s
   }
   if (strncmp(s->api_url, "http://", 7) != 0 && strncmp(s->api_url, "https://", 8) != 0) {
     if (errbuf && errlen)
-      snprintf(errbuf, errlen, "e2b: API URL '%s' must start with http:// or https://",
-               s->api_url);
+      snprintf(errbuf, errlen, "e2b: API URL '%s' must start with http:// or https://", s->api_url);
     e2b_destroy(c);
     return -1;
   }
@@ -145,7 +144,8 @@ const struct sbx_provider sbx__provider_e2b = {
 
 static size_t hash_id(const char *id) {
   size_t h = 5381;
-  for (; *id; id++) h = h * 33 + (unsigned char)*id;
+  for (; *id; id++)
+    h = h * 33 + (unsigned char)*id;
   return h % E2B_TOKEN_BUCKETS;
 }
 
@@ -177,7 +177,8 @@ int e2b_token_put(struct e2b_state *s, const char *id, const char *token, const 
 
 void e2b_token_drop(struct e2b_state *s, const char *id) {
   struct e2b_token **pp = &s->tokens[hash_id(id)];
-  while (*pp && strcmp((*pp)->id, id) != 0) pp = &(*pp)->next;
+  while (*pp && strcmp((*pp)->id, id) != 0)
+    pp = &(*pp)->next;
   if (!*pp) return;
   struct e2b_token *t = *pp;
   *pp = t->next;
@@ -312,8 +313,8 @@ json_t *e2b_parse_json(const struct sbx_http *h, const char *what, struct sbx_er
   char why[160];
   json_t *doc = sbx_json_loadb(h->body.data ? h->body.data : "", h->body.len, why, sizeof why);
   if (!doc) {
-    sbx_errinfo_set(e, SBX_EPROTO, "%s: invalid JSON in the reply (HTTP %ld): %s", what,
-                    h->status, why);
+    sbx_errinfo_set(e, SBX_EPROTO, "%s: invalid JSON in the reply (HTTP %ld): %s", what, h->status,
+                    why);
     e->http_status = (int)h->status;
   }
   return doc;

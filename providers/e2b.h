@@ -15,7 +15,7 @@
 struct e2b_token {
   struct e2b_token *next;
   char *id;
-  char *token; /* envdAccessToken, "" when the sandbox has none */
+  char *token;  /* envdAccessToken, "" when the sandbox has none */
   char *domain; /* sandbox domain from create/connect, NULL: the configured one */
 };
 
@@ -54,8 +54,7 @@ int e2b_envd_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, c
 /* The resolve step shared by envd ops: fetch the access token when the
  * cache does not have it (GET /sandboxes/{id}). */
 int e2b_needs_token(struct sbx_client *c, const char *id);
-int e2b_build_token_req(struct sbx_call *k, const char *id, char **url_out,
-                        struct sbx_http_req *r);
+int e2b_build_token_req(struct sbx_call *k, const char *id, char **url_out, struct sbx_http_req *r);
 int e2b_parse_token_reply(struct sbx_call *k, const char *id, struct sbx_http *h,
                           struct sbx_errinfo *e);
 
@@ -88,8 +87,8 @@ sbx_status e2b_connect(sbx_client *c, const char *id, long timeout_s, int legacy
 sbx_status e2b_info(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
 sbx_status e2b_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
 sbx_status e2b_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
-sbx_status e2b_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb,
-                           void *ud, sbx_op_id *out);
+sbx_status e2b_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb, void *ud,
+                           sbx_op_id *out);
 sbx_status e2b_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                     sbx_op_id *out);
 sbx_status e2b_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,

@@ -73,8 +73,8 @@ static int on_data_event(struct exec_op *x, const json_t *data) {
   size_t cap = op->c->cfg.max_output;
   if (cap && x->out_bytes > cap) {
     free(buf);
-    return sbx__op_fail(op, SBX_ETOOBIG, "exec in sandbox %s: output over the %zu-byte cap",
-                        x->id, cap);
+    return sbx__op_fail(op, SBX_ETOOBIG, "exec in sandbox %s: output over the %zu-byte cap", x->id,
+                        cap);
   }
   if (x->cbs.on_output && len > 0)
     x->cbs.on_output(op->c, op->id, fd, (const char *)buf, (size_t)len, op->ud);
@@ -108,8 +108,7 @@ static int on_event(struct exec_op *x, const json_t *ev) {
     return 0;
   }
   if (!x->got_start) /* envd always sends start first */
-    return sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: expected a start event first",
-                        x->id);
+    return sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: expected a start event first", x->id);
   if ((v = json_object_get(ev, "data"))) return on_data_event(x, v);
   if ((v = json_object_get(ev, "end"))) on_end_event(x, v);
   return 0; /* keepalive and unknown events are ignored */
@@ -270,7 +269,8 @@ static json_t *start_request(const sbx_exec_opts *o) {
     json_array_append_new(args, json_string(o->cmd));
   } else {
     json_object_set_new(proc, "cmd", json_string(o->argv[0]));
-    for (size_t i = 1; o->argv[i]; i++) json_array_append_new(args, json_string(o->argv[i]));
+    for (size_t i = 1; o->argv[i]; i++)
+      json_array_append_new(args, json_string(o->argv[i]));
   }
   json_object_set_new(proc, "args", args);
   args = NULL;
@@ -293,8 +293,8 @@ fail:
 }
 
 static sbx_status start_op(sbx_client *c, const struct op_kind *kind, const struct call_hooks *h,
-                           const char *id, const char *user, json_t *msg,
-                           const sbx_exec_cbs *cbs, void *ud, struct exec_op **xp) {
+                           const char *id, const char *user, json_t *msg, const sbx_exec_cbs *cbs,
+                           void *ud, struct exec_op **xp) {
   if (!e2b_valid_id(id)) {
     json_decref(msg);
     return SBX_EINVAL;

@@ -171,8 +171,8 @@ static int download_sink(struct sbx_op *op, const char *data, size_t len) {
       ssize_t w = write(f->out_fd, data + off, len - off);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) {
-        sbx__op_fail(op, SBX_EIO, "download %s: cannot write %s: %s", f->remote_path,
-                     f->part_path, strerror(errno));
+        sbx__op_fail(op, SBX_EIO, "download %s: cannot write %s: %s", f->remote_path, f->part_path,
+                     strerror(errno));
         return 1;
       }
       off += (size_t)w;
@@ -191,8 +191,8 @@ static int build_download(struct sbx_call *k, struct sbx_http_req *r, struct sbx
     if (f->out_fd >= 0) close(f->out_fd);
     f->out_fd = open(f->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f->out_fd < 0) {
-      sbx_errinfo_set(e, SBX_EIO, "download %s: cannot create %s: %s", f->remote_path,
-                      f->part_path, strerror(errno));
+      sbx_errinfo_set(e, SBX_EIO, "download %s: cannot create %s: %s", f->remote_path, f->part_path,
+                      strerror(errno));
       return SBX_EIO;
     }
   }
@@ -213,8 +213,7 @@ static int parse_download(struct sbx_call *k, struct sbx_http *h, struct sbx_err
     int rc = close(f->out_fd);
     f->out_fd = -1;
     if (rc != 0 || rename(f->part_path, f->local_path) != 0) {
-      sbx_errinfo_set(e, SBX_EIO, "%s: cannot finish %s: %s", what, f->local_path,
-                      strerror(errno));
+      sbx_errinfo_set(e, SBX_EIO, "%s: cannot finish %s: %s", what, f->local_path, strerror(errno));
       return SBX_EIO;
     }
   }
@@ -238,7 +237,9 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
   }
   struct e2b_entries ents = {0};
   if (e2b_entries_fill(f->doc, &ents) != 0) {
-    sbx_error bad = {.code = SBX_EPROTO, .retry_after_ms = -1, .provider_code = "",
+    sbx_error bad = {.code = SBX_EPROTO,
+                     .retry_after_ms = -1,
+                     .provider_code = "",
                      .message = "malformed entry in the upload reply"};
     f->ecb(op->c, op->id, &bad, NULL, 0, op->ud);
     return;

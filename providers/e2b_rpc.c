@@ -105,7 +105,9 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
   struct e2b_entries ents = {0};
   const json_t *v = json_object_get(x->doc, x->entries_key);
   if (v && e2b_entries_fill(v, &ents) != 0) {
-    sbx_error bad = {.code = SBX_EPROTO, .retry_after_ms = -1, .provider_code = "",
+    sbx_error bad = {.code = SBX_EPROTO,
+                     .retry_after_ms = -1,
+                     .provider_code = "",
                      .message = "malformed file entry in the reply"};
     x->ecb(op->c, op->id, &bad, NULL, 0, op->ud);
     return;
@@ -194,11 +196,14 @@ sbx_status e2b_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sb
                       void *ud, sbx_op_id *out) {
   if (!e2b_valid_id(id)) return SBX_EINVAL;
   /* envd accepts only these two. */
-  const char *name = signo == SIGKILL ? "SIGNAL_SIGKILL" : signo == SIGTERM ? "SIGNAL_SIGTERM" : NULL;
+  const char *name = signo == SIGKILL   ? "SIGNAL_SIGKILL"
+                     : signo == SIGTERM ? "SIGNAL_SIGTERM"
+                                        : NULL;
   if (!name) return SBX_ENOTSUP;
   json_t *msg = json_pack("{s:{s:I},s:s}", "process", "pid", (json_int_t)pid, "signal", name);
-  struct rpc_args a = {&kind_signal, &hooks_idempotent, "/process.Process/SendSignal",
-                       "signal", NULL, RPC_DONE, cb, NULL};
+  struct rpc_args a = {
+      &kind_signal, &hooks_idempotent, "/process.Process/SendSignal", "signal", NULL, RPC_DONE, cb,
+      NULL};
   return start_rpc(c, id, &a, msg, pid_subject(pid), ud, out);
 }
 
@@ -208,11 +213,12 @@ sbx_status e2b_write_stdin(sbx_client *c, const char *id, uint32_t pid, const vo
   char *b64 = malloc(sbx_base64_encoded_len(len) + 1);
   if (!b64) return SBX_ENOMEM;
   sbx_base64_encode(data, len, b64);
-  json_t *msg = json_pack("{s:{s:I},s:{s:s}}", "process", "pid", (json_int_t)pid, "input",
-                          "stdin", b64);
+  json_t *msg =
+      json_pack("{s:{s:I},s:{s:s}}", "process", "pid", (json_int_t)pid, "input", "stdin", b64);
   free(b64);
-  struct rpc_args a = {&kind_stdin, &hooks_once, "/process.Process/SendInput", "write stdin of",
-                       NULL, RPC_DONE, cb, NULL};
+  struct rpc_args a = {
+      &kind_stdin, &hooks_once, "/process.Process/SendInput", "write stdin of", NULL, RPC_DONE,
+      cb,          NULL};
   return start_rpc(c, id, &a, msg, pid_subject(pid), ud, out);
 }
 
@@ -220,8 +226,14 @@ sbx_status e2b_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done
                            sbx_op_id *out) {
   if (!e2b_valid_id(id)) return SBX_EINVAL;
   json_t *msg = json_pack("{s:{s:I}}", "process", "pid", (json_int_t)pid);
-  struct rpc_args a = {&kind_close_stdin, &hooks_idempotent, "/process.Process/CloseStdin",
-                       "close stdin of", NULL, RPC_DONE, cb, NULL};
+  struct rpc_args a = {&kind_close_stdin,
+                       &hooks_idempotent,
+                       "/process.Process/CloseStdin",
+                       "close stdin of",
+                       NULL,
+                       RPC_DONE,
+                       cb,
+                       NULL};
   return start_rpc(c, id, &a, msg, pid_subject(pid), ud, out);
 }
 

@@ -30,9 +30,9 @@ static struct sbox_op *sbox_of(struct sbx_call *k) {
 }
 
 static void describe(const struct sbox_op *s, char *buf, size_t n) {
-  static const char *const verbs[] = {"create sandbox", "connect to sandbox", "get sandbox",
-                                      "kill sandbox",   "pause sandbox",      "set timeout of sandbox",
-                                      "list sandboxes"};
+  static const char *const verbs[] = {
+      "create sandbox", "connect to sandbox",     "get sandbox",   "kill sandbox",
+      "pause sandbox",  "set timeout of sandbox", "list sandboxes"};
   snprintf(buf, n, "%s%s%s", verbs[s->what], s->id ? " " : "", s->id ? s->id : "");
 }
 
@@ -110,7 +110,9 @@ static void deliver_info(struct sbox_op *s, const sbx_error *err) {
     e2b_info_view_free(&v);
     return;
   }
-  sbx_error fallback = {.code = SBX_EPROTO, .retry_after_ms = -1, .provider_code = "",
+  sbx_error fallback = {.code = SBX_EPROTO,
+                        .retry_after_ms = -1,
+                        .provider_code = "",
                         .message = "malformed sandbox in the reply"};
   s->scb(s->k.op.c, s->k.op.id, err ? err : &fallback, NULL, s->k.op.ud);
 }
@@ -124,7 +126,9 @@ static void deliver_list(struct sbox_op *s, const sbx_error *err) {
   sbx_sandbox_info *items = n ? calloc(n, sizeof *items) : NULL;
   struct e2b_info_view *views = n ? calloc(n, sizeof *views) : NULL;
   if (n && (!items || !views)) {
-    sbx_error oom = {.code = SBX_ENOMEM, .retry_after_ms = -1, .provider_code = "",
+    sbx_error oom = {.code = SBX_ENOMEM,
+                     .retry_after_ms = -1,
+                     .provider_code = "",
                      .message = "list sandboxes: out of memory"};
     s->lcb(s->k.op.c, s->k.op.id, &oom, NULL, 0, NULL, s->k.op.ud);
   } else {
@@ -135,7 +139,8 @@ static void deliver_list(struct sbox_op *s, const sbx_error *err) {
       }
     s->lcb(s->k.op.c, s->k.op.id, NULL, items, got, s->next_token, s->k.op.ud);
   }
-  for (size_t i = 0; i < got; i++) e2b_info_view_free(&views[i]);
+  for (size_t i = 0; i < got; i++)
+    e2b_info_view_free(&views[i]);
   free(items);
   free(views);
 }
@@ -216,8 +221,10 @@ static char *create_body(const sbx_create_opts *o) {
   json_t *b = json_object();
   if (!b) return NULL;
   json_object_set_new(b, "templateID", json_string(o->template_id ? o->template_id : "base"));
-  if (o->timeout_s > 0) json_object_set_new(b, "timeout", json_integer(o->timeout_s));
-  else if (o->legacy_v1) json_object_set_new(b, "timeout", json_integer(300));
+  if (o->timeout_s > 0)
+    json_object_set_new(b, "timeout", json_integer(o->timeout_s));
+  else if (o->legacy_v1)
+    json_object_set_new(b, "timeout", json_integer(300));
   if (o->n_metadata) json_object_set_new(b, "metadata", kv_object(o->metadata, o->n_metadata));
   if (o->n_envs) json_object_set_new(b, "envVars", kv_object(o->envs, o->n_envs));
   if (o->auto_pause != SBX_UNSET) json_object_set_new(b, "autoPause", json_boolean(o->auto_pause));
@@ -225,11 +232,13 @@ static char *create_body(const sbx_create_opts *o) {
     json_object_set_new(b, "allow_internet_access", json_boolean(o->allow_internet));
   if (o->n_allow_out || o->n_deny_out) {
     json_t *net = json_object();
-    if (o->n_allow_out) json_object_set_new(net, "allowOut", str_array(o->allow_out, o->n_allow_out));
+    if (o->n_allow_out)
+      json_object_set_new(net, "allowOut", str_array(o->allow_out, o->n_allow_out));
     if (o->n_deny_out) json_object_set_new(net, "denyOut", str_array(o->deny_out, o->n_deny_out));
     json_object_set_new(b, "network", net);
   }
-  if (o->legacy_v1 && o->secure != SBX_UNSET) json_object_set_new(b, "secure", json_boolean(o->secure));
+  if (o->legacy_v1 && o->secure != SBX_UNSET)
+    json_object_set_new(b, "secure", json_boolean(o->secure));
   char *s = sbx_json_dump(b, NULL);
   json_decref(b);
   return s;
@@ -306,8 +315,8 @@ sbx_status e2b_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sb
   return start_simple(c, &kind_pause, W_PAUSE, id, body, NULL, cb, ud, out, NULL);
 }
 
-sbx_status e2b_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb,
-                           void *ud, sbx_op_id *out) {
+sbx_status e2b_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb, void *ud,
+                           sbx_op_id *out) {
   char *body = NULL;
   if (asprintf(&body, "{\"timeout\":%ld}", timeout_s) < 0) return SBX_ENOMEM;
   return start_simple(c, &kind_timeout, W_TIMEOUT, id, body, NULL, cb, ud, out, NULL);

@@ -24,22 +24,22 @@ struct sbx_provider {
   sbx_status (*info)(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
   sbx_status (*kill)(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
   sbx_status (*pause)(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
-  sbx_status (*set_timeout)(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb,
-                            void *ud, sbx_op_id *out);
+  sbx_status (*set_timeout)(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb, void *ud,
+                            sbx_op_id *out);
   sbx_status (*list)(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                      sbx_op_id *out);
   sbx_status (*exec_start)(sbx_client *c, const char *id, const sbx_exec_opts *o,
                            const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
-  sbx_status (*exec_connect)(sbx_client *c, const char *id, uint32_t pid,
-                             const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+  sbx_status (*exec_connect)(sbx_client *c, const char *id, uint32_t pid, const sbx_exec_cbs *cbs,
+                             void *ud, sbx_op_id *out);
   sbx_status (*signal)(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
                        void *ud, sbx_op_id *out);
   sbx_status (*write_stdin)(sbx_client *c, const char *id, uint32_t pid, const void *data,
                             size_t len, sbx_done_cb cb, void *ud, sbx_op_id *out);
-  sbx_status (*close_stdin)(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb,
-                            void *ud, sbx_op_id *out);
-  sbx_status (*file_write)(sbx_client *c, const char *id, const sbx_upload *up,
-                           sbx_entries_cb cb, void *ud, sbx_op_id *out);
+  sbx_status (*close_stdin)(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb, void *ud,
+                            sbx_op_id *out);
+  sbx_status (*file_write)(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
+                           void *ud, sbx_op_id *out);
   sbx_status (*file_read)(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                           void *ud, sbx_op_id *out);
   /* fs: op is one of the SBX_FS_* below. */

@@ -200,6 +200,6 @@ static enum op_step_result step_done(struct sbx_op *op) {
   return OP_WAIT; /* the driver finishes the op */
 }
 
-const op_step_fn sbx__call_steps[CALL_N_STATES] = {
-    step_init, step_wait_rate, step_resolve, step_request, step_streaming, step_retry_wait,
-    step_done};
+const op_step_fn sbx__call_steps[CALL_N_STATES] = {step_init,    step_wait_rate, step_resolve,
+                                                   step_request, step_streaming, step_retry_wait,
+                                                   step_done};

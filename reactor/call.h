@@ -62,11 +62,10 @@ extern const char *const sbx__call_state_names[CALL_N_STATES];
 extern const op_step_fn sbx__call_steps[CALL_N_STATES];
 extern const uint32_t sbx__call_allowed[CALL_N_STATES];
 
-#define SBX_CALL_KIND(var, name_, complete_, destroy_)                                          \
-  static const struct op_kind var = {name_,          CALL_N_STATES,                               \
-                                     sbx__call_state_names, sbx__call_steps, sbx__call_allowed, \
-                                     CALL_DONE,      complete_,                                   \
-                                     destroy_}
+#define SBX_CALL_KIND(var, name_, complete_, destroy_)                                             \
+  static const struct op_kind var = {name_,           CALL_N_STATES,     sbx__call_state_names,    \
+                                     sbx__call_steps, sbx__call_allowed, CALL_DONE,                \
+                                     complete_,       destroy_}
 
 /* Start a call op of kind (size >= sizeof(struct sbx_call), call first). */
 struct sbx_call *sbx__call_new(struct sbx_client *c, const struct op_kind *kind,

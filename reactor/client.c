@@ -11,8 +11,7 @@
 #include "http.h"
 
 static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents);
-static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-}
+static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents) {}
 
 static int env_flag(const char *name) {
   const char *v = getenv(name);
@@ -111,8 +110,10 @@ void sbx__client_free(struct sbx_client *c) {
   sbx__bridge_cleanup(c);
   ev_timer_stop(c->loop, &c->runq_timer);
   ev_timer_stop(c->loop, &c->keepalive);
-  for (int i = 0; i < c->n_hosts; i++) free(c->hosts[i].host);
-  for (int i = 0; i < c->n_owned; i++) free(c->owned[i]);
+  for (int i = 0; i < c->n_hosts; i++)
+    free(c->hosts[i].host);
+  for (int i = 0; i < c->n_owned; i++)
+    free(c->owned[i]);
   free(c);
 }
 
@@ -131,7 +132,8 @@ void sbx__client_register(struct sbx_client *c, struct sbx_op *op) {
 
 void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op) {
   struct sbx_op **pp = &c->ops[bucket_of(op->id)];
-  while (*pp && *pp != op) pp = &(*pp)->tbl_next;
+  while (*pp && *pp != op)
+    pp = &(*pp)->tbl_next;
   if (*pp) {
     *pp = op->tbl_next;
     if (--c->n_ops == 0) ev_timer_stop(c->loop, &c->keepalive);
@@ -178,7 +180,8 @@ static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   /* Anything left (free requested mid-flush) is closed by the free. */
   if (op && !c->runq_head) {
     c->runq_head = op;
-    for (c->runq_tail = op; c->runq_tail->runq_next;) c->runq_tail = c->runq_tail->runq_next;
+    for (c->runq_tail = op; c->runq_tail->runq_next;)
+      c->runq_tail = c->runq_tail->runq_next;
   }
   sbx__client_leave(c);
 }

@@ -43,7 +43,7 @@ struct sbx_client {
   struct sbx_host_slot hosts[SBX_MAX_HOSTS];
   int n_hosts;
   struct sbx_rate_governor rate;
-  uint64_t rng; /* xorshift state for retry jitter */
+  uint64_t rng;                    /* xorshift state for retry jitter */
   const struct sbx_provider *prov; /* the provider layer's vtable */
   void *prov_state;
   void (*prov_destroy)(struct sbx_client *c);
@@ -66,8 +66,8 @@ void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op);
 struct sbx_op *sbx__client_find(struct sbx_client *c, sbx_op_id id);
 void sbx__client_queue(struct sbx_client *c, struct sbx_op *op);
 
-void sbx__log(struct sbx_client *c, int level, const char *comp, sbx_op_id op, const char *fmt,
-              ...) __attribute__((format(printf, 5, 6)));
+void sbx__log(struct sbx_client *c, int level, const char *comp, sbx_op_id op, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 int sbx__log_enabled(const struct sbx_client *c, int level);
 
 /* A pseudo-random number in [0, n) for jitter (per client, no globals). */

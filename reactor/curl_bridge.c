@@ -49,7 +49,8 @@ static void drain(struct sbx_client *c) {
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
   struct sock_watch *sw = (struct sock_watch *)w;
   struct sbx_client *c = sw->c;
-  int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+  int action =
+      (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
   int running;
   sbx__client_enter(c);
   curl_multi_socket_action(c->multi, sw->fd, action, &running);

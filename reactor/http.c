@@ -18,7 +18,8 @@ int sbx__buf_append(struct sbx_buf *b, const void *p, size_t n, size_t cap) {
   if (b->len + n > cap) return -1;
   if (b->len + n + 1 > b->cap) {
     size_t ncap = b->cap ? b->cap : 256;
-    while (ncap < b->len + n + 1) ncap *= 2;
+    while (ncap < b->len + n + 1)
+      ncap *= 2;
     char *d = realloc(b->data, ncap);
     if (!d) return -1;
     b->data = d;
@@ -52,8 +53,10 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
   size_t nlen = (size_t)(colon - p);
   const char *v = colon + 1;
   size_t vlen = len - nlen - 1;
-  while (vlen && (*v == ' ' || *v == '\t')) v++, vlen--;
-  while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' ')) vlen--;
+  while (vlen && (*v == ' ' || *v == '\t'))
+    v++, vlen--;
+  while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+    vlen--;
   char val[256];
   if (vlen >= sizeof val) return len;
   memcpy(val, v, vlen);
@@ -328,9 +331,7 @@ int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_
     break;
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
-  case CURLE_COULDNT_CONNECT:
-    kind = "cannot connect";
-    break;
+  case CURLE_COULDNT_CONNECT: kind = "cannot connect"; break;
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_SSL_CACERT_BADFILE:
@@ -357,8 +358,7 @@ int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_
     st = SBX_ENOMEM;
     retry = 0;
     break;
-  default:
-    break;
+  default: break;
   }
   sbx_errinfo_set(e, st, "%s: %s: %s", what, kind, detail);
   e->curl_code = (int)h->result;

@@ -29,7 +29,7 @@ struct sbx_buf {
 struct sbx_http_req {
   const char *method; /* "GET", "POST", "DELETE", "PUT" */
   const char *url;
-  const char *host;   /* admission key: scheme://host:port */
+  const char *host;           /* admission key: scheme://host:port */
   struct curl_slist *headers; /* ownership passes to the transfer */
   /* Request body: from memory (borrowed, must outlive the transfer) ... */
   const char *body;
@@ -39,10 +39,10 @@ struct sbx_http_req {
   uint64_t upload_size;
   const char *prefix, *suffix;
   size_t prefix_len, suffix_len;
-  size_t max_body;      /* cap on a buffered reply body */
+  size_t max_body;       /* cap on a buffered reply body */
   sbx_http_sink_fn sink; /* for 2xx replies: stream instead of buffering */
-  long timeout_ms;      /* whole transfer; 0: none */
-  long idle_timeout_s;  /* abort when no byte arrives for this long; 0: none */
+  long timeout_ms;       /* whole transfer; 0: none */
+  long idle_timeout_s;   /* abort when no byte arrives for this long; 0: none */
 };
 
 struct sbx_http {
@@ -57,11 +57,11 @@ struct sbx_http {
   unsigned streaming : 1; /* body goes to the sink */
   unsigned sink_aborted : 1;
   unsigned too_big : 1;
-  long status;          /* HTTP status, 0 when none */
+  long status; /* HTTP status, 0 when none */
   CURLcode result;
-  long retry_after_ms;  /* -1 when absent */
-  char *next_token;     /* X-Next-Token */
-  struct sbx_buf body;  /* buffered reply */
+  long retry_after_ms; /* -1 when absent */
+  char *next_token;    /* X-Next-Token */
+  struct sbx_buf body; /* buffered reply */
   size_t max_body;
   sbx_http_sink_fn sink;
   /* upload state */

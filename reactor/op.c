@@ -10,8 +10,8 @@
 static void op_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, size_t size,
-                           void *ud, sbx_status *st) {
+struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, size_t size, void *ud,
+                           sbx_status *st) {
   if (c->closing) {
     *st = SBX_ECLOSED;
     return NULL;
@@ -51,11 +51,12 @@ void sbx__op_set_state(struct sbx_op *op, int to, int line) {
   const struct op_kind *k = op->kind;
   int from = op->state;
   if (from == to) return;
-  int ok = to >= 0 && to < k->n_states &&
-           (to == k->done_state || (k->allowed[from] & (1u << to)) != 0);
+  int ok =
+      to >= 0 && to < k->n_states && (to == k->done_state || (k->allowed[from] & (1u << to)) != 0);
   if (!ok) {
-    sbx__log(op->c, SBX_LOG_ERROR, "op", op->id, "op#%llu %s: illegal transition %s -> %d (line %d)",
-             (unsigned long long)op->id, k->name, k->state_names[from], to, line);
+    sbx__log(op->c, SBX_LOG_ERROR, "op", op->id,
+             "op#%llu %s: illegal transition %s -> %d (line %d)", (unsigned long long)op->id,
+             k->name, k->state_names[from], to, line);
     sbx__op_fail(op, SBX_EINVAL, "internal error: %s cannot go from %s to state %d", k->name,
                  k->state_names[from], to);
     to = k->done_state;
@@ -170,8 +171,7 @@ void sbx__op_run(struct sbx_op *op) {
       return;
     }
     if (k->steps[op->state](op) == OP_WAIT &&
-        !(op->events & (OP_EV_CANCEL | OP_EV_CLOSE | OP_EV_DEADLINE)) &&
-        op->state != k->done_state)
+        !(op->events & (OP_EV_CANCEL | OP_EV_CLOSE | OP_EV_DEADLINE)) && op->state != k->done_state)
       break;
   }
   op->running = 0;

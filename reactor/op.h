@@ -11,8 +11,8 @@
 #include <ev.h>
 #include <stdint.h>
 
-#include "sbx.h"
 #include "../protocol/errinfo.h"
+#include "sbx.h"
 
 struct sbx_client;
 struct sbx_op;
@@ -32,12 +32,12 @@ enum op_step_result { OP_WAIT = 0, OP_NEXT = 1 };
 typedef enum op_step_result (*op_step_fn)(struct sbx_op *op);
 
 struct op_kind {
-  const char *name;                /* "e2b.create" */
+  const char *name; /* "e2b.create" */
   int n_states;
   const char *const *state_names;
-  const op_step_fn *steps;         /* one per state */
-  const uint32_t *allowed;         /* allowed[from] = bitmask of "to" states */
-  int done_state;                  /* the terminal state */
+  const op_step_fn *steps; /* one per state */
+  const uint32_t *allowed; /* allowed[from] = bitmask of "to" states */
+  int done_state;          /* the terminal state */
   /* Deliver the result to the user's callback; err is NULL on success. */
   void (*complete)(struct sbx_op *op, const sbx_error *err);
   /* Free the kind's own fields (the op itself is freed by the base). */
@@ -50,7 +50,7 @@ struct sbx_op {
   struct sbx_client *c;
   void *ud;
   int state;
-  unsigned events;       /* pending enum op_event bits */
+  unsigned events;        /* pending enum op_event bits */
   unsigned queued : 1;    /* on the client's run queue */
   unsigned running : 1;   /* inside op_run (reentrancy guard) */
   unsigned completed : 1; /* the callback has fired */
@@ -65,8 +65,8 @@ struct sbx_op {
 
 /* Allocate size bytes (>= sizeof(struct sbx_op), op first), register the op
  * and queue its start. Returns NULL with *st set on failure. */
-struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, size_t size,
-                           void *ud, sbx_status *st);
+struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, size_t size, void *ud,
+                           sbx_status *st);
 /* Post events and run the op now (from loop context only). */
 void sbx__op_post(struct sbx_op *op, unsigned events);
 /* Post events and run the op later from the run queue (safe anywhere). */

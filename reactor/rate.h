@@ -4,13 +4,18 @@
 #ifndef SBX_REACTOR_RATE_H
 #define SBX_REACTOR_RATE_H
 
-enum sbx_rate_class { SBX_RATE_CREATE = 0, SBX_RATE_LIFECYCLE = 1, SBX_RATE_DATA = 2, SBX_RATE_N = 3 };
+enum sbx_rate_class {
+  SBX_RATE_CREATE = 0,
+  SBX_RATE_LIFECYCLE = 1,
+  SBX_RATE_DATA = 2,
+  SBX_RATE_N = 3
+};
 
 struct sbx_bucket {
-  double rate;     /* tokens per second; 0 = unlimited */
-  double burst;    /* capacity */
+  double rate;  /* tokens per second; 0 = unlimited */
+  double burst; /* capacity */
   double tokens;
-  double last;     /* time of the last refill (seconds) */
+  double last; /* time of the last refill (seconds) */
   double blocked_until;
 };
 

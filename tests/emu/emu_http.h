@@ -79,7 +79,7 @@ void emu_resp_simple(struct emu_req *req, int status, const char *content_type, 
                      size_t len);
 
 enum emu_abort {
-  EMU_ABORT_DROP_CONN = 0, /* close the TCP connection now (all its streams die) */
+  EMU_ABORT_DROP_CONN = 0,  /* close the TCP connection now (all its streams die) */
   EMU_ABORT_RST_STREAM = 1, /* h2: RST_STREAM(INTERNAL_ERROR) this stream; h1: drop */
   EMU_ABORT_GOAWAY = 2      /* h2: GOAWAY then close; h1: drop */
 };

@@ -4,8 +4,8 @@
 #define SBX_EMU_HARNESS_H
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,8 +49,8 @@ static inline void emu_start(struct emu *e, const char *const *extra) {
   snprintf(cert, sizeof cert, "%s/server.pem", emu_certs());
   snprintf(key, sizeof key, "%s/server.key", emu_certs());
   snprintf(e->ca, sizeof e->ca, "%s/ca.pem", emu_certs());
-  const char *argv[40] = {emu_bin(), "--port", "0", "--port-file", portfile, "--root", root,
-                          "--api-key", "e2b_test_key"};
+  const char *argv[40] = {emu_bin(), "--port", "0",         "--port-file", portfile,
+                          "--root",  root,     "--api-key", "e2b_test_key"};
   int n = 9;
   struct stat sb;
   if (stat(cert, &sb) == 0) {
@@ -61,7 +61,8 @@ static inline void emu_start(struct emu *e, const char *const *extra) {
     argv[n++] = "--tls-key";
     argv[n++] = key;
   }
-  for (size_t i = 0; extra && extra[i] && n < 38; i++) argv[n++] = extra[i];
+  for (size_t i = 0; extra && extra[i] && n < 38; i++)
+    argv[n++] = extra[i];
   argv[n] = NULL;
   e->pid = fork();
   REQUIRE(e->pid >= 0);
@@ -89,7 +90,8 @@ static inline void emu_stop(struct emu *e) {
   if (e->pid > 0) {
     kill(e->pid, SIGTERM);
     int st;
-    for (int i = 0; i < 300 && waitpid(e->pid, &st, WNOHANG) == 0; i++) usleep(10000);
+    for (int i = 0; i < 300 && waitpid(e->pid, &st, WNOHANG) == 0; i++)
+      usleep(10000);
     kill(e->pid, SIGKILL);
     waitpid(e->pid, &st, 0);
   }
@@ -171,7 +173,8 @@ static inline long emu_stat(const struct emu *e, const char *a, const char *b, c
 /* Run the loop until *flag becomes non-zero or timeout_s passes. */
 static inline int run_until(struct ev_loop *loop, const int *flag, double timeout_s) {
   double end = ev_time() + timeout_s;
-  while (!*flag && ev_time() < end) ev_run(loop, EVRUN_ONCE);
+  while (!*flag && ev_time() < end)
+    ev_run(loop, EVRUN_ONCE);
   return *flag;
 }
 
@@ -185,7 +188,8 @@ static inline void wait_ms_loop(struct ev_loop *loop, double ms) {
   ev_timer t;
   ev_timer_init(&t, emu_noop_timer, 0.01, 0.01);
   ev_timer_start(loop, &t);
-  while (ev_time() < end) ev_run(loop, EVRUN_ONCE);
+  while (ev_time() < end)
+    ev_run(loop, EVRUN_ONCE);
   ev_timer_stop(loop, &t);
 }
 

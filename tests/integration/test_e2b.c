@@ -95,8 +95,8 @@ static void on_list(sbx_client *c, sbx_op_id op, const sbx_error *err,
   snprintf(r->next, sizeof r->next, "%s", next ? next : "");
 }
 
-static void on_entries(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                       const sbx_file_entry *e, size_t n, void *ud) {
+static void on_entries(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_file_entry *e,
+                       size_t n, void *ud) {
   struct res *r = ud;
   note_err(r, err);
   r->n = n;
@@ -214,8 +214,12 @@ static void lifecycle(int tls) {
   CHECK(strstr(r.msg, sid) != NULL);
   ctx_close(&x);
 }
-static void lifecycle_h1(void) { lifecycle(0); }
-static void lifecycle_h2(void) { lifecycle(1); }
+static void lifecycle_h1(void) {
+  lifecycle(0);
+}
+static void lifecycle_h2(void) {
+  lifecycle(1);
+}
 
 static void legacy_v1_paths(void) {
   struct ctx x;
@@ -271,14 +275,19 @@ static void pause_resume(int tls) {
   CHECK_EQ_STR(e.out, "back\n");
   ctx_close(&x);
 }
-static void pause_resume_h1(void) { pause_resume(0); }
-static void pause_resume_h2(void) { pause_resume(1); }
+static void pause_resume_h1(void) {
+  pause_resume(0);
+}
+static void pause_resume_h2(void) {
+  pause_resume(1);
+}
 
 static void list_pages(int tls) {
   struct ctx x;
   ctx_open(&x, tls, NULL);
   char ids[3][64];
-  for (int i = 0; i < 3; i++) create_sandbox(&x, ids[i]);
+  for (int i = 0; i < 3; i++)
+    create_sandbox(&x, ids[i]);
   /* One more without the run label: the filter must leave it out. */
   struct res r = {0};
   sbx_op_id id;
@@ -307,8 +316,12 @@ static void list_pages(int tls) {
   CHECK_EQ_INT(r.n, 4);
   ctx_close(&x);
 }
-static void list_h1(void) { list_pages(0); }
-static void list_h2(void) { list_pages(1); }
+static void list_h1(void) {
+  list_pages(0);
+}
+static void list_h2(void) {
+  list_pages(1);
+}
 
 /* ---- exec --------------------------------------------------------------------- */
 
@@ -358,8 +371,12 @@ static void exec_basic(int tls) {
   CHECK(strstr(r.msg, "nonexistent-dir") != NULL);
   ctx_close(&x);
 }
-static void exec_h1(void) { exec_basic(0); }
-static void exec_h2(void) { exec_basic(1); }
+static void exec_h1(void) {
+  exec_basic(0);
+}
+static void exec_h2(void) {
+  exec_basic(1);
+}
 
 static void exec_timeout(void) {
   struct ctx x;
@@ -395,7 +412,8 @@ static void exec_stdin(int tls) {
   sbx_op_id id;
   REQUIRE(sbx_exec_start(x.c, sid, &o, &exec_cbs, &r, &id) == SBX_OK);
   stdin_res = &r;
-  for (int i = 0; i < 200 && !r.pid; i++) wait_ms_loop(x.loop, 10);
+  for (int i = 0; i < 200 && !r.pid; i++)
+    wait_ms_loop(x.loop, 10);
   REQUIRE(r.pid > 0);
   struct res w = {0};
   REQUIRE(sbx_process_write_stdin(x.c, sid, r.pid, "abc\n", 4, stdin_written, &w, &id) == SBX_OK);
@@ -410,8 +428,12 @@ static void exec_stdin(int tls) {
   CHECK_EQ_STR(r.out, "abc\ndone\n");
   ctx_close(&x);
 }
-static void stdin_h1(void) { exec_stdin(0); }
-static void stdin_h2(void) { exec_stdin(1); }
+static void stdin_h1(void) {
+  exec_stdin(0);
+}
+static void stdin_h2(void) {
+  exec_stdin(1);
+}
 
 static void detach_reconnect_kill(int tls) {
   struct ctx x;
@@ -429,7 +451,8 @@ static void detach_reconnect_kill(int tls) {
   struct res c2 = {0};
   sbx_op_id id;
   REQUIRE(sbx_exec_connect(x.c, sid, pid, &exec_cbs, &c2, &id) == SBX_OK);
-  for (int i = 0; i < 300 && !strstr(c2.out, "tick"); i++) wait_ms_loop(x.loop, 10);
+  for (int i = 0; i < 300 && !strstr(c2.out, "tick"); i++)
+    wait_ms_loop(x.loop, 10);
   CHECK(strstr(c2.out, "tick") != NULL);
   struct res k = {0};
   REQUIRE(sbx_process_signal(x.c, sid, pid, SIGKILL, on_done, &k, &id) == SBX_OK);
@@ -447,8 +470,12 @@ static void detach_reconnect_kill(int tls) {
   CHECK_EQ_INT(sbx_process_signal(x.c, sid, pid, SIGUSR1, on_done, &k, &id), SBX_ENOTSUP);
   ctx_close(&x);
 }
-static void detach_h1(void) { detach_reconnect_kill(0); }
-static void detach_h2(void) { detach_reconnect_kill(1); }
+static void detach_h1(void) {
+  detach_reconnect_kill(0);
+}
+static void detach_h2(void) {
+  detach_reconnect_kill(1);
+}
 
 /* ---- files ----------------------------------------------------------------------- */
 
@@ -542,8 +569,8 @@ static void files(int tls) {
   WAIT(&x, &r);
   CHECK_EQ_INT(r.code, SBX_ECONFLICT);
   memset(&r, 0, sizeof r);
-  REQUIRE(sbx_fs_move(x.c, sid, "/home/user/dir/a.txt", "/home/user/newdir/a2.txt", on_entries,
-                      &r, &id) == SBX_OK);
+  REQUIRE(sbx_fs_move(x.c, sid, "/home/user/dir/a.txt", "/home/user/newdir/a2.txt", on_entries, &r,
+                      &id) == SBX_OK);
   WAIT(&x, &r);
   CHECK_EQ_INT(r.code, 0);
   CHECK_EQ_STR(r.names, "a2.txt,");
@@ -563,8 +590,12 @@ static void files(int tls) {
   CHECK(strstr(r.msg, "nope.txt") != NULL);
   ctx_close(&x);
 }
-static void files_h1(void) { files(0); }
-static void files_h2(void) { files(1); }
+static void files_h1(void) {
+  files(0);
+}
+static void files_h2(void) {
+  files(1);
+}
 
 /* ---- contract: cancel, free, deadlines, unknown sandbox ------------------------------- */
 
@@ -579,7 +610,8 @@ static void cancel_exec(void) {
   struct res r = {0};
   sbx_op_id id;
   REQUIRE(sbx_exec_start(x.c, sid, &o, &exec_cbs, &r, &id) == SBX_OK);
-  for (int i = 0; i < 300 && !r.pid; i++) wait_ms_loop(x.loop, 10);
+  for (int i = 0; i < 300 && !r.pid; i++)
+    wait_ms_loop(x.loop, 10);
   CHECK(r.pid > 0);
   CHECK_EQ_INT(sbx_cancel(x.c, id), SBX_OK);
   CHECK_EQ_INT(sbx_cancel(x.c, id), SBX_OK); /* idempotent while pending */
@@ -632,7 +664,7 @@ static void free_in_callback_cb(sbx_client *c, sbx_op_id op, const sbx_error *er
                                 const sbx_sandbox_info *info, void *ud) {
   struct res *r = ud;
   note_err(r, err);
-  sbx_client_free(c); /* deferred until this callback returns */
+  sbx_client_free(c);           /* deferred until this callback returns */
   r->n = sbx_client_pending(c); /* c is still valid here */
 }
 

@@ -219,7 +219,8 @@ static void drop_mid_stream_h1(void) {
                     "\"after_messages\":2,\"count\":1}");
   struct res a, b;
   exec(&x, s.id, "echo one; sleep 0.5; echo two", &a);
-  for (int i = 0; i < 300 && !a.pid; i++) wait_ms_loop(x.loop, 10);
+  for (int i = 0; i < 300 && !a.pid; i++)
+    wait_ms_loop(x.loop, 10);
   exec(&x, s.id, "echo b1; sleep 0.5; echo b2", &b);
   WAIT(&x, &a);
   WAIT(&x, &b);
@@ -239,7 +240,8 @@ static void rst_stream_h2(void) {
   create(&x, &s);
   struct res b;
   exec(&x, s.id, "sleep 0.3; echo b", &b);
-  for (int i = 0; i < 300 && !b.pid; i++) wait_ms_loop(x.loop, 10);
+  for (int i = 0; i < 300 && !b.pid; i++)
+    wait_ms_loop(x.loop, 10);
   emu_fault(&x.emu, "{\"method\":\"POST\",\"path\":\"/process.Process/Start\",\"action\":\"rst\","
                     "\"after_messages\":1,\"count\":1}");
   struct res a;
@@ -259,8 +261,9 @@ static void goaway_h2(void) {
   ctx_open(&x, 1, NULL, 0);
   struct res s;
   create(&x, &s);
-  emu_fault(&x.emu, "{\"method\":\"POST\",\"path\":\"/process.Process/Start\",\"action\":\"goaway\","
-                    "\"after_messages\":1,\"count\":1}");
+  emu_fault(&x.emu,
+            "{\"method\":\"POST\",\"path\":\"/process.Process/Start\",\"action\":\"goaway\","
+            "\"after_messages\":1,\"count\":1}");
   struct res a;
   exec(&x, s.id, "echo one; sleep 0.5; echo two", &a);
   WAIT(&x, &a);
@@ -368,12 +371,14 @@ static void many_streams_few_connections(void) {
   for (int i = 0; i < EXECS; i++)
     REQUIRE(sbx_exec_start(x.c, ids[i % SANDBOXES], &o, &mc, &m, &id) == SBX_OK);
   double end = ev_time() + 30;
-  while (m.started < EXECS && ev_time() < end) ev_run(x.loop, EVRUN_ONCE);
+  while (m.started < EXECS && ev_time() < end)
+    ev_run(x.loop, EVRUN_ONCE);
   CHECK_EQ_INT(m.started, EXECS);
   CHECK_EQ_INT(m.done, 0); /* all 1,000 streams are open at once */
   long open = emu_stat(&x.emu, "streams", "open", NULL);
   CHECK(open >= EXECS);
-  while (m.done < EXECS && ev_time() < end + 30) ev_run(x.loop, EVRUN_ONCE);
+  while (m.done < EXECS && ev_time() < end + 30)
+    ev_run(x.loop, EVRUN_ONCE);
   CHECK_EQ_INT(m.done, EXECS);
   CHECK_EQ_INT(agg.code, 0);
   long conns = emu_stat(&x.emu, "connections", "h2", "total");
@@ -394,20 +399,24 @@ static void cancel_resets_server_stream(void) {
   enum { N = 20 };
   struct res rs[N];
   sbx_op_id ids[N];
-  for (int i = 0; i < N; i++) ids[i] = exec(&x, s.id, "sleep 30", &rs[i]);
+  for (int i = 0; i < N; i++)
+    ids[i] = exec(&x, s.id, "sleep 30", &rs[i]);
   int started = 0;
   for (int k = 0; k < 300 && started < N; k++) {
     wait_ms_loop(x.loop, 10);
     started = 0;
-    for (int i = 0; i < N; i++) started += rs[i].pid > 0;
+    for (int i = 0; i < N; i++)
+      started += rs[i].pid > 0;
   }
   REQUIRE(started == N);
   long before = emu_stat(&x.emu, "streams", "open", NULL);
   CHECK(before >= N);
   /* all but the last: curl 7.88 queues their RST_STREAMs, which leave
    * with the connection's next frame (here: the next request) */
-  for (int i = 0; i < N - 1; i++) CHECK_EQ_INT(sbx_cancel(x.c, ids[i]), SBX_OK);
-  for (int i = 0; i < N - 1; i++) WAIT(&x, &rs[i]);
+  for (int i = 0; i < N - 1; i++)
+    CHECK_EQ_INT(sbx_cancel(x.c, ids[i]), SBX_OK);
+  for (int i = 0; i < N - 1; i++)
+    WAIT(&x, &rs[i]);
   struct res one;
   exec(&x, s.id, "echo flush", &one);
   WAIT(&x, &one);

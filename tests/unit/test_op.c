@@ -59,8 +59,8 @@ static void t_complete(struct sbx_op *op, const sbx_error *err) {
   if (!*t->returned) *t->early = 1;
 }
 
-static const struct op_kind toy_kind = {"toy", T_N, t_names, t_steps, t_allowed, T_DONE,
-                                        t_complete, NULL};
+static const struct op_kind toy_kind = {"toy",     T_N,    t_names,    t_steps,
+                                        t_allowed, T_DONE, t_complete, NULL};
 
 struct trace {
   char lines[4096];
@@ -100,7 +100,8 @@ static struct toy *start_toy(sbx_client *c, int *calls, int *code, int *early, c
 
 static void run_for(struct ev_loop *loop, double s) {
   double end = ev_time() + s;
-  while (ev_time() < end) ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
+  while (ev_time() < end)
+    ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT), usleep(1000);
 }
 
 static void traced_transitions(void) {
@@ -169,7 +170,8 @@ static void free_with_pending(void) {
   struct ev_loop *loop = ev_loop_new(0);
   sbx_client *c = new_client(loop, NULL);
   int calls[3] = {0}, codes[3] = {0}, early = 0, ret = 1;
-  for (int i = 0; i < 3; i++) start_toy(c, &calls[i], &codes[i], &early, &ret);
+  for (int i = 0; i < 3; i++)
+    start_toy(c, &calls[i], &codes[i], &early, &ret);
   ev_run(loop, EVRUN_NOWAIT);
   sbx_client_free(c);
   for (int i = 0; i < 3; i++) {
@@ -186,8 +188,8 @@ struct call_res {
   char msg[256];
 };
 
-static void info_cb(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                    const sbx_sandbox_info *info, void *ud) {
+static void info_cb(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_sandbox_info *info,
+                    void *ud) {
   struct call_res *r = ud;
   r->calls++;
   r->code = err ? err->code : 0;
@@ -258,7 +260,8 @@ static void cancel_call_states(void) {
   struct call_res r = {0};
   sbx_op_id ir;
   REQUIRE(sbx_sandbox_info_get(c, "ir", info_cb, &r, &ir) == SBX_OK);
-  for (int i = 0; i < 200 && state_of(c, ir) != CALL_RETRY_WAIT; i++) run_for(loop, 0.005);
+  for (int i = 0; i < 200 && state_of(c, ir) != CALL_RETRY_WAIT; i++)
+    run_for(loop, 0.005);
   CHECK_EQ_INT(state_of(c, ir), CALL_RETRY_WAIT);
   CHECK_EQ_INT(sbx_cancel(c, ir), SBX_OK);
   run_for(loop, 0.05);
@@ -285,7 +288,8 @@ static void retries_are_bounded(void) {
   struct call_res r = {0};
   sbx_op_id id;
   REQUIRE(sbx_sandbox_info_get(c, "ix", info_cb, &r, &id) == SBX_OK);
-  for (int i = 0; i < 500 && !r.calls; i++) run_for(loop, 0.01);
+  for (int i = 0; i < 500 && !r.calls; i++)
+    run_for(loop, 0.01);
   CHECK_EQ_INT(r.calls, 1);
   CHECK_EQ_INT(r.code, SBX_ETRANSPORT);
   CHECK(r.retryable);

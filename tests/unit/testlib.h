@@ -20,48 +20,48 @@ struct test_case {
 
 static int test_failures_in_case;
 
-#define CHECK(cond)                                                                     \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);        \
-      test_failures_in_case++;                                                          \
-    }                                                                                   \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                   \
+      test_failures_in_case++;                                                                     \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                              \
-  do {                                                                                  \
-    long long va_ = (long long)(a), vb_ = (long long)(b);                               \
-    if (va_ != vb_) {                                                                   \
-      fprintf(stderr, "  %s:%d: CHECK_EQ_INT failed: %s == %lld, %s == %lld\n",         \
-              __FILE__, __LINE__, #a, va_, #b, vb_);                                    \
-      test_failures_in_case++;                                                          \
-    }                                                                                   \
+#define CHECK_EQ_INT(a, b)                                                                         \
+  do {                                                                                             \
+    long long va_ = (long long)(a), vb_ = (long long)(b);                                          \
+    if (va_ != vb_) {                                                                              \
+      fprintf(stderr, "  %s:%d: CHECK_EQ_INT failed: %s == %lld, %s == %lld\n", __FILE__,          \
+              __LINE__, #a, va_, #b, vb_);                                                         \
+      test_failures_in_case++;                                                                     \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_EQ_STR(a, b)                                                              \
-  do {                                                                                  \
-    const char *sa_ = (a), *sb_ = (b);                                                  \
-    if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                        \
-      fprintf(stderr, "  %s:%d: CHECK_EQ_STR failed: %s == \"%s\", %s == \"%s\"\n",     \
-              __FILE__, __LINE__, #a, sa_ ? sa_ : "(null)", #b, sb_ ? sb_ : "(null)");  \
-      test_failures_in_case++;                                                          \
-    }                                                                                   \
+#define CHECK_EQ_STR(a, b)                                                                         \
+  do {                                                                                             \
+    const char *sa_ = (a), *sb_ = (b);                                                             \
+    if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                                   \
+      fprintf(stderr, "  %s:%d: CHECK_EQ_STR failed: %s == \"%s\", %s == \"%s\"\n", __FILE__,      \
+              __LINE__, #a, sa_ ? sa_ : "(null)", #b, sb_ ? sb_ : "(null)");                       \
+      test_failures_in_case++;                                                                     \
+    }                                                                                              \
   } while (0)
 
 /* Stop the case right away (e.g. a precondition for later checks). */
-#define REQUIRE(cond)                                                                   \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      fprintf(stderr, "  %s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);      \
-      exit(1);                                                                          \
-    }                                                                                   \
+#define REQUIRE(cond)                                                                              \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "  %s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);                 \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
 /* Run every case in a forked child with a timeout (seconds, env
  * SBX_TEST_TIMEOUT overrides). An argument runs only the cases whose name
  * contains it. Prints "ok"/"FAIL" per case and the closing count line. */
-static inline int test_main(const char *suite, const struct test_case *cases, int argc,
-                            char **argv, unsigned timeout_s) {
+static inline int test_main(const char *suite, const struct test_case *cases, int argc, char **argv,
+                            unsigned timeout_s) {
   int passed = 0, failed = 0;
   const char *env = getenv("SBX_TEST_TIMEOUT");
   if (env && atoi(env) > 0) timeout_s = (unsigned)atoi(env);
