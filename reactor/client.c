@@ -166,6 +166,7 @@ void sbx__client_queue(struct sbx_client *c, struct sbx_op *op) {
 static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct sbx_client *c = w->data;
   sbx__client_enter(c);
+  if (c->admit_pending) sbx__http_admit_pending(c);
   /* Take the whole queue: ops queued while flushing run on the next turn. */
   struct sbx_op *op = c->runq_head;
   c->runq_head = c->runq_tail = NULL;

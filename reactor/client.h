@@ -21,6 +21,7 @@ struct sbx_http;
 struct sbx_host_slot {
   char *host; /* "scheme://host:port" */
   int inflight;
+  int warm; /* a reply came back: the server's HTTP/2 SETTINGS are known */
   struct sbx_http *wait_head, *wait_tail;
 };
 
@@ -40,6 +41,7 @@ struct sbx_client {
   int depth;          /* >0 while inside a dispatch from the loop */
   int free_requested; /* sbx_client_free was called during a dispatch */
   int closing;        /* no new ops */
+  int admit_pending;  /* a host warmed up: admit its waiting transfers */
   struct sbx_host_slot hosts[SBX_MAX_HOSTS];
   int n_hosts;
   struct sbx_rate_governor rate;

@@ -13,6 +13,10 @@
 #include "client.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024u) /* error bodies and small replies */
+/* Until a host has answered once, curl 7.88 assumes 100 streams per h2
+ * connection (it has not read the server's SETTINGS yet) and spreads a
+ * burst over many connections. Admit at most this many before then. */
+#define COLD_HOST_MAX_INFLIGHT 100
 
 int sbx__buf_append(struct sbx_buf *b, const void *p, size_t n, size_t cap) {
   if (b->len + n > cap) return -1;
@@ -46,6 +50,12 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
     const char *sp = memchr(p, ' ', len);
     h->status = sp ? strtol(sp + 1, NULL, 10) : 0;
     h->retry_after_ms = -1;
+    struct sbx_host_slot *slot = &h->c->hosts[h->slot];
+    if (!slot->warm) {
+      slot->warm = 1; /* admit the waiting ones from the loop, not from curl */
+      h->c->admit_pending = 1;
+      if (!ev_is_active(&h->c->runq_timer)) ev_timer_start(h->c->loop, &h->c->runq_timer);
+    }
     return len;
   }
   const char *colon = memchr(p, ':', len);
@@ -146,10 +156,13 @@ static void admit(struct sbx_client *c, struct sbx_http *h) {
   sbx__bridge_add(c, h);
 }
 
-static void release_slot(struct sbx_client *c, int slot) {
-  struct sbx_host_slot *s = &c->hosts[slot];
-  s->inflight--;
-  while (s->wait_head && s->inflight < c->cfg.max_streams) {
+static int slot_limit(const struct sbx_client *c, const struct sbx_host_slot *s) {
+  int max = c->cfg.max_streams;
+  return s->warm || max < COLD_HOST_MAX_INFLIGHT ? max : COLD_HOST_MAX_INFLIGHT;
+}
+
+static void admit_waiting(struct sbx_client *c, struct sbx_host_slot *s) {
+  while (s->wait_head && s->inflight < slot_limit(c, s)) {
     struct sbx_http *next = s->wait_head;
     s->wait_head = next->wait_next;
     if (!s->wait_head) s->wait_tail = NULL;
@@ -157,6 +170,18 @@ static void release_slot(struct sbx_client *c, int slot) {
     next->wait_next = NULL;
     admit(c, next);
   }
+}
+
+static void release_slot(struct sbx_client *c, int slot) {
+  struct sbx_host_slot *s = &c->hosts[slot];
+  s->inflight--;
+  admit_waiting(c, s);
+}
+
+void sbx__http_admit_pending(struct sbx_client *c) {
+  c->admit_pending = 0;
+  for (int i = 0; i < c->n_hosts; i++)
+    admit_waiting(c, &c->hosts[i]);
 }
 
 static void unlink_waiting(struct sbx_client *c, struct sbx_http *h) {
@@ -252,7 +277,7 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
   set_method_and_body(h, r);
   op->http = h;
-  if (c->hosts[h->slot].inflight >= c->cfg.max_streams) {
+  if (c->hosts[h->slot].inflight >= slot_limit(c, &c->hosts[h->slot])) {
     struct sbx_host_slot *s = &c->hosts[h->slot];
     h->waiting = 1;
     if (s->wait_tail)

@@ -80,6 +80,8 @@ struct sbx_http {
 int sbx__http_start(struct sbx_op *op, struct sbx_http_req *req);
 /* Abort and free op's transfer (not from inside curl callbacks). */
 void sbx__http_abort(struct sbx_op *op);
+/* Admit transfers that waited for their host to warm up (loop context). */
+void sbx__http_admit_pending(struct sbx_client *c);
 /* Free a finished transfer. */
 void sbx__http_free(struct sbx_http *h);
 /* Called by the bridge while draining: the transfer is done. */

@@ -362,6 +362,8 @@ static void many_streams_few_connections(void) {
     REQUIRE(rs[i].code == 0);
     strcpy(ids[i], rs[i].id);
   }
+  long after_creates = emu_stat(&x.emu, "connections", "h2", "total");
+  printf("  200 creates over %ld h2 connections\n", after_creates);
   struct res agg = {0};
   struct mux m = {&agg, 0, 0};
   sbx_exec_cbs mc = {m_start, NULL, m_done};
