@@ -271,17 +271,23 @@ int e2b_envd_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, c
 
 /* ---- token resolve ------------------------------------------------------------------- */
 
-int e2b_needs_token(struct sbx_client *c, const char *id) {
-  return e2b_token_find(e2b_of(c), id) == NULL;
+static struct e2b_envd_op *envd_op(struct sbx_call *k) {
+  return (struct e2b_envd_op *)k; /* the call is the op's first member */
 }
 
-int e2b_build_token_req(struct sbx_call *k, const char *id, char **url_out,
-                        struct sbx_http_req *r) {
-  return e2b_api_req(k->op.c, r, url_out, "GET", NULL, "/sandboxes/%s", id);
+int e2b_envd_needs_resolve(struct sbx_call *k) {
+  return e2b_token_find(e2b_of(k->op.c), envd_op(k)->id) == NULL;
 }
 
-int e2b_parse_token_reply(struct sbx_call *k, const char *id, struct sbx_http *h,
-                          struct sbx_errinfo *e) {
+int e2b_envd_build_resolve(struct sbx_call *k, struct sbx_http_req *r) {
+  struct e2b_envd_op *v = envd_op(k);
+  free(v->url);
+  v->url = NULL;
+  return e2b_api_req(k->op.c, r, &v->url, "GET", NULL, "/sandboxes/%s", v->id);
+}
+
+int e2b_envd_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
+  const char *id = envd_op(k)->id;
   char what[200];
   snprintf(what, sizeof what, "look up sandbox %s", id);
   if (h->status != 200) return e2b_http_error(h, 0, what, e);

@@ -51,12 +51,21 @@ int e2b_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, co
 int e2b_envd_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *id,
                  const char *method, const char *user, const char *path_and_query);
 
-/* The resolve step shared by envd ops: fetch the access token when the
- * cache does not have it (GET /sandboxes/{id}). */
-int e2b_needs_token(struct sbx_client *c, const char *id);
-int e2b_build_token_req(struct sbx_call *k, const char *id, char **url_out, struct sbx_http_req *r);
-int e2b_parse_token_reply(struct sbx_call *k, const char *id, struct sbx_http *h,
-                          struct sbx_errinfo *e);
+/* The head of every envd op: its call, the sandbox id, and the URL of its
+ * current request. The resolve hooks work on any such op: they fetch the
+ * sandbox's access token (GET /sandboxes/{id}) when the cache lacks it. */
+struct e2b_envd_op {
+  struct sbx_call k;
+  char *id;
+  char *url;
+};
+
+int e2b_envd_needs_resolve(struct sbx_call *k);
+int e2b_envd_build_resolve(struct sbx_call *k, struct sbx_http_req *r);
+int e2b_envd_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e);
+#define E2B_ENVD_RESOLVE_HOOKS                                                                     \
+  .needs_resolve = e2b_envd_needs_resolve, .build_resolve = e2b_envd_build_resolve,                \
+  .parse_resolve = e2b_envd_parse_resolve
 
 /* Map a non-2xx reply; what names the operation ("kill sandbox ixyz"). */
 int e2b_http_error(const struct sbx_http *h, int envd, const char *what, struct sbx_errinfo *e);

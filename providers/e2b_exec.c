@@ -15,10 +15,8 @@
 #define KEEPALIVE_S 30L             /* asked of the server; 3 missed = dead stream */
 
 struct exec_op {
-  struct sbx_call k;
-  int reattach; /* Connect(pid) instead of Start */
-  char *id;
-  char *url;
+  struct e2b_envd_op e; /* call, sandbox id, request URL */
+  int reattach;         /* Connect(pid) instead of Start */
   char *user;
   char *body; /* one envelope */
   size_t body_len;
@@ -37,24 +35,10 @@ static struct exec_op *exec_of(struct sbx_op *op) {
   return (struct exec_op *)op;
 }
 
-static int needs_resolve(struct sbx_call *k) {
-  return e2b_needs_token(k->op.c, exec_of(&k->op)->id);
-}
-
-static int build_resolve(struct sbx_call *k, struct sbx_http_req *r) {
-  struct exec_op *x = exec_of(&k->op);
-  free(x->url);
-  return e2b_build_token_req(k, x->id, &x->url, r);
-}
-
-static int parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
-  return e2b_parse_token_reply(k, exec_of(&k->op)->id, h, e);
-}
-
 /* ---- the stream ---------------------------------------------------------------- */
 
 static int on_data_event(struct exec_op *x, const json_t *data) {
-  struct sbx_op *op = &x->k.op;
+  struct sbx_op *op = &x->e.k.op;
   int fd = SBX_STDOUT;
   const char *b64 = sbx_json_str(data, "stdout");
   if (!b64 && (b64 = sbx_json_str(data, "stderr"))) fd = SBX_STDERR;
@@ -67,14 +51,14 @@ static int on_data_event(struct exec_op *x, const json_t *data) {
   if (len < 0) {
     free(buf);
     return sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: invalid base64 in output event",
-                        x->id);
+                        x->e.id);
   }
   x->out_bytes += (uint64_t)len;
   size_t cap = op->c->cfg.max_output;
   if (cap && x->out_bytes > cap) {
     free(buf);
-    return sbx__op_fail(op, SBX_ETOOBIG, "exec in sandbox %s: output over the %zu-byte cap", x->id,
-                        cap);
+    return sbx__op_fail(op, SBX_ETOOBIG, "exec in sandbox %s: output over the %zu-byte cap",
+                        x->e.id, cap);
   }
   if (x->cbs.on_output && len > 0)
     x->cbs.on_output(op->c, op->id, fd, (const char *)buf, (size_t)len, op->ud);
@@ -93,13 +77,13 @@ static void on_end_event(struct exec_op *x, const json_t *end) {
 
 /* One process event. Returns non-zero to stop the stream. */
 static int on_event(struct exec_op *x, const json_t *ev) {
-  struct sbx_op *op = &x->k.op;
+  struct sbx_op *op = &x->e.k.op;
   const json_t *v;
   if ((v = json_object_get(ev, "start"))) {
     if (x->got_start) return 0;
     x->got_start = 1;
     x->pid = (uint32_t)sbx_json_int(v, "pid", 0);
-    sbx__call_streaming(&x->k);
+    sbx__call_streaming(&x->e.k);
     if (x->cbs.on_start) x->cbs.on_start(op->c, op->id, x->pid, op->ud);
     if (x->detach) {
       x->detached = 1;
@@ -108,7 +92,8 @@ static int on_event(struct exec_op *x, const json_t *ev) {
     return 0;
   }
   if (!x->got_start) /* envd always sends start first */
-    return sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: expected a start event first", x->id);
+    return sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: expected a start event first",
+                        x->e.id);
   if ((v = json_object_get(ev, "data"))) return on_data_event(x, v);
   if ((v = json_object_get(ev, "end"))) on_end_event(x, v);
   return 0; /* keepalive and unknown events are ignored */
@@ -116,12 +101,12 @@ static int on_event(struct exec_op *x, const json_t *ev) {
 
 static int on_message(void *ud, unsigned flags, const char *payload, size_t len) {
   struct exec_op *x = ud;
-  struct sbx_op *op = &x->k.op;
+  struct sbx_op *op = &x->e.k.op;
   if (flags & SBX_CONNECT_FLAG_END_STREAM) {
     struct sbx_errinfo e;
     sbx_errinfo_clear(&e);
     if (sbx_connect_parse_end_stream(payload, len, &e) != 0) {
-      sbx_errinfo_prefix(&e, "exec in sandbox %s", x->id);
+      sbx_errinfo_prefix(&e, "exec in sandbox %s", x->e.id);
       sbx__op_fail_info(op, &e);
       return 1;
     }
@@ -131,7 +116,7 @@ static int on_message(void *ud, unsigned flags, const char *payload, size_t len)
   json_t *doc = sbx_json_loadb(payload, len, why, sizeof why);
   if (!doc || !json_is_object(json_object_get(doc, "event"))) {
     if (doc) json_decref(doc);
-    sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: malformed event: %s", x->id,
+    sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: malformed event: %s", x->e.id,
                  doc ? "no event object" : why);
     return 1;
   }
@@ -146,7 +131,7 @@ static int sink(struct sbx_op *op, const char *data, size_t len) {
   sbx_errinfo_clear(&e);
   int rc = sbx_connect_decoder_feed(&x->dec, data, len, on_message, x, &e);
   if (rc < 0) {
-    sbx_errinfo_prefix(&e, "exec in sandbox %s", x->id);
+    sbx_errinfo_prefix(&e, "exec in sandbox %s", x->e.id);
     sbx__op_fail_info(op, &e);
   }
   return rc != 0;
@@ -156,10 +141,10 @@ static int sink(struct sbx_op *op, const char *data, size_t len) {
 
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct exec_op *x = exec_of(&k->op);
-  free(x->url);
-  x->url = NULL;
+  free(x->e.url);
+  x->e.url = NULL;
   const char *path = x->reattach ? "/process.Process/Connect" : "/process.Process/Start";
-  int st = e2b_envd_req(k->op.c, r, &x->url, x->id, "POST", x->user, path);
+  int st = e2b_envd_req(k->op.c, r, &x->e.url, x->e.id, "POST", x->user, path);
   if (st) return st;
   char hdr[64];
   r->headers = curl_slist_append(r->headers, "Content-Type: application/connect+json");
@@ -184,7 +169,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
 static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
   struct exec_op *x = exec_of(&k->op);
   char what[160];
-  snprintf(what, sizeof what, "exec in sandbox %s", x->id);
+  snprintf(what, sizeof what, "exec in sandbox %s", x->e.id);
   if (h->status != 200) return e2b_http_error(h, 1, what, e);
   if (x->detached) return 0;
   if (!h->streaming) { /* 200 with an empty body */
@@ -219,8 +204,8 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 static void destroy(struct sbx_op *op) {
   struct exec_op *x = exec_of(op);
   sbx_connect_decoder_free(&x->dec);
-  free(x->id);
-  free(x->url);
+  free(x->e.id);
+  free(x->e.url);
   free(x->user);
   free(x->body);
 }
@@ -231,16 +216,12 @@ SBX_CALL_KIND(kind_connect, "e2b.exec_connect", complete, destroy);
 /* Starting a process twice is worse than failing: retry only unsent. */
 static const struct call_hooks hooks_start = {.cls = SBX_RATE_DATA,
                                               .retry = CALL_RETRY_UNSENT,
-                                              .needs_resolve = needs_resolve,
-                                              .build_resolve = build_resolve,
-                                              .parse_resolve = parse_resolve,
+                                              E2B_ENVD_RESOLVE_HOOKS,
                                               .build = build,
                                               .parse = parse};
 static const struct call_hooks hooks_connect = {.cls = SBX_RATE_DATA,
                                                 .retry = CALL_RETRY_ANY,
-                                                .needs_resolve = needs_resolve,
-                                                .build_resolve = build_resolve,
-                                                .parse_resolve = parse_resolve,
+                                                E2B_ENVD_RESOLVE_HOOKS,
                                                 .build = build,
                                                 .parse = parse};
 
@@ -317,7 +298,7 @@ static sbx_status start_op(sbx_client *c, const struct op_kind *kind, const stru
     free(userc);
     return st;
   }
-  x->id = idc;
+  x->e.id = idc;
   x->user = userc;
   x->body = body;
   x->body_len = len;
@@ -336,7 +317,7 @@ sbx_status e2b_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
   if (st) return st;
   x->timeout_ms = o->timeout_ms;
   x->detach = o->detach;
-  *out = x->k.op.id;
+  *out = x->e.k.op.id;
   return SBX_OK;
 }
 
@@ -348,6 +329,6 @@ sbx_status e2b_exec_connect(sbx_client *c, const char *id, uint32_t pid, const s
   sbx_status st = start_op(c, &kind_connect, &hooks_connect, id, NULL, msg, cbs, ud, &x);
   if (st) return st;
   x->reattach = 1;
-  *out = x->k.op.id;
+  *out = x->e.k.op.id;
   return SBX_OK;
 }

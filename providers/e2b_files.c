@@ -13,10 +13,8 @@
 #include "e2b.h"
 
 struct file_op {
-  struct sbx_call k;
+  struct e2b_envd_op e; /* call, sandbox id, request URL */
   int upload;
-  char *id;
-  char *url;
   char *query; /* "/files?path=...&username=..." */
   char *remote_path;
   /* upload */
@@ -37,20 +35,6 @@ struct file_op {
 
 static struct file_op *file_of(struct sbx_op *op) {
   return (struct file_op *)op;
-}
-
-static int needs_resolve(struct sbx_call *k) {
-  return e2b_needs_token(k->op.c, file_of(&k->op)->id);
-}
-
-static int build_resolve(struct sbx_call *k, struct sbx_http_req *r) {
-  struct file_op *f = file_of(&k->op);
-  free(f->url);
-  return e2b_build_token_req(k, f->id, &f->url, r);
-}
-
-static int parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
-  return e2b_parse_token_reply(k, file_of(&k->op)->id, h, e);
 }
 
 /* Percent-encode everything but RFC 3986 unreserved characters. */
@@ -84,9 +68,9 @@ static char *files_query(const char *path, const char *user) {
 
 static int build_upload(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct file_op *f = file_of(&k->op);
-  free(f->url);
-  f->url = NULL;
-  int st = e2b_envd_req(k->op.c, r, &f->url, f->id, "POST", NULL, f->query);
+  free(f->e.url);
+  f->e.url = NULL;
+  int st = e2b_envd_req(k->op.c, r, &f->e.url, f->e.id, "POST", NULL, f->query);
   if (st) return st;
   char ctype[128];
   if (f->multipart)
@@ -144,7 +128,7 @@ static int build_upload(struct sbx_call *k, struct sbx_http_req *r, struct sbx_e
 static int parse_upload(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
   struct file_op *f = file_of(&k->op);
   char what[300];
-  snprintf(what, sizeof what, "upload %s to sandbox %s", f->remote_path, f->id);
+  snprintf(what, sizeof what, "upload %s to sandbox %s", f->remote_path, f->e.id);
   if (h->status != 200) return e2b_http_error(h, 1, what, e);
   f->doc = e2b_parse_json(h, what, e);
   if (!f->doc) return e->status;
@@ -162,7 +146,7 @@ static int download_sink(struct sbx_op *op, const char *data, size_t len) {
   f->got += len;
   if (f->max_bytes && f->got > f->max_bytes) {
     sbx__op_fail(op, SBX_ETOOBIG, "download %s from sandbox %s: over the %llu-byte cap",
-                 f->remote_path, f->id, (unsigned long long)f->max_bytes);
+                 f->remote_path, f->e.id, (unsigned long long)f->max_bytes);
     return 1;
   }
   if (f->out_fd >= 0) {
@@ -185,8 +169,8 @@ static int download_sink(struct sbx_op *op, const char *data, size_t len) {
 
 static int build_download(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct file_op *f = file_of(&k->op);
-  free(f->url);
-  f->url = NULL;
+  free(f->e.url);
+  f->e.url = NULL;
   if (f->part_path) {
     if (f->out_fd >= 0) close(f->out_fd);
     f->out_fd = open(f->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -197,7 +181,7 @@ static int build_download(struct sbx_call *k, struct sbx_http_req *r, struct sbx
     }
   }
   f->got = 0;
-  int st = e2b_envd_req(k->op.c, r, &f->url, f->id, "GET", NULL, f->query);
+  int st = e2b_envd_req(k->op.c, r, &f->e.url, f->e.id, "GET", NULL, f->query);
   if (st) return st;
   r->sink = download_sink;
   r->idle_timeout_s = k->op.c->cfg.request_timeout_ms / 1000 + 1;
@@ -207,7 +191,7 @@ static int build_download(struct sbx_call *k, struct sbx_http_req *r, struct sbx
 static int parse_download(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
   struct file_op *f = file_of(&k->op);
   char what[300];
-  snprintf(what, sizeof what, "download %s from sandbox %s", f->remote_path, f->id);
+  snprintf(what, sizeof what, "download %s from sandbox %s", f->remote_path, f->e.id);
   if (h->status != 200) return e2b_http_error(h, 1, what, e);
   if (f->out_fd >= 0) {
     int rc = close(f->out_fd);
@@ -251,8 +235,8 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 static void destroy(struct sbx_op *op) {
   struct file_op *f = file_of(op);
   if (f->out_fd >= 0) close(f->out_fd);
-  free(f->id);
-  free(f->url);
+  free(f->e.id);
+  free(f->e.url);
   free(f->query);
   free(f->remote_path);
   free(f->data);
@@ -268,17 +252,13 @@ SBX_CALL_KIND(kind_download, "e2b.file_read", complete, destroy);
 
 static const struct call_hooks hooks_upload = {.cls = SBX_RATE_DATA,
                                                .retry = CALL_RETRY_ANY,
-                                               .needs_resolve = needs_resolve,
-                                               .build_resolve = build_resolve,
-                                               .parse_resolve = parse_resolve,
+                                               E2B_ENVD_RESOLVE_HOOKS,
                                                .build = build_upload,
                                                .parse = parse_upload};
 /* Bytes already handed to a callback cannot be taken back: no blind retry. */
 static const struct call_hooks hooks_download = {.cls = SBX_RATE_DATA,
                                                  .retry = CALL_RETRY_UNSENT,
-                                                 .needs_resolve = needs_resolve,
-                                                 .build_resolve = build_resolve,
-                                                 .parse_resolve = parse_resolve,
+                                                 E2B_ENVD_RESOLVE_HOOKS,
                                                  .build = build_download,
                                                  .parse = parse_download};
 
@@ -304,7 +284,7 @@ static struct file_op *new_file_op(sbx_client *c, const struct op_kind *kind,
     free(pc);
     return NULL;
   }
-  f->id = idc;
+  f->e.id = idc;
   f->query = q;
   f->remote_path = pc;
   f->out_fd = -1;
@@ -350,10 +330,10 @@ sbx_status e2b_file_write(sbx_client *c, const char *id, const sbx_upload *up, s
   f->local_path = local;
   f->ecb = cb;
   f->multipart = up->multipart ? 1 : 0;
-  if (f->multipart && multipart_framing(f, f->k.op.id, up->path) != 0) {
+  if (f->multipart && multipart_framing(f, f->e.k.op.id, up->path) != 0) {
     f->multipart = 0; /* falls back to octet-stream rather than failing late */
   }
-  *out = f->k.op.id;
+  *out = f->e.k.op.id;
   return SBX_OK;
 }
 
@@ -380,6 +360,6 @@ sbx_status e2b_file_read(sbx_client *c, const char *id, const sbx_download *dl, 
   f->on_data = dl->on_data;
   f->max_bytes = dl->max_bytes;
   f->dcb = cb;
-  *out = f->k.op.id;
+  *out = f->e.k.op.id;
   return SBX_OK;
 }

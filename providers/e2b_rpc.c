@@ -13,9 +13,7 @@
 enum rpc_result { RPC_DONE, RPC_ENTRIES };
 
 struct rpc_op {
-  struct sbx_call k;
-  char *id;
-  char *url;
+  struct e2b_envd_op e; /* call, sandbox id, request URL */
   char *body;
   const char *method; /* "/process.Process/SendSignal" */
   const char *verb;   /* for messages: "send signal" */
@@ -32,28 +30,14 @@ static struct rpc_op *rpc_of(struct sbx_op *op) {
 }
 
 static void describe(const struct rpc_op *r, char *buf, size_t n) {
-  snprintf(buf, n, "%s %s in sandbox %s", r->verb, r->subject, r->id);
-}
-
-static int needs_resolve(struct sbx_call *k) {
-  return e2b_needs_token(k->op.c, rpc_of(&k->op)->id);
-}
-
-static int build_resolve(struct sbx_call *k, struct sbx_http_req *r) {
-  struct rpc_op *x = rpc_of(&k->op);
-  free(x->url);
-  return e2b_build_token_req(k, x->id, &x->url, r);
-}
-
-static int parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
-  return e2b_parse_token_reply(k, rpc_of(&k->op)->id, h, e);
+  snprintf(buf, n, "%s %s in sandbox %s", r->verb, r->subject, r->e.id);
 }
 
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct rpc_op *x = rpc_of(&k->op);
-  free(x->url);
-  x->url = NULL;
-  int st = e2b_envd_req(k->op.c, r, &x->url, x->id, "POST", NULL, x->method);
+  free(x->e.url);
+  x->e.url = NULL;
+  int st = e2b_envd_req(k->op.c, r, &x->e.url, x->e.id, "POST", NULL, x->method);
   if (st) return st;
   r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
   if (r->headers) r->headers = curl_slist_append(r->headers, "Connect-Protocol-Version: 1");
@@ -118,8 +102,8 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct rpc_op *x = rpc_of(op);
-  free(x->id);
-  free(x->url);
+  free(x->e.id);
+  free(x->e.url);
   free(x->body);
   free(x->subject);
   if (x->doc) json_decref(x->doc);
@@ -132,17 +116,13 @@ SBX_CALL_KIND(kind_fs, "e2b.fs", complete, destroy);
 
 static const struct call_hooks hooks_idempotent = {.cls = SBX_RATE_DATA,
                                                    .retry = CALL_RETRY_ANY,
-                                                   .needs_resolve = needs_resolve,
-                                                   .build_resolve = build_resolve,
-                                                   .parse_resolve = parse_resolve,
+                                                   E2B_ENVD_RESOLVE_HOOKS,
                                                    .build = build,
                                                    .parse = parse};
 /* Writing stdin twice would duplicate input. */
 static const struct call_hooks hooks_once = {.cls = SBX_RATE_DATA,
                                              .retry = CALL_RETRY_UNSENT,
-                                             .needs_resolve = needs_resolve,
-                                             .build_resolve = build_resolve,
-                                             .parse_resolve = parse_resolve,
+                                             E2B_ENVD_RESOLVE_HOOKS,
                                              .build = build,
                                              .parse = parse};
 
@@ -174,7 +154,7 @@ static sbx_status start_rpc(sbx_client *c, const char *id, const struct rpc_args
     free(subject);
     return st;
   }
-  x->id = idc;
+  x->e.id = idc;
   x->body = body;
   x->subject = subject;
   x->method = a->method;
@@ -183,7 +163,7 @@ static sbx_status start_rpc(sbx_client *c, const char *id, const struct rpc_args
   x->entries_key = a->entries_key;
   x->dcb = a->dcb;
   x->ecb = a->ecb;
-  *out = x->k.op.id;
+  *out = x->e.k.op.id;
   return SBX_OK;
 }
 

@@ -198,6 +198,13 @@ static void info_cb(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx
   if (r->code == 0) sbx_client_free(c); /* never reached: here to prove nothing */
 }
 
+static void exec_done_cb(sbx_client *c, sbx_op_id op, const sbx_error *err,
+                         const sbx_exec_result *res, void *ud) {
+  struct call_res *r = ud;
+  r->calls++;
+  r->code = err ? err->code : 0;
+}
+
 /* A listener that accepts and never answers: requests sit in REQUEST. */
 static int silent_listener(int *port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -253,6 +260,23 @@ static void cancel_call_states(void) {
   CHECK_EQ_INT(a.code, SBX_ECANCELED);
   CHECK_EQ_INT(b.calls, 1);
   CHECK_EQ_INT(b.code, SBX_ECANCELED);
+  sbx_client_free(c);
+  /* RESOLVE: an exec on a sandbox whose access token is not cached first
+   * looks the sandbox up; the silent server keeps it there */
+  c = call_client(loop, url, 0);
+  struct call_res e = {0};
+  sbx_exec_opts eo;
+  sbx_exec_opts_init(&eo);
+  eo.cmd = "true";
+  sbx_exec_cbs ecbs = {NULL, NULL, exec_done_cb};
+  sbx_op_id ie;
+  REQUIRE(sbx_exec_start(c, "iresolve", &eo, &ecbs, &e, &ie) == SBX_OK);
+  run_for(loop, 0.2);
+  CHECK_EQ_INT(state_of(c, ie), CALL_RESOLVE);
+  CHECK_EQ_INT(sbx_cancel(c, ie), SBX_OK);
+  run_for(loop, 0.05);
+  CHECK_EQ_INT(e.calls, 1);
+  CHECK_EQ_INT(e.code, SBX_ECANCELED);
   sbx_client_free(c);
   close(lfd);
   /* RETRY_WAIT: a refused connection is retryable and backs off */
