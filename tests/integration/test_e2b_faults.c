@@ -310,6 +310,25 @@ static void truncated_stream(void) {
   ctx_close(&x);
 }
 
+/* A 200 whose body is not JSON: one clear error, no crash, no retry storm. */
+static void invalid_json_reply(void) {
+  struct ctx x;
+  ctx_open(&x, 0, NULL, 0);
+  struct res s;
+  create(&x, &s);
+  emu_fault(&x.emu, "{\"method\":\"GET\",\"path\":\"/sandboxes/\",\"action\":\"malformed\","
+                    "\"count\":1}");
+  struct res r = {0};
+  sbx_op_id id;
+  REQUIRE(sbx_sandbox_info_get(x.c, s.id, on_sandbox, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, SBX_EPROTO);
+  CHECK(strstr(r.msg, "invalid JSON") != NULL);
+  CHECK(strstr(r.msg, s.id) != NULL);
+  CHECK_EQ_INT(emu_stat(&x.emu, "requests", "GET /sandboxes/{id}", NULL), 1);
+  ctx_close(&x);
+}
+
 static void sandbox_gone_502(void) {
   struct ctx x;
   ctx_open(&x, 1, NULL, 0);
@@ -447,6 +466,7 @@ static const struct test_case cases[] = {
     {"goaway_h2", goaway_h2},
     {"malformed_envelope", malformed_envelope},
     {"truncated_stream", truncated_stream},
+    {"invalid_json_reply", invalid_json_reply},
     {"sandbox_gone_502", sandbox_gone_502},
     {"many_streams_few_connections", many_streams_few_connections},
     {NULL, NULL},
