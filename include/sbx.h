@@ -105,7 +105,8 @@ typedef struct sbx_config {
   int http_version;        /* SBX_HTTP_AUTO: h2 over TLS, 1.1 in cleartext */
   long request_timeout_ms; /* unary calls; default 60000 */
   long connect_timeout_ms; /* TCP+TLS handshake; default 10000 */
-  int max_connections;     /* per host; default 8 */
+  int max_connections;     /* per host; default 8. Over HTTP/1.1 this is also
+                              the number of requests in flight per host */
   int max_streams;         /* concurrent transfers per host; default 8 * 100 */
   int max_retries;         /* retryable errors; default 3 */
   long retry_base_ms;      /* first backoff; default 200 */

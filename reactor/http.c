@@ -17,6 +17,7 @@
  * connection (it has not read the server's SETTINGS yet) and spreads a
  * burst over many connections. Admit at most this many before then. */
 #define COLD_HOST_MAX_INFLIGHT 100
+#define UPLOAD_BUFFER_SIZE 16384L /* curl's minimum */
 
 int sbx__buf_append(struct sbx_buf *b, const void *p, size_t n, size_t cap) {
   if (b->len + n > cap) return -1;
@@ -80,10 +81,25 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
   return len;
 }
 
+/* A stream lives long after its small request body went out, and curl 7.88
+ * keeps the upload buffer (16 KiB) until the transfer ends. Setting the
+ * option again frees it; curl would allocate a new one if it had to send
+ * more, but only once everything was handed over (nothing points into it). */
+static void release_upload_buffer(struct sbx_http *h) {
+  curl_off_t sent = 0;
+  if (!h->upload_total) return;
+  if (curl_easy_getinfo(h->easy, CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK) return;
+  if ((uint64_t)sent >= h->upload_total)
+    curl_easy_setopt(h->easy, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE);
+}
+
 static size_t write_cb(char *p, size_t sz, size_t n, void *ud) {
   struct sbx_http *h = ud;
   size_t len = sz * n;
-  if (h->bytes_in == 0 && h->sink && h->status >= 200 && h->status < 300) h->streaming = 1;
+  if (h->bytes_in == 0 && h->sink && h->status >= 200 && h->status < 300) {
+    h->streaming = 1;
+    release_upload_buffer(h);
+  }
   h->bytes_in += len;
   if (h->streaming) {
     if (h->op->cancel_req || h->sink(h->op, p, len) != 0) {
@@ -156,8 +172,16 @@ static void admit(struct sbx_client *c, struct sbx_http *h) {
   sbx__bridge_add(c, h);
 }
 
+/* HTTP/1.1 carries one transfer per connection: more than max_connections
+ * in flight would only sit in curl's pending list (rescanned as
+ * connections free up), so they wait in ours instead. */
+static int one_per_connection(const struct sbx_client *c, const struct sbx_host_slot *s) {
+  return c->cfg.http_version == SBX_HTTP_1_1 || strncmp(s->host, "http://", 7) == 0;
+}
+
 static int slot_limit(const struct sbx_client *c, const struct sbx_host_slot *s) {
   int max = c->cfg.max_streams;
+  if (one_per_connection(c, s) && c->cfg.max_connections < max) return c->cfg.max_connections;
   return s->warm || max < COLD_HOST_MAX_INFLIGHT ? max : COLD_HOST_MAX_INFLIGHT;
 }
 
@@ -225,7 +249,7 @@ static void set_common(struct sbx_client *c, struct sbx_http *h, const struct sb
   if (r->sink) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L);
   /* curl 7.88 allocates a 64 KiB upload buffer per transfer by default;
    * 16 KiB (its minimum) is plenty for request bodies. */
-  curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+  curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE);
 }
 
 static void set_method_and_body(struct sbx_http *h, const struct sbx_http_req *r) {
@@ -241,8 +265,10 @@ static void set_method_and_body(struct sbx_http *h, const struct sbx_http_req *r
     curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(e, CURLOPT_READDATA, h);
     curl_off_t total = (curl_off_t)(r->prefix_len + r->upload_size + r->suffix_len);
+    h->upload_total = (uint64_t)total;
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, total);
   } else if (r->body) {
+    h->upload_total = r->body_len;
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
   }

@@ -72,6 +72,7 @@ struct sbx_http {
   int seg;
   int upload_errno;
   uint64_t bytes_in;
+  uint64_t upload_total; /* request body size, 0 when none */
   struct sbx_http *wait_next;
   char errbuf[CURL_ERROR_SIZE];
 };
