@@ -85,9 +85,10 @@ static int build_env(const struct emu_app *app, const struct emu_sandbox *sb,
 static int build_argv(const struct emu_app *app, const struct emu_sandbox *sb,
                       const struct emu_proc_spec *spec, struct strv *argv) {
   if (app->use_bwrap) {
-    char home[4096], tmp[4096];
+    char home[4096], tmp[4096], root_home[4096];
     snprintf(home, sizeof home, "%s/home", sb->fs);
     snprintf(tmp, sizeof tmp, "%s/tmp", sb->fs);
+    snprintf(root_home, sizeof root_home, "%s/root", sb->fs);
     const char *pre[] = {"bwrap",
                          "--ro-bind",
                          "/",
@@ -102,6 +103,9 @@ static int build_argv(const struct emu_app *app, const struct emu_sandbox *sb,
                          "--bind",
                          tmp,
                          "/tmp",
+                         "--bind",
+                         root_home,
+                         "/root",
                          "--unshare-pid",
                          "--die-with-parent",
                          "--chdir",

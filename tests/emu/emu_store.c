@@ -95,10 +95,15 @@ static char *path_join(const char *a, const char *b) {
 
 static int make_dirs(struct emu_sandbox *sb) {
   char *home = path_join(sb->fs, "home/user");
+  char *root_home = path_join(sb->fs, "root"); /* for commands run as root */
   char *tmp = path_join(sb->fs, "tmp");
-  int rc = home && tmp && emu_mkdir_p(home) == 0 && emu_mkdir_p(tmp) == 0 ? 0 : -1;
+  int rc = home && root_home && tmp && emu_mkdir_p(home) == 0 && emu_mkdir_p(root_home) == 0 &&
+                   emu_mkdir_p(tmp) == 0
+               ? 0
+               : -1;
   if (rc == 0) chmod(tmp, 01777);
   free(home);
+  free(root_home);
   free(tmp);
   return rc;
 }

@@ -363,6 +363,12 @@ static void exec_basic(int tls) {
   exec_cmd(&x, sid, "seq 1 1000 | tr -d '\\n' | head -c 3000", &r, NULL);
   CHECK_EQ_INT(r.out_len, 2893);
   CHECK(strncmp(r.out, "12345678910", 11) == 0);
+  /* the user option reaches envd (Basic auth): root's default cwd is /root */
+  sbx_exec_opts_init(&o);
+  o.user = "root";
+  exec_cmd(&x, sid, "pwd", &r, &o);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_EQ_STR(r.out, "/root\n");
   /* bad cwd: the server's invalid_argument */
   sbx_exec_opts_init(&o);
   o.cwd = "/nonexistent-dir";
