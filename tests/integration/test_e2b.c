@@ -221,6 +221,64 @@ static void lifecycle_h2(void) {
   lifecycle(1);
 }
 
+/* Create options reach the control plane as E2B's fields (read back from the
+ * emulator's SandboxDetail), and the TTL backstop kills or pauses. */
+static void create_options_and_ttl(void) {
+  struct ctx x;
+  ctx_open(&x, 0, NULL);
+  sbx_create_opts o;
+  sbx_create_opts_init(&o);
+  o.template_id = "base";
+  o.timeout_s = 1;
+  o.auto_pause = 1;
+  o.allow_internet = 0;
+  const char *allow[] = {"example.com", "10.0.0.0/8"};
+  const char *deny[] = {"0.0.0.0/0"};
+  o.allow_out = allow;
+  o.n_allow_out = 2;
+  o.deny_out = deny;
+  o.n_deny_out = 1;
+  struct res r = {0};
+  sbx_op_id id;
+  REQUIRE(sbx_sandbox_create(x.c, &o, on_sandbox, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  REQUIRE(r.code == 0);
+  char path[128];
+  snprintf(path, sizeof path, "/sandboxes/%s", r.id);
+  json_t *d = NULL;
+  CHECK_EQ_INT(emu_call(&x.emu, "GET", path, NULL, &d), 200);
+  REQUIRE(d);
+  CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(d, "lifecycle"), "onTimeout")),
+               "pause");
+  CHECK(json_is_false(json_object_get(d, "allowInternetAccess")));
+  json_t *net = json_object_get(d, "network");
+  CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(net, "allowOut"), 1)),
+               "10.0.0.0/8");
+  CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(net, "denyOut"), 0)), "0.0.0.0/0");
+  json_decref(d);
+  /* after the 1 s timeout the reaper pauses it (autoPause) */
+  wait_ms_loop(x.loop, 1800);
+  memset(&r, 0, sizeof r);
+  REQUIRE(sbx_sandbox_info_get(x.c, path + 11, on_sandbox, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_EQ_STR(r.state, "paused");
+  /* without autoPause it is killed */
+  sbx_create_opts_init(&o);
+  o.timeout_s = 1;
+  memset(&r, 0, sizeof r);
+  REQUIRE(sbx_sandbox_create(x.c, &o, on_sandbox, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  char sid[64];
+  strcpy(sid, r.id);
+  wait_ms_loop(x.loop, 1800);
+  memset(&r, 0, sizeof r);
+  REQUIRE(sbx_sandbox_info_get(x.c, sid, on_sandbox, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, SBX_ENOTFOUND);
+  ctx_close(&x);
+}
+
 static void legacy_v1_paths(void) {
   struct ctx x;
   ctx_open(&x, 0, NULL);
@@ -808,6 +866,7 @@ static void bad_api_key(void) {
 static const struct test_case cases[] = {
     {"lifecycle_h1", lifecycle_h1},
     {"lifecycle_h2", lifecycle_h2},
+    {"create_options_and_ttl", create_options_and_ttl},
     {"legacy_v1_paths", legacy_v1_paths},
     {"pause_resume_h1", pause_resume_h1},
     {"pause_resume_h2", pause_resume_h2},
