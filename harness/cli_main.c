@@ -113,8 +113,8 @@ int main(int argc, char **argv) {
    * half-way through a transfer. */
   signal(SIGPIPE, SIG_IGN);
 
+  /* NULL: the library picks (SBX_PROVIDER, else e2b with E2B_API_KEY, else local) */
   cli.provider = env_nonempty("SBX_PROVIDER");
-  if (!cli.provider) cli.provider = "e2b";
   cli.ca_file = env_nonempty("SBX_CA_FILE");
   const char *trace = env_nonempty("SBX_TRACE");
   cli.trace = trace && strcmp(trace, "0") != 0;

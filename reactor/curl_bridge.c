@@ -90,7 +90,10 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     curl_multi_assign(c->multi, fd, sw);
   }
   int ev = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
-  /* Stop + set + start every time: libev re-checks a reused fd number. */
+  if (ev_is_active(&sw->io) && (sw->io.events & (EV_READ | EV_WRITE)) == ev) return 0;
+  /* Stop + set + start on a change: libev re-checks a reused fd number. A
+   * socket curl closed and reopened under the same number comes with a new
+   * (NULL) socketp, so it never takes the shortcut above. */
   io_stop_weak(c->loop, &sw->io);
   ev_io_set(&sw->io, fd, ev);
   io_start_weak(c->loop, &sw->io);

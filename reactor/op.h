@@ -24,7 +24,8 @@ enum op_event {
   OP_EV_TIMER = 1u << 2,  /* the op's wait timer fired */
   OP_EV_CANCEL = 1u << 3, /* sbx_cancel */
   OP_EV_CLOSE = 1u << 4,  /* sbx_client_free */
-  OP_EV_DEADLINE = 1u << 5
+  OP_EV_DEADLINE = 1u << 5,
+  OP_EV_IO = 1u << 6 /* provider I/O progress (e.g. a local process ended) */
 };
 
 enum op_step_result { OP_WAIT = 0, OP_NEXT = 1 };

@@ -1,0 +1,748 @@
+/* local_exec.c - commands of the local provider: fork/exec (under bubblewrap
+ * when it works) in their own session, stdout/stderr from non-blocking pipes
+ * on libev watchers, the exit from a pidfd (works on any libev loop, unlike
+ * child watchers), stdin through a pipe, timeouts and signals by process
+ * group. A command outlives the op streaming it (as on E2B): cancelling
+ * the stream leaves it running, reattachable by pid until it ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "local.h"
+
+#define READ_CHUNK (32 * 1024) /* as envd: one output callback per <= 32 KiB */
+#define EXIT_GRACE_S 0.2       /* wait this long for pipe EOF after the exit */
+
+struct exec_op;
+
+struct local_proc {
+  struct local_proc *next;
+  struct sbx_client *c;
+  char id[32];
+  pid_t pid; /* also the process group and session id */
+  int pidfd, out_fd, err_fd, in_fd;
+  ev_io pid_w, out_w, err_w, in_w;
+  ev_timer timeout_w, grace_w;
+  int exited, timed_out, capped;
+  siginfo_t info;
+  uint64_t out_bytes;
+  struct exec_op *op;          /* the op streaming it, NULL when detached */
+  struct stdin_op *stdin_head; /* pending stdin writes, in order */
+  int close_stdin_after;       /* close the pipe once the writes are done */
+};
+
+/* ---- process records ------------------------------------------------------------ */
+
+static struct local_proc *find_proc(struct local_state *s, const char *id, pid_t pid) {
+  for (struct local_proc *p = s->procs; p; p = p->next)
+    if (p->pid == pid && strcmp(p->id, id) == 0) return p;
+  return NULL;
+}
+
+static void close_fd(struct ev_loop *loop, ev_io *w, int *fd) {
+  if (*fd < 0) return;
+  ev_io_stop(loop, w);
+  close(*fd);
+  *fd = -1;
+}
+
+static void stdin_fail_all(struct local_proc *p, const char *why);
+
+static void proc_free(struct local_state *s, struct local_proc *p) {
+  struct ev_loop *loop = p->c->loop;
+  close_fd(loop, &p->pid_w, &p->pidfd);
+  close_fd(loop, &p->out_w, &p->out_fd);
+  close_fd(loop, &p->err_w, &p->err_fd);
+  close_fd(loop, &p->in_w, &p->in_fd);
+  ev_timer_stop(loop, &p->timeout_w);
+  ev_timer_stop(loop, &p->grace_w);
+  struct local_proc **pp = &s->procs;
+  while (*pp && *pp != p) pp = &(*pp)->next;
+  if (*pp) *pp = p->next;
+  local_sandbox_remove_pgid(s, p->id, p->pid);
+  free(p);
+}
+
+/* ---- the exec op: INIT -> RUNNING -> DONE ------------------------------------------ */
+
+enum { X_INIT, X_RUNNING, X_DONE, X_N };
+static const char *const x_names[X_N] = {"INIT", "RUNNING", "DONE"};
+static const uint32_t x_allowed[X_N] = {1u << X_RUNNING, 1u << X_DONE, 0};
+
+struct exec_op {
+  struct sbx_op op;
+  int reattach;
+  char id[32];
+  uint32_t pid;
+  sbx_exec_opts o; /* strings below are owned copies */
+  char *cmd, *cwd, *user;
+  char **argv;
+  sbx_kv *envs;
+  sbx_exec_cbs cbs;
+  struct local_proc *proc;
+  int ended; /* the process ended and its output was drained */
+  sbx_exec_result res;
+  char status[48];
+};
+
+static void proc_detach_op(struct local_proc *p) {
+  if (p->op) p->op->proc = NULL;
+  p->op = NULL;
+}
+
+/* The process is over (exit seen and output drained or grace passed). */
+static void proc_finished(struct local_state *s, struct local_proc *p) {
+  struct exec_op *x = p->op;
+  stdin_fail_all(p, "the process has ended");
+  if (x) {
+    int st = 0;
+    x->res.pid = (uint32_t)p->pid;
+    if (p->info.si_code == CLD_EXITED) {
+      x->res.exited = 1;
+      x->res.exit_code = p->info.si_status;
+      snprintf(x->status, sizeof x->status, "exit status %d", p->info.si_status);
+    } else {
+      x->res.exit_code = -1;
+      snprintf(x->status, sizeof x->status, "signal: %s", strsignal(p->info.si_status));
+    }
+    x->res.status = x->status;
+    x->ended = 1;
+    if (p->timed_out)
+      st = sbx__op_fail(&x->op, SBX_ETIMEDOUT, "exec in sandbox %s: pid %d killed after %ld ms",
+                        p->id, (int)p->pid, x->o.timeout_ms);
+    else if (p->capped)
+      st = sbx__op_fail(&x->op, SBX_ETOOBIG, "exec in sandbox %s: output over the %zu-byte cap",
+                        p->id, p->c->cfg.max_output);
+    (void)st;
+    proc_detach_op(p);
+    sbx__op_post(&x->op, OP_EV_IO);
+  }
+  proc_free(s, p);
+}
+
+static void maybe_finished(struct local_proc *p) {
+  if (p->exited && p->out_fd < 0 && p->err_fd < 0) proc_finished(local_of(p->c), p);
+}
+
+static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct local_proc *p = w->data;
+  close_fd(loop, &p->out_w, &p->out_fd); /* a background child kept the pipes */
+  close_fd(loop, &p->err_w, &p->err_fd);
+  maybe_finished(p);
+}
+
+static void kill_group(struct local_proc *p) {
+  if (!p->exited) kill(-p->pid, SIGKILL);
+}
+
+static void output_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  struct local_proc *p = w->data;
+  int is_out = w == &p->out_w;
+  int *fd = is_out ? &p->out_fd : &p->err_fd;
+  char buf[READ_CHUNK];
+  ssize_t n = read(*fd, buf, sizeof buf);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    close_fd(loop, w, fd);
+    maybe_finished(p);
+    return;
+  }
+  p->out_bytes += (uint64_t)n;
+  size_t cap = p->c->cfg.max_output;
+  if (cap && p->out_bytes > cap) { /* no buffering: the cap bounds the callback, not RSS */
+    if (!p->capped) {
+      p->capped = 1;
+      kill_group(p);
+    }
+    return;
+  }
+  struct exec_op *x = p->op;
+  if (x && x->cbs.on_output)
+    x->cbs.on_output(x->op.c, x->op.id, is_out ? SBX_STDOUT : SBX_STDERR, buf, (size_t)n,
+                     x->op.ud);
+}
+
+static void exit_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  struct local_proc *p = w->data;
+  memset(&p->info, 0, sizeof p->info);
+  if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &p->info, WEXITED | WNOHANG) != 0 ||
+      p->info.si_pid == 0)
+    return;
+  p->exited = 1;
+  close_fd(loop, &p->pid_w, &p->pidfd);
+  ev_timer_stop(loop, &p->timeout_w);
+  if (p->out_fd >= 0 || p->err_fd >= 0) {
+    ev_timer_set(&p->grace_w, EXIT_GRACE_S, 0.);
+    ev_timer_start(loop, &p->grace_w);
+  }
+  maybe_finished(p);
+}
+
+static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct local_proc *p = w->data;
+  p->timed_out = 1;
+  kill_group(p);
+}
+
+/* ---- spawning ------------------------------------------------------------------------ */
+
+struct strv {
+  char **v;
+  size_t n, cap;
+};
+
+static int sv_add(struct strv *a, const char *s) {
+  if (a->n + 2 > a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 32;
+    char **v = realloc(a->v, cap * sizeof *v);
+    if (!v) return -1;
+    a->v = v;
+    a->cap = cap;
+  }
+  if (!(a->v[a->n] = strdup(s))) return -1;
+  a->v[++a->n] = NULL;
+  return 0;
+}
+
+static int sv_addf(struct strv *a, const char *fmt, const char *k, const char *v) {
+  char *s = NULL;
+  if (asprintf(&s, fmt, k, v) < 0) return -1;
+  int rc = sv_add(a, s);
+  free(s);
+  return rc;
+}
+
+static void sv_free(struct strv *a) {
+  for (size_t i = 0; i < a->n; i++) free(a->v[i]);
+  free(a->v);
+}
+
+static int build_env(const struct exec_op *x, const struct local_sandbox *sb, const char *home,
+                     struct strv *env) {
+  struct passwd pw, *pwp = NULL;
+  char pwbuf[1024];
+  const char *user = "user";
+  if (getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp) user = pw.pw_name;
+  if (sv_add(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") ||
+      sv_addf(env, "%s=%s", "HOME", home) || sv_addf(env, "%s=%s", "USER", user) ||
+      sv_addf(env, "%s=%s", "LOGNAME", user) || sv_add(env, "LANG=C.UTF-8") ||
+      sv_add(env, "SBX_SANDBOX=local"))
+    return -1;
+  json_t *envs = sb->envs_json ? json_loads(sb->envs_json, 0, NULL) : NULL;
+  const char *k;
+  json_t *v;
+  int rc = 0;
+  json_object_foreach(envs, k, v) {
+    if (json_is_string(v) && sv_addf(env, "%s=%s", k, json_string_value(v))) rc = -1;
+  }
+  if (envs) json_decref(envs);
+  for (size_t i = 0; rc == 0 && i < x->o.n_envs; i++)
+    if (x->envs[i].key && x->envs[i].value && sv_addf(env, "%s=%s", x->envs[i].key, x->envs[i].value))
+      rc = -1;
+  return rc;
+}
+
+static int build_argv(struct local_state *s, const struct exec_op *x, const struct local_sandbox *sb,
+                      const char *home, const char *tmp, const char *cwd, struct strv *a) {
+  if (s->use_bwrap) {
+    const char *pre[] = {"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                         /* a tmpfs under /home makes room for the home mount point */
+                         "--tmpfs", "/home", "--bind", home, LOCAL_HOME, "--bind", tmp, "/tmp",
+                         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"};
+    for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+      if (sv_add(a, pre[i])) return -1;
+    if (sb->deny_net && sv_add(a, "--unshare-net")) return -1;
+    if (sv_add(a, "--chdir") || sv_add(a, cwd) || sv_add(a, "--")) return -1;
+  }
+  if (x->cmd) {
+    if (sv_add(a, "/bin/bash") || sv_add(a, "-c") || sv_add(a, x->cmd)) return -1;
+  } else {
+    for (size_t i = 0; x->argv[i]; i++)
+      if (sv_add(a, x->argv[i])) return -1;
+  }
+  return 0;
+}
+
+/* The absolute path of prog on PATH (resolved before fork: after it, only
+ * async-signal-safe calls are allowed). */
+static int find_on_path(const char *prog, char *out, size_t n) {
+  if (strchr(prog, '/')) return snprintf(out, n, "%s", prog) < (int)n ? 0 : -1;
+  const char *path = getenv("PATH");
+  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+  while (*path) {
+    size_t len = strcspn(path, ":");
+    if (len && (int)len < (int)n - 2 &&
+        snprintf(out, n, "%.*s/%s", (int)len, path, prog) < (int)n && access(out, X_OK) == 0)
+      return 0;
+    path += len + (path[len] == ':');
+  }
+  return -1;
+}
+
+static void child_exec(const char *file, char **argv, char **env, int in, int out, int err,
+                       const char *dir) {
+  /* Between fork and exec: only async-signal-safe calls. */
+  setsid(); /* own session and process group: signals and pause reach it all */
+  dup2(in, 0);
+  dup2(out, 1);
+  dup2(err, 2);
+  if (dir && chdir(dir) != 0) _exit(126);
+  execve(file, argv, env);
+  _exit(127);
+}
+
+/* Spawn the command; fills *procp. Returns 0 or a status with e filled. */
+static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo *e) {
+  struct sbx_client *c = x->op.c;
+  struct local_state *s = local_of(c);
+  char home[1024], tmp[1024], cwd_host[1024];
+  local_sandbox_dirs(s, x->id, home, sizeof home, tmp, sizeof tmp);
+  const char *cwd = x->cwd ? x->cwd : LOCAL_HOME;
+  int st = local_resolve_path(s, x->id, cwd, cwd_host, sizeof cwd_host, e);
+  if (st) return st;
+  struct stat sbuf;
+  if (stat(cwd_host, &sbuf) != 0 || !S_ISDIR(sbuf.st_mode)) {
+    sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: cwd '%s' does not exist", x->id, cwd);
+    return SBX_EINVAL;
+  }
+  if (!s->use_bwrap && !s->warned) {
+    s->warned = 1;
+    sbx__log(c, SBX_LOG_WARN, "local", x->op.id,
+             "bubblewrap (bwrap) is not available: commands run WITHOUT isolation");
+  }
+  struct strv argv = {0}, env = {0};
+  int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+  int rc = SBX_ENOMEM;
+  if (build_argv(s, x, sb, home, tmp, cwd, &argv) ||
+      build_env(x, sb, s->use_bwrap ? LOCAL_HOME : home, &env))
+    goto out;
+  char file[1024];
+  if (find_on_path(argv.v[0], file, sizeof file) != 0) {
+    sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: '%s' not found", x->id, argv.v[0]);
+    rc = SBX_EINVAL;
+    goto out;
+  }
+  rc = SBX_EIO;
+  if (pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) goto fail_errno;
+  if (x->o.stdin_open ? pipe2(pin, O_CLOEXEC) : (pin[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+    goto fail_errno;
+  pid_t pid = fork();
+  if (pid < 0) goto fail_errno;
+  if (pid == 0)
+    child_exec(file, argv.v, env.v, pin[0], pout[1], perr[1], s->use_bwrap ? NULL : cwd_host);
+  struct local_proc *p = calloc(1, sizeof *p);
+  int pidfd = (int)pidfd_open(pid, 0);
+  if (!p || pidfd < 0) { /* cannot watch it: do not leave it running */
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    free(p);
+    if (pidfd >= 0) close(pidfd);
+    goto fail_errno;
+  }
+  p->c = c;
+  snprintf(p->id, sizeof p->id, "%s", x->id);
+  p->pid = pid;
+  p->pidfd = pidfd;
+  p->out_fd = pout[0];
+  p->err_fd = perr[0];
+  p->in_fd = x->o.stdin_open ? pin[1] : -1;
+  pout[0] = perr[0] = -1;
+  if (x->o.stdin_open) pin[1] = -1;
+  fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
+  fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
+  if (p->in_fd >= 0) fcntl(p->in_fd, F_SETFL, O_NONBLOCK);
+  ev_io_init(&p->pid_w, exit_cb, pidfd, EV_READ);
+  ev_io_init(&p->out_w, output_cb, p->out_fd, EV_READ);
+  ev_io_init(&p->err_w, output_cb, p->err_fd, EV_READ);
+  p->pid_w.data = p->out_w.data = p->err_w.data = p;
+  ev_timer_init(&p->timeout_w, timeout_cb, 0., 0.);
+  ev_timer_init(&p->grace_w, grace_cb, 0., 0.);
+  p->timeout_w.data = p->grace_w.data = p;
+  ev_io_start(c->loop, &p->pid_w);
+  ev_io_start(c->loop, &p->out_w);
+  ev_io_start(c->loop, &p->err_w);
+  if (x->o.timeout_ms > 0) {
+    ev_timer_set(&p->timeout_w, (double)x->o.timeout_ms / 1000.0, 0.);
+    ev_timer_start(c->loop, &p->timeout_w);
+  }
+  p->next = s->procs;
+  s->procs = p;
+  local_sandbox_add_pgid(s, x->id, pid); /* so pause/kill from anywhere reach it */
+  x->proc = p;
+  p->op = x;
+  x->pid = (uint32_t)pid;
+  rc = 0;
+  goto out;
+fail_errno:
+  sbx_errinfo_set(e, SBX_EIO, "exec in sandbox %s: cannot start the command: %s", x->id,
+                  strerror(errno));
+out:
+  for (int i = 0; i < 2; i++) {
+    if (pin[i] >= 0) close(pin[i]);
+    if (pout[i] >= 0) close(pout[i]);
+    if (perr[i] >= 0) close(perr[i]);
+  }
+  sv_free(&argv);
+  sv_free(&env);
+  if (rc == SBX_ENOMEM && !e->status) sbx_errinfo_set(e, SBX_ENOMEM, "exec: out of memory");
+  return rc;
+}
+
+static enum op_step_result x_init(struct sbx_op *op) {
+  struct exec_op *x = (struct exec_op *)op;
+  struct local_state *s = local_of(op->c);
+  op_take(op, OP_EV_START);
+  struct sbx_errinfo e;
+  sbx_errinfo_clear(&e);
+  if (x->reattach) {
+    struct local_proc *p = find_proc(s, x->id, (pid_t)x->pid);
+    if (!p || p->op) {
+      sbx__op_fail(op, SBX_ENOTFOUND,
+                   "exec in sandbox %s: pid %u is not a live command of this client%s", x->id,
+                   x->pid, p ? " that is free to attach" : "");
+      op_set_state(op, X_DONE);
+      return OP_NEXT;
+    }
+    p->op = x;
+    x->proc = p;
+  } else {
+    struct local_sandbox sb;
+    memset(&sb, 0, sizeof sb);
+    int st = local_sandbox_load(s, x->id, &sb, &e);
+    if (!st && strcmp(sb.state, "paused") == 0) {
+      sbx_errinfo_set(&e, SBX_ECONFLICT, "exec in sandbox %s: the sandbox is paused", x->id);
+      st = SBX_ECONFLICT;
+    }
+    if (!st) st = spawn(x, &sb, &e);
+    local_sandbox_release(&sb);
+    if (st) {
+      sbx__op_fail_info(op, &e);
+      op_set_state(op, X_DONE);
+      return OP_NEXT;
+    }
+  }
+  if (x->cbs.on_start) x->cbs.on_start(op->c, op->id, x->pid, op->ud);
+  if (x->o.detach && !x->reattach) {
+    x->res.pid = x->pid;
+    x->res.detached = 1;
+    x->res.exit_code = -1;
+    x->res.status = "";
+    x->ended = 1;
+    proc_detach_op(x->proc);
+    op_set_state(op, X_DONE);
+    return OP_NEXT;
+  }
+  op_set_state(op, X_RUNNING);
+  return OP_WAIT;
+}
+
+static enum op_step_result x_running(struct sbx_op *op) {
+  if (!op_take(op, OP_EV_IO)) return OP_WAIT;
+  op_set_state(op, X_DONE);
+  return OP_NEXT;
+}
+
+static enum op_step_result x_done(struct sbx_op *op) {
+  return OP_WAIT;
+}
+
+static const op_step_fn x_steps[X_N] = {x_init, x_running, x_done};
+
+static void x_complete(struct sbx_op *op, const sbx_error *err) {
+  struct exec_op *x = (struct exec_op *)op;
+  x->cbs.on_done(op->c, op->id, err, x->ended ? &x->res : NULL, op->ud);
+}
+
+static void x_destroy(struct sbx_op *op) {
+  struct exec_op *x = (struct exec_op *)op;
+  if (x->proc) proc_detach_op(x->proc); /* a cancelled stream leaves the process running */
+  free(x->cmd);
+  free(x->cwd);
+  free(x->user);
+  if (x->argv) {
+    for (size_t i = 0; x->argv[i]; i++) free(x->argv[i]);
+    free(x->argv);
+  }
+  for (size_t i = 0; x->envs && i < x->o.n_envs; i++) {
+    free((char *)x->envs[i].key);
+    free((char *)x->envs[i].value);
+  }
+  free(x->envs);
+}
+
+static const struct op_kind kind_exec = {"local.exec", X_N,     x_names,     x_steps,
+                                         x_allowed,    X_DONE,  x_complete,  x_destroy};
+static const struct op_kind kind_connect = {"local.exec_connect", X_N,    x_names,    x_steps,
+                                            x_allowed,            X_DONE, x_complete, x_destroy};
+
+static int copy_opts(struct exec_op *x, const sbx_exec_opts *o) {
+  x->o = *o;
+  if (o->cmd && !(x->cmd = strdup(o->cmd))) return -1;
+  if (o->cwd && !(x->cwd = strdup(o->cwd))) return -1;
+  if (o->user && !(x->user = strdup(o->user))) return -1;
+  if (o->argv && !o->cmd) {
+    size_t n = 0;
+    while (o->argv[n]) n++;
+    if (!(x->argv = calloc(n + 1, sizeof *x->argv))) return -1;
+    for (size_t i = 0; i < n; i++)
+      if (!(x->argv[i] = strdup(o->argv[i]))) return -1;
+  }
+  if (o->n_envs) {
+    if (!(x->envs = calloc(o->n_envs, sizeof *x->envs))) return -1;
+    for (size_t i = 0; i < o->n_envs; i++) {
+      x->envs[i].key = o->envs[i].key ? strdup(o->envs[i].key) : NULL;
+      x->envs[i].value = o->envs[i].value ? strdup(o->envs[i].value) : NULL;
+    }
+  }
+  return 0;
+}
+
+sbx_status local_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
+                            const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out) {
+  if (strlen(id) >= sizeof((struct exec_op *)0)->id) return SBX_EINVAL;
+  if (o->user && *o->user && strcmp(o->user, "user") != 0)
+    return SBX_ENOTSUP; /* every local command runs as the calling user */
+  sbx_status st;
+  struct exec_op *x = (struct exec_op *)sbx__op_new(c, &kind_exec, sizeof *x, ud, &st);
+  if (!x) return st;
+  snprintf(x->id, sizeof x->id, "%s", id);
+  x->cbs = *cbs;
+  if (copy_opts(x, o) != 0) { /* completes later with the error, never silently */
+    sbx__op_fail(&x->op, SBX_ENOMEM, "exec: out of memory");
+    sbx__op_post_deferred(&x->op, OP_EV_CANCEL);
+  }
+  *out = x->op.id;
+  return SBX_OK;
+}
+
+sbx_status local_exec_connect(sbx_client *c, const char *id, uint32_t pid, const sbx_exec_cbs *cbs,
+                              void *ud, sbx_op_id *out) {
+  if (strlen(id) >= sizeof((struct exec_op *)0)->id) return SBX_EINVAL;
+  sbx_status st;
+  struct exec_op *x = (struct exec_op *)sbx__op_new(c, &kind_connect, sizeof *x, ud, &st);
+  if (!x) return st;
+  snprintf(x->id, sizeof x->id, "%s", id);
+  x->cbs = *cbs;
+  x->reattach = 1;
+  x->pid = pid;
+  *out = x->op.id;
+  return SBX_OK;
+}
+
+/* ---- signal, stdin ------------------------------------------------------------------- */
+
+enum { S_INIT, S_WAIT, S_DONE, S_N };
+static const char *const s_names[S_N] = {"INIT", "WAIT", "DONE"};
+static const uint32_t s_allowed[S_N] = {1u << S_WAIT, 1u << S_DONE, 0};
+
+enum stdin_kind { K_SIGNAL, K_WRITE, K_CLOSE };
+
+struct stdin_op {
+  struct sbx_op op;
+  enum stdin_kind kind;
+  char id[32];
+  pid_t pid;
+  int signo;
+  char *data;
+  size_t len, off;
+  sbx_done_cb cb;
+  struct local_proc *proc;
+  struct stdin_op *next; /* in the process's queue */
+};
+
+static void stdin_dequeue(struct stdin_op *w) {
+  struct local_proc *p = w->proc;
+  if (!p) return;
+  struct stdin_op **pp = &p->stdin_head;
+  while (*pp && *pp != w) pp = &(*pp)->next;
+  if (*pp) *pp = w->next;
+  w->proc = NULL;
+}
+
+static void stdin_fail_all(struct local_proc *p, const char *why) {
+  while (p->stdin_head) {
+    struct stdin_op *w = p->stdin_head;
+    p->stdin_head = w->next;
+    w->proc = NULL;
+    sbx__op_fail(&w->op, SBX_ENOTFOUND, "stdin of pid %d in sandbox %s: %s", (int)p->pid, p->id,
+                 why);
+    sbx__op_post_deferred(&w->op, OP_EV_IO);
+  }
+}
+
+/* Write what the pipe takes; the head op completes when its bytes are in. */
+static void stdin_pump(struct local_proc *p) {
+  struct ev_loop *loop = p->c->loop;
+  while (p->stdin_head) {
+    struct stdin_op *w = p->stdin_head;
+    if (w->kind == K_CLOSE) {
+      close_fd(loop, &p->in_w, &p->in_fd);
+    } else {
+      while (w->off < w->len) {
+        ssize_t n = write(p->in_fd, w->data + w->off, w->len - w->off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) {
+          if (!ev_is_active(&p->in_w)) {
+            ev_io_set(&p->in_w, p->in_fd, EV_WRITE);
+            ev_io_start(loop, &p->in_w);
+          }
+          return;
+        }
+        if (n < 0) {
+          sbx__op_fail(&w->op, SBX_EIO, "stdin of pid %d: %s", (int)p->pid, strerror(errno));
+          break;
+        }
+        w->off += (size_t)n;
+      }
+    }
+    p->stdin_head = w->next;
+    w->proc = NULL;
+    sbx__op_post_deferred(&w->op, OP_EV_IO);
+  }
+  ev_io_stop(loop, &p->in_w);
+}
+
+static void stdin_writable_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  stdin_pump(w->data);
+}
+
+static enum op_step_result s_init(struct sbx_op *op) {
+  struct stdin_op *w = (struct stdin_op *)op;
+  struct local_state *s = local_of(op->c);
+  op_take(op, OP_EV_START);
+  struct local_proc *p = find_proc(s, w->id, w->pid);
+  if (w->kind == K_SIGNAL) {
+    struct local_sandbox sb;
+    struct sbx_errinfo e;
+    sbx_errinfo_clear(&e);
+    int known = p != NULL;
+    memset(&sb, 0, sizeof sb);
+    if (!known && local_sandbox_load(s, w->id, &sb, &e) == 0) /* another process's command */
+      for (int i = 0; i < sb.n_pgids; i++) known |= sb.pgids[i] == w->pid;
+    local_sandbox_release(&sb);
+    if (!known || (kill(-w->pid, w->signo) != 0 && errno == ESRCH))
+      sbx__op_fail(op, SBX_ENOTFOUND, "signal pid %d in sandbox %s: no such command", (int)w->pid,
+                   w->id);
+    op_set_state(op, S_DONE);
+    return OP_NEXT;
+  }
+  if (!p || p->in_fd < 0) {
+    sbx__op_fail(op, SBX_ENOTFOUND, "stdin of pid %d in sandbox %s: %s", (int)w->pid, w->id,
+                 !p ? "not a live command of this client" : "stdin is closed (or was never open)");
+    op_set_state(op, S_DONE);
+    return OP_NEXT;
+  }
+  w->proc = p;
+  struct stdin_op **pp = &p->stdin_head;
+  while (*pp) pp = &(*pp)->next;
+  *pp = w;
+  if (!ev_is_active(&p->in_w)) {
+    ev_init(&p->in_w, stdin_writable_cb);
+    p->in_w.data = p;
+  }
+  op_set_state(op, S_WAIT);
+  stdin_pump(p);
+  return OP_WAIT;
+}
+
+static enum op_step_result s_wait(struct sbx_op *op) {
+  if (!op_take(op, OP_EV_IO)) return OP_WAIT;
+  op_set_state(op, S_DONE);
+  return OP_NEXT;
+}
+
+static const op_step_fn s_steps[S_N] = {s_init, s_wait, x_done};
+
+static void s_complete(struct sbx_op *op, const sbx_error *err) {
+  struct stdin_op *w = (struct stdin_op *)op;
+  w->cb(op->c, op->id, err, op->ud);
+}
+
+static void s_destroy(struct sbx_op *op) {
+  struct stdin_op *w = (struct stdin_op *)op;
+  stdin_dequeue(w);
+  free(w->data);
+}
+
+static const struct op_kind kind_signal = {"local.signal", S_N,    s_names,    s_steps,
+                                           s_allowed,      S_DONE, s_complete, s_destroy};
+static const struct op_kind kind_stdin = {"local.write_stdin", S_N,    s_names,    s_steps,
+                                          s_allowed,           S_DONE, s_complete, s_destroy};
+static const struct op_kind kind_close = {"local.close_stdin", S_N,    s_names,    s_steps,
+                                          s_allowed,           S_DONE, s_complete, s_destroy};
+
+static sbx_status start_small(sbx_client *c, const struct op_kind *k, enum stdin_kind kind,
+                              const char *id, uint32_t pid, sbx_done_cb cb, void *ud,
+                              sbx_op_id *out, struct stdin_op **wp) {
+  if (strlen(id) >= sizeof((struct stdin_op *)0)->id) return SBX_EINVAL;
+  sbx_status st;
+  struct stdin_op *w = (struct stdin_op *)sbx__op_new(c, k, sizeof *w, ud, &st);
+  if (!w) return st;
+  w->kind = kind;
+  snprintf(w->id, sizeof w->id, "%s", id);
+  w->pid = (pid_t)pid;
+  w->cb = cb;
+  *out = w->op.id;
+  if (wp) *wp = w;
+  return SBX_OK;
+}
+
+sbx_status local_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
+                        void *ud, sbx_op_id *out) {
+  if (signo <= 0 || signo >= NSIG) return SBX_EINVAL;
+  struct stdin_op *w = NULL;
+  sbx_status st = start_small(c, &kind_signal, K_SIGNAL, id, pid, cb, ud, out, &w);
+  if (st == SBX_OK) w->signo = signo;
+  return st;
+}
+
+sbx_status local_write_stdin(sbx_client *c, const char *id, uint32_t pid, const void *data,
+                             size_t len, sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  char *copy = malloc(len ? len : 1);
+  if (!copy) return SBX_ENOMEM;
+  if (len) memcpy(copy, data, len);
+  struct stdin_op *w = NULL;
+  sbx_status st = start_small(c, &kind_stdin, K_WRITE, id, pid, cb, ud, out, &w);
+  if (st != SBX_OK) {
+    free(copy);
+    return st;
+  }
+  w->data = copy;
+  w->len = len;
+  return SBX_OK;
+}
+
+sbx_status local_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb,
+                             void *ud, sbx_op_id *out) {
+  return start_small(c, &kind_close, K_CLOSE, id, pid, cb, ud, out, NULL);
+}
+
+/* ---- teardown -------------------------------------------------------------------------- */
+
+void local_exec_shutdown(struct sbx_client *c) {
+  struct local_state *s = local_of(c);
+  while (s && s->procs) {
+    struct local_proc *p = s->procs;
+    if (!p->exited) {
+      kill(-p->pid, SIGKILL);
+      siginfo_t info;
+      /* SIGKILL'd: this wait is short, and it leaves no zombie behind */
+      while (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &info, WEXITED) != 0 && errno == EINTR) {
+      }
+      p->exited = 1;
+    }
+    proc_detach_op(p);
+    stdin_fail_all(p, "the client was freed");
+    proc_free(s, p);
+  }
+}
