@@ -1,23 +1,20 @@
 #!/bin/sh
 # run-sample.sh BUILD_DIR - `make run`: a sample batch of tasks, each in its
-# own sandbox, run concurrently through the sbx CLI against a local sbx-emu
-# (the E2B emulator, running each sandbox as a directory + process group).
-# Every sandbox gets run/task labels and is killed at the end; the batch ends
-# by listing the run's sandboxes to show none was left behind.
+# own sandbox of the local provider (a directory + process group, isolated
+# with bubblewrap), run concurrently through the sbx CLI. Every sandbox gets
+# run/task labels and is killed at the end; the batch ends by listing the
+# run's sandboxes to show none was left behind. No account, no network.
 set -u
 B=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 work=$(mktemp -d /tmp/sbx-sample-XXXXXX)
-"$B/sbx-emu" --port 0 --port-file "$work/ports" --root "$work/root" >"$work/emu.log" 2>&1 &
-emu=$!
-trap 'kill $emu 2>/dev/null; wait $emu 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-for _ in $(seq 100); do [ -s "$work/ports" ] && break; sleep 0.05; done
-port=$(cut -d' ' -f1 "$work/ports")
-export E2B_API_KEY=e2b_sample E2B_API_URL="http://127.0.0.1:$port" E2B_SANDBOX_URL="http://127.0.0.1:$port"
+trap 'rm -rf "$work"' EXIT INT TERM
+export SBX_PROVIDER=local SBX_LOCAL_ROOT="$work/sandboxes"
 run="sample-$(date +%s)"
 printf 'the quick brown fox\njumps over\nthe lazy dog\n' >"$work/input.txt"
-echo "sample batch $run on sbx-emu at 127.0.0.1:$port"
+if command -v bwrap >/dev/null 2>&1; then iso="bubblewrap"; else iso="NO isolation (bwrap missing)"; fi
+echo "sample batch $run on the local provider ($iso), sandboxes under $SBX_LOCAL_ROOT"
 
 run_task() { # name command
   id=$("$B/sbx" create --timeout 300 --meta "sbx.run=$run" --meta "sbx.task=$1") || {
@@ -41,7 +38,7 @@ while IFS="	" read -r name cmd; do
   pids="$pids $!"
   n=$((n + 1))
 done <"$work/tasks"
-for p in $pids; do wait "$p"; done # not a bare wait: the emulator is a job too
+for p in $pids; do wait "$p"; done
 cat "$work"/*.json
 done_n=$(cat "$work"/*.json | grep -c '"exit_code"')
 listing=$("$B/sbx" ls --meta "sbx.run=$run" --json) || exit 1

@@ -95,7 +95,9 @@ typedef void (*sbx_log_fn)(void *ud, int level, const char *component, sbx_op_id
 enum { SBX_HTTP_AUTO = 0, SBX_HTTP_1_1 = 1, SBX_HTTP_2 = 2 };
 
 typedef struct sbx_config {
-  const char *provider;    /* "e2b" (default) */
+  const char *provider;    /* "local" or "e2b". NULL: $SBX_PROVIDER, else "e2b"
+                              when an E2B key is set (api_key, E2B_API_KEY),
+                              else "local" */
   int use_env;             /* 1 (default): unset fields below come from the env */
   const char *api_key;     /* E2B_API_KEY */
   const char *domain;      /* E2B_DOMAIN, default "e2b.app" */

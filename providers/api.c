@@ -7,7 +7,7 @@
 #include "../reactor/client.h"
 #include "provider.h"
 
-static const struct sbx_provider *const providers[] = {&sbx__provider_e2b};
+static const struct sbx_provider *const providers[] = {&sbx__provider_e2b, &sbx__provider_local};
 
 void sbx_config_init(sbx_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -58,13 +58,22 @@ sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg_in, sbx_s
   }
   const char *name = cfg.provider;
   if (!name && cfg.use_env) name = getenv("SBX_PROVIDER");
-  if (!name || !*name) name = "e2b";
+  if (!name || !*name) { /* cloud credentials pick the cloud; else the local default */
+    const char *key = cfg.use_env ? getenv("E2B_API_KEY") : NULL;
+    name = (cfg.api_key && *cfg.api_key) || (key && *key) ? "e2b" : "local";
+  }
   const struct sbx_provider *p = NULL;
   for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
     if (strcmp(providers[i]->name, name) == 0) p = providers[i];
   if (!p) {
     *err = SBX_EINVAL;
-    if (errbuf && errlen) snprintf(errbuf, errlen, "unknown provider '%s' (known: e2b)", name);
+    if (errbuf && errlen) {
+      size_t off = (size_t)snprintf(errbuf, errlen, "unknown provider '%s' (known:", name);
+      for (size_t i = 0; i < sizeof providers / sizeof providers[0] && off < errlen; i++)
+        off += (size_t)snprintf(errbuf + off, errlen - off, "%s%s", i ? ", " : " ",
+                                providers[i]->name);
+      if (off < errlen) snprintf(errbuf + off, errlen - off, ")");
+    }
     return NULL;
   }
   if (cfg.max_connections < 1 || cfg.max_streams < 1 || cfg.request_timeout_ms < 0 ||

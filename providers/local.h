@@ -24,9 +24,9 @@
 struct local_proc; /* a live command started by this client (local_exec.c) */
 
 struct local_state {
-  char *root;     /* no trailing slash */
-  int use_bwrap;  /* bwrap found and working */
-  int warned;     /* the "isolation is off" warning was logged */
+  char *root;               /* no trailing slash */
+  int use_bwrap;            /* bwrap found and working */
+  int warned;               /* the "isolation is off" warning was logged */
   struct local_proc *procs; /* live commands of this client */
 };
 
@@ -37,8 +37,8 @@ static inline struct local_state *local_of(struct sbx_client *c) {
 /* One sandbox record (sandbox.json), loaded in memory. */
 struct local_sandbox {
   char id[32];
-  char state[16]; /* "running" or "paused" */
-  int deny_net;   /* network policy deny-all: commands get --unshare-net */
+  char state[16];            /* "running" or "paused" */
+  int deny_net;              /* network policy deny-all: commands get --unshare-net */
   double created_at, end_at; /* unix seconds */
   int n_pgids;
   pid_t pgids[LOCAL_MAX_PGIDS];
@@ -68,14 +68,14 @@ int local_resolve_path(struct local_state *s, const char *id, const char *path, 
 /* Exec side (local_exec.c). */
 sbx_status local_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                             const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
-sbx_status local_exec_connect(sbx_client *c, const char *id, uint32_t pid,
-                              const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+sbx_status local_exec_connect(sbx_client *c, const char *id, uint32_t pid, const sbx_exec_cbs *cbs,
+                              void *ud, sbx_op_id *out);
 sbx_status local_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
                         void *ud, sbx_op_id *out);
 sbx_status local_write_stdin(sbx_client *c, const char *id, uint32_t pid, const void *data,
                              size_t len, sbx_done_cb cb, void *ud, sbx_op_id *out);
-sbx_status local_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb,
-                             void *ud, sbx_op_id *out);
+sbx_status local_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb, void *ud,
+                             sbx_op_id *out);
 /* Kill every live command of this client and reap it (client teardown). */
 void local_exec_shutdown(struct sbx_client *c);
 
@@ -130,8 +130,8 @@ sbx_status local_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_
                              void *ud, sbx_op_id *out);
 sbx_status local_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                       sbx_op_id *out);
-sbx_status local_file_write(sbx_client *c, const char *id, const sbx_upload *up,
-                            sbx_entries_cb cb, void *ud, sbx_op_id *out);
+sbx_status local_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
+                            void *ud, sbx_op_id *out);
 sbx_status local_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                            void *ud, sbx_op_id *out);
 sbx_status local_fs(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,

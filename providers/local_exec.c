@@ -66,7 +66,8 @@ static void proc_free(struct local_state *s, struct local_proc *p) {
   ev_timer_stop(loop, &p->timeout_w);
   ev_timer_stop(loop, &p->grace_w);
   struct local_proc **pp = &s->procs;
-  while (*pp && *pp != p) pp = &(*pp)->next;
+  while (*pp && *pp != p)
+    pp = &(*pp)->next;
   if (*pp) *pp = p->next;
   local_sandbox_remove_pgid(s, p->id, p->pid);
   free(p);
@@ -167,8 +168,7 @@ static void output_cb(struct ev_loop *loop, ev_io *w, int revents) {
   }
   struct exec_op *x = p->op;
   if (x && x->cbs.on_output)
-    x->cbs.on_output(x->op.c, x->op.id, is_out ? SBX_STDOUT : SBX_STDERR, buf, (size_t)n,
-                     x->op.ud);
+    x->cbs.on_output(x->op.c, x->op.id, is_out ? SBX_STDOUT : SBX_STDERR, buf, (size_t)n, x->op.ud);
 }
 
 static void exit_cb(struct ev_loop *loop, ev_io *w, int revents) {
@@ -222,7 +222,8 @@ static int sv_addf(struct strv *a, const char *fmt, const char *k, const char *v
 }
 
 static void sv_free(struct strv *a) {
-  for (size_t i = 0; i < a->n; i++) free(a->v[i]);
+  for (size_t i = 0; i < a->n; i++)
+    free(a->v[i]);
   free(a->v);
 }
 
@@ -246,13 +247,15 @@ static int build_env(const struct exec_op *x, const struct local_sandbox *sb, co
   }
   if (envs) json_decref(envs);
   for (size_t i = 0; rc == 0 && i < x->o.n_envs; i++)
-    if (x->envs[i].key && x->envs[i].value && sv_addf(env, "%s=%s", x->envs[i].key, x->envs[i].value))
+    if (x->envs[i].key && x->envs[i].value &&
+        sv_addf(env, "%s=%s", x->envs[i].key, x->envs[i].value))
       rc = -1;
   return rc;
 }
 
-static int build_argv(struct local_state *s, const struct exec_op *x, const struct local_sandbox *sb,
-                      const char *home, const char *tmp, const char *cwd, struct strv *a) {
+static int build_argv(struct local_state *s, const struct exec_op *x,
+                      const struct local_sandbox *sb, const char *home, const char *tmp,
+                      const char *cwd, struct strv *a) {
   if (s->use_bwrap) {
     const char *pre[] = {"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                          /* a tmpfs under /home makes room for the home mount point */
@@ -333,7 +336,8 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   }
   rc = SBX_EIO;
   if (pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) goto fail_errno;
-  if (x->o.stdin_open ? pipe2(pin, O_CLOEXEC) : (pin[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+  if (x->o.stdin_open ? pipe2(pin, O_CLOEXEC)
+                      : (pin[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
     goto fail_errno;
   pid_t pid = fork();
   if (pid < 0) goto fail_errno;
@@ -470,7 +474,8 @@ static void x_destroy(struct sbx_op *op) {
   free(x->cwd);
   free(x->user);
   if (x->argv) {
-    for (size_t i = 0; x->argv[i]; i++) free(x->argv[i]);
+    for (size_t i = 0; x->argv[i]; i++)
+      free(x->argv[i]);
     free(x->argv);
   }
   for (size_t i = 0; x->envs && i < x->o.n_envs; i++) {
@@ -480,10 +485,10 @@ static void x_destroy(struct sbx_op *op) {
   free(x->envs);
 }
 
-static const struct op_kind kind_exec = {"local.exec", X_N,     x_names,     x_steps,
-                                         x_allowed,    X_DONE,  x_complete,  x_destroy};
-static const struct op_kind kind_connect = {"local.exec_connect", X_N,    x_names,    x_steps,
-                                            x_allowed,            X_DONE, x_complete, x_destroy};
+static const struct op_kind kind_exec = {"local.exec", X_N,    x_names,    x_steps,
+                                         x_allowed,    X_DONE, x_complete, x_destroy};
+static const struct op_kind kind_connect = {
+    "local.exec_connect", X_N, x_names, x_steps, x_allowed, X_DONE, x_complete, x_destroy};
 
 static int copy_opts(struct exec_op *x, const sbx_exec_opts *o) {
   x->o = *o;
@@ -492,7 +497,8 @@ static int copy_opts(struct exec_op *x, const sbx_exec_opts *o) {
   if (o->user && !(x->user = strdup(o->user))) return -1;
   if (o->argv && !o->cmd) {
     size_t n = 0;
-    while (o->argv[n]) n++;
+    while (o->argv[n])
+      n++;
     if (!(x->argv = calloc(n + 1, sizeof *x->argv))) return -1;
     for (size_t i = 0; i < n; i++)
       if (!(x->argv[i] = strdup(o->argv[i]))) return -1;
@@ -564,7 +570,8 @@ static void stdin_dequeue(struct stdin_op *w) {
   struct local_proc *p = w->proc;
   if (!p) return;
   struct stdin_op **pp = &p->stdin_head;
-  while (*pp && *pp != w) pp = &(*pp)->next;
+  while (*pp && *pp != w)
+    pp = &(*pp)->next;
   if (*pp) *pp = w->next;
   w->proc = NULL;
 }
@@ -628,7 +635,8 @@ static enum op_step_result s_init(struct sbx_op *op) {
     int known = p != NULL;
     memset(&sb, 0, sizeof sb);
     if (!known && local_sandbox_load(s, w->id, &sb, &e) == 0) /* another process's command */
-      for (int i = 0; i < sb.n_pgids; i++) known |= sb.pgids[i] == w->pid;
+      for (int i = 0; i < sb.n_pgids; i++)
+        known |= sb.pgids[i] == w->pid;
     local_sandbox_release(&sb);
     if (!known || (kill(-w->pid, w->signo) != 0 && errno == ESRCH))
       sbx__op_fail(op, SBX_ENOTFOUND, "signal pid %d in sandbox %s: no such command", (int)w->pid,
@@ -644,7 +652,8 @@ static enum op_step_result s_init(struct sbx_op *op) {
   }
   w->proc = p;
   struct stdin_op **pp = &p->stdin_head;
-  while (*pp) pp = &(*pp)->next;
+  while (*pp)
+    pp = &(*pp)->next;
   *pp = w;
   if (!ev_is_active(&p->in_w)) {
     ev_init(&p->in_w, stdin_writable_cb);
@@ -722,8 +731,8 @@ sbx_status local_write_stdin(sbx_client *c, const char *id, uint32_t pid, const 
   return SBX_OK;
 }
 
-sbx_status local_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb,
-                             void *ud, sbx_op_id *out) {
+sbx_status local_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb, void *ud,
+                             sbx_op_id *out) {
   return start_small(c, &kind_close, K_CLOSE, id, pid, cb, ud, out, NULL);
 }
 

@@ -401,7 +401,7 @@ sbx ls --limit 1
 sbx --http1 ls --limit 1
 expect http1 0 "^ID"
 rc=0
-env -u E2B_API_KEY timeout 60 "$SBX_BIN" --api-url "$URL" --sandbox-url "$URL" ls \
+env -u E2B_API_KEY timeout 60 "$SBX_BIN" --provider e2b --api-url "$URL" --sandbox-url "$URL" ls \
   >"$T/out" 2>"$T/err" || rc=$?
 if [ "$rc" = 1 ] || [ "$rc" = 2 ]; then expect_err no-api-key "$rc" "^sbx: ls: "; else
   bad no-api-key "$(why)"; fi

@@ -792,6 +792,7 @@ static void no_api_key(void) {
   sbx_config cfg;
   sbx_config_init(&cfg);
   cfg.use_env = 0;
+  cfg.provider = "e2b";
   sbx_status st;
   char err[256] = "";
   sbx_client *c = sbx_client_new(loop, &cfg, &st, err, sizeof err);

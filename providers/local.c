@@ -1,0 +1,145 @@
+/* local.c - the local provider: its root directory, the bubblewrap probe and
+ * the vtable. A sandbox is a directory under the root (see local.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "local.h"
+
+/* mkdir -p with mode 0700 for each created level. */
+static int mkdir_p(const char *path) {
+  char buf[PATH_MAX];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (mkdir(buf, 0700) != 0 && errno != EEXIST) return -1;
+  struct stat st;
+  if (stat(buf, &st) != 0) return -1;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return -1;
+  }
+  return 0;
+}
+
+static char *pick_root(const sbx_config *cfg) {
+  const char *env = cfg->use_env ? getenv("SBX_LOCAL_ROOT") : NULL;
+  char *r = NULL;
+  if (env && *env) {
+    r = strdup(env);
+  } else {
+    const char *xdg = cfg->use_env ? getenv("XDG_RUNTIME_DIR") : NULL;
+    int n =
+        xdg && *xdg ? asprintf(&r, "%s/sbx", xdg) : asprintf(&r, "/tmp/sbx-%ld", (long)getuid());
+    if (n < 0) r = NULL;
+  }
+  if (!r) return NULL;
+  size_t len = strlen(r);
+  while (len > 1 && r[len - 1] == '/')
+    r[--len] = 0;
+  return r;
+}
+
+/* bwrap on PATH, as a full path in buf; 0 when found. */
+static int find_bwrap(char *buf, size_t len) {
+  const char *path = getenv("PATH");
+  if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+  while (*path) {
+    size_t n = strcspn(path, ":");
+    if (n > 0 && (size_t)snprintf(buf, len, "%.*s/bwrap", (int)n, path) < len &&
+        access(buf, X_OK) == 0)
+      return 0;
+    path += n;
+    if (*path == ':') path++;
+  }
+  return -1;
+}
+
+/* Run the probe once at client creation (the one blocking child wait). */
+static int bwrap_works(void) {
+  char bin[PATH_MAX];
+  if (find_bwrap(bin, sizeof bin) != 0) return 0;
+  const char *argv[] = {bin,     "--ro-bind",     "/",    "/", "--dev", "/dev", "--proc",
+                        "/proc", "--unshare-pid", "true", NULL};
+  pid_t pid = fork();
+  if (pid < 0) return 0;
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    execv(bin, (char *const *)argv);
+    _exit(127);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return 0;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void local_destroy(struct sbx_client *c) {
+  struct local_state *s = local_of(c);
+  if (!s) return;
+  local_exec_shutdown(c);
+  free(s->root);
+  free(s);
+  c->prov_state = NULL;
+}
+
+static int local_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, size_t errlen) {
+  struct local_state *s = calloc(1, sizeof *s);
+  if (!s) return -1;
+  s->root = pick_root(cfg);
+  if (!s->root) {
+    free(s);
+    if (errbuf && errlen) snprintf(errbuf, errlen, "local: out of memory");
+    return -1;
+  }
+  if (mkdir_p(s->root) != 0) {
+    if (errbuf && errlen)
+      snprintf(errbuf, errlen, "local: cannot create the root directory %s: %s", s->root,
+               strerror(errno));
+    free(s->root);
+    free(s);
+    return -1;
+  }
+  s->use_bwrap = bwrap_works();
+  c->prov_state = s;
+  return 0;
+}
+
+const struct sbx_provider sbx__provider_local = {
+    .name = "local",
+    .init = local_init,
+    .destroy = local_destroy,
+    .create = local_create,
+    .connect = local_connect,
+    .info = local_info,
+    .kill = local_kill,
+    .pause = local_pause,
+    .set_timeout = local_set_timeout,
+    .list = local_list,
+    .exec_start = local_exec_start,
+    .exec_connect = local_exec_connect,
+    .signal = local_signal,
+    .write_stdin = local_write_stdin,
+    .close_stdin = local_close_stdin,
+    .file_write = local_file_write,
+    .file_read = local_file_read,
+    .fs = local_fs,
+};
