@@ -104,6 +104,8 @@ typedef struct sbx_config {
   const char *api_url;     /* E2B_API_URL, default https://api.<domain> */
   const char *sandbox_url; /* E2B_SANDBOX_URL: envd base for every sandbox */
   const char *ca_file;     /* extra CA bundle to trust (SBX_CA_FILE) */
+  const char *local_root;  /* local provider: where sandboxes live (SBX_LOCAL_ROOT,
+                              else $XDG_RUNTIME_DIR/sbx, else /tmp/sbx-<uid>) */
   int http_version;        /* SBX_HTTP_AUTO: h2 over TLS, 1.1 in cleartext */
   long request_timeout_ms; /* unary calls; default 60000 */
   long connect_timeout_ms; /* TCP+TLS handshake; default 10000 */

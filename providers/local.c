@@ -36,7 +36,9 @@ static int mkdir_p(const char *path) {
 }
 
 static char *pick_root(const sbx_config *cfg) {
-  const char *env = cfg->use_env ? getenv("SBX_LOCAL_ROOT") : NULL;
+  const char *env = cfg->local_root ? cfg->local_root
+                    : cfg->use_env  ? getenv("SBX_LOCAL_ROOT")
+                                    : NULL;
   char *r = NULL;
   if (env && *env) {
     r = strdup(env);

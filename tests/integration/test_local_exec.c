@@ -31,19 +31,20 @@ struct res {
 
 static int run_until(struct ev_loop *loop, const int *flag, double s) {
   double end = ev_time() + s;
-  while (!*flag && ev_time() < end) ev_run(loop, EVRUN_ONCE);
+  while (!*flag && ev_time() < end)
+    ev_run(loop, EVRUN_ONCE);
   return *flag;
 }
 
-static void tick(struct ev_loop *loop, ev_timer *w, int revents) {
-}
+static void tick(struct ev_loop *loop, ev_timer *w, int revents) {}
 
 static void spin(struct ev_loop *loop, double ms) {
   ev_timer t;
   ev_timer_init(&t, tick, 0.01, 0.01);
   ev_timer_start(loop, &t);
   double end = ev_time() + ms / 1000.0;
-  while (ev_time() < end) ev_run(loop, EVRUN_ONCE);
+  while (ev_time() < end)
+    ev_run(loop, EVRUN_ONCE);
   ev_timer_stop(loop, &t);
 }
 
@@ -103,11 +104,12 @@ static void on_created(sbx_client *c, sbx_op_id op, const sbx_error *err,
   if (info) snprintf(created_id, sizeof created_id, "%s", info->id);
 }
 
-static sbx_client *new_client(struct ev_loop *loop, size_t max_output) {
+static sbx_client *new_client(struct ev_loop *loop, const char *root, size_t max_output) {
   sbx_config cfg;
   sbx_config_init(&cfg);
   cfg.use_env = 0;
   cfg.provider = "local";
+  cfg.local_root = root;
   if (max_output) cfg.max_output = max_output;
   sbx_status st;
   char err[256] = "";
@@ -121,9 +123,8 @@ static void ctx_open(struct ctx *x, const sbx_create_opts *co, size_t max_output
   memset(x, 0, sizeof *x);
   snprintf(x->root, sizeof x->root, "/tmp/sbx-ltest-XXXXXX");
   REQUIRE(mkdtemp(x->root));
-  setenv("SBX_LOCAL_ROOT", x->root, 1);
   x->loop = ev_loop_new(EVFLAG_AUTO);
-  x->c = new_client(x->loop, max_output);
+  x->c = new_client(x->loop, x->root, max_output);
   struct res r = {0};
   sbx_op_id id;
   REQUIRE(sbx_sandbox_create(x->c, co, on_created, &r, &id) == SBX_OK);
@@ -244,7 +245,8 @@ static void stdin_roundtrip(void) {
   o.stdin_open = 1;
   struct res r;
   run(&x, "cat; echo done", &r, &o);
-  for (int i = 0; i < 300 && !r.pid; i++) spin(x.loop, 10);
+  for (int i = 0; i < 300 && !r.pid; i++)
+    spin(x.loop, 10);
   REQUIRE(r.pid);
   struct res w = {0};
   sbx_op_id id;
@@ -275,7 +277,8 @@ static void detach_reattach_signal(void) {
   struct res c2 = {0};
   sbx_op_id id;
   REQUIRE(sbx_exec_connect(x.c, x.sid, pid, &cbs, &c2, &id) == SBX_OK);
-  for (int i = 0; i < 300 && !strstr(c2.out, "tick"); i++) spin(x.loop, 10);
+  for (int i = 0; i < 300 && !strstr(c2.out, "tick"); i++)
+    spin(x.loop, 10);
   CHECK(strstr(c2.out, "tick") != NULL);
   struct res k = {0};
   REQUIRE(sbx_process_signal(x.c, x.sid, pid, SIGTERM, on_done, &k, &id) == SBX_OK);
@@ -392,7 +395,8 @@ static void no_strays(void) {
   struct res a, b;
   run(&x, "sleep 100", &a, NULL);
   run(&x, "sleep 100 & sleep 100", &b, NULL);
-  for (int i = 0; i < 300 && (!a.pid || !b.pid); i++) spin(x.loop, 10);
+  for (int i = 0; i < 300 && (!a.pid || !b.pid); i++)
+    spin(x.loop, 10);
   REQUIRE(a.pid && b.pid);
   struct res k = {0};
   sbx_op_id id;
@@ -408,7 +412,8 @@ static void no_strays(void) {
   /* client free with commands running */
   ctx_open(&x, NULL, 0);
   run(&x, "sleep 100", &a, NULL);
-  for (int i = 0; i < 300 && !a.pid; i++) spin(x.loop, 10);
+  for (int i = 0; i < 300 && !a.pid; i++)
+    spin(x.loop, 10);
   REQUIRE(a.pid);
   sbx_client_free(x.c);
   x.c = NULL;
@@ -424,7 +429,8 @@ static void paused_refuses_exec(void) {
   ctx_open(&x, NULL, 0);
   struct res r;
   run(&x, "sleep 100", &r, NULL);
-  for (int i = 0; i < 300 && !r.pid; i++) spin(x.loop, 10);
+  for (int i = 0; i < 300 && !r.pid; i++)
+    spin(x.loop, 10);
   struct res p = {0};
   sbx_op_id id;
   REQUIRE(sbx_sandbox_pause(x.c, x.sid, on_done, &p, &id) == SBX_OK);
