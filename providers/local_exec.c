@@ -31,6 +31,8 @@ struct local_proc {
   pid_t pid; /* also the process group and session id */
   int pidfd, out_fd, err_fd, in_fd;
   ev_io pid_w, out_w, err_w, in_w;
+  ev_child child_w; /* on libev's default loop, which reaps every child itself */
+  int via_child;
   ev_timer timeout_w, grace_w;
   int exited, timed_out, capped;
   siginfo_t info;
@@ -65,6 +67,7 @@ static void proc_free(struct local_state *s, struct local_proc *p) {
   close_fd(loop, &p->in_w, &p->in_fd);
   ev_timer_stop(loop, &p->timeout_w);
   ev_timer_stop(loop, &p->grace_w);
+  if (p->via_child) ev_child_stop(loop, &p->child_w);
   struct local_proc **pp = &s->procs;
   while (*pp && *pp != p)
     pp = &(*pp)->next;
@@ -111,9 +114,12 @@ static void proc_finished(struct local_state *s, struct local_proc *p) {
       x->res.exited = 1;
       x->res.exit_code = p->info.si_status;
       snprintf(x->status, sizeof x->status, "exit status %d", p->info.si_status);
-    } else {
+    } else if (p->info.si_code == CLD_KILLED || p->info.si_code == CLD_DUMPED) {
       x->res.exit_code = -1;
       snprintf(x->status, sizeof x->status, "signal: %s", strsignal(p->info.si_status));
+    } else {
+      x->res.exit_code = -1;
+      snprintf(x->status, sizeof x->status, "unknown (reaped by another SIGCHLD handler)");
     }
     x->res.status = x->status;
     x->ended = 1;
@@ -171,12 +177,8 @@ static void output_cb(struct ev_loop *loop, ev_io *w, int revents) {
     x->cbs.on_output(x->op.c, x->op.id, is_out ? SBX_STDOUT : SBX_STDERR, buf, (size_t)n, x->op.ud);
 }
 
-static void exit_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  struct local_proc *p = w->data;
-  memset(&p->info, 0, sizeof p->info);
-  if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &p->info, WEXITED | WNOHANG) != 0 ||
-      p->info.si_pid == 0)
-    return;
+static void process_exited(struct local_proc *p) {
+  struct ev_loop *loop = p->c->loop;
   p->exited = 1;
   close_fd(loop, &p->pid_w, &p->pidfd);
   ev_timer_stop(loop, &p->timeout_w);
@@ -185,6 +187,35 @@ static void exit_cb(struct ev_loop *loop, ev_io *w, int revents) {
     ev_timer_start(loop, &p->grace_w);
   }
   maybe_finished(p);
+}
+
+/* The exit, through a pidfd (any loop). ECHILD means another SIGCHLD
+ * handler of the host reaped it first: the status is unknown, but it ended. */
+static void exit_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  struct local_proc *p = w->data;
+  memset(&p->info, 0, sizeof p->info);
+  if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &p->info, WEXITED | WNOHANG) != 0) {
+    if (errno == EINTR) return;
+    memset(&p->info, 0, sizeof p->info); /* si_code 0: unknown */
+  } else if (p->info.si_pid == 0) {
+    return;
+  }
+  process_exited(p);
+}
+
+/* The exit, through libev's own reaper (default loop only). */
+static void child_cb(struct ev_loop *loop, ev_child *w, int revents) {
+  struct local_proc *p = w->data;
+  ev_child_stop(loop, w);
+  memset(&p->info, 0, sizeof p->info);
+  if (WIFEXITED(w->rstatus)) {
+    p->info.si_code = CLD_EXITED;
+    p->info.si_status = WEXITSTATUS(w->rstatus);
+  } else if (WIFSIGNALED(w->rstatus)) {
+    p->info.si_code = CLD_KILLED;
+    p->info.si_status = WTERMSIG(w->rstatus);
+  }
+  process_exited(p);
 }
 
 static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -372,7 +403,18 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   ev_timer_init(&p->timeout_w, timeout_cb, 0., 0.);
   ev_timer_init(&p->grace_w, grace_cb, 0., 0.);
   p->timeout_w.data = p->grace_w.data = p;
-  ev_io_start(c->loop, &p->pid_w);
+  if (ev_is_default_loop(c->loop)) {
+    /* libev's default loop reaps every child on SIGCHLD: take the status
+     * from it rather than racing it with waitid. */
+    p->via_child = 1;
+    ev_child_init(&p->child_w, child_cb, pid, 0);
+    p->child_w.data = p;
+    ev_child_start(c->loop, &p->child_w);
+    close(p->pidfd);
+    p->pidfd = -1;
+  } else {
+    ev_io_start(c->loop, &p->pid_w);
+  }
   ev_io_start(c->loop, &p->out_w);
   ev_io_start(c->loop, &p->err_w);
   if (x->o.timeout_ms > 0) {
@@ -381,10 +423,17 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   }
   p->next = s->procs;
   s->procs = p;
-  local_sandbox_add_pgid(s, x->id, pid); /* so pause/kill from anywhere reach it */
   x->proc = p;
   p->op = x;
   x->pid = (uint32_t)pid;
+  /* Recorded so pause/kill from any process reach it; a sandbox killed
+   * meanwhile takes the command with it. */
+  if (local_sandbox_add_pgid(s, x->id, pid) != 0) {
+    kill(-pid, SIGKILL);
+    sbx_errinfo_set(e, SBX_ENOTFOUND, "exec in sandbox %s: the sandbox was killed", x->id);
+    rc = SBX_ENOTFOUND;
+    goto out; /* the process is reaped by its watcher; the op fails */
+  }
   rc = 0;
   goto out;
 fail_errno:
@@ -744,9 +793,9 @@ void local_exec_shutdown(struct sbx_client *c) {
     struct local_proc *p = s->procs;
     if (!p->exited) {
       kill(-p->pid, SIGKILL);
-      siginfo_t info;
-      /* SIGKILL'd: this wait is short, and it leaves no zombie behind */
-      while (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &info, WEXITED) != 0 && errno == EINTR) {
+      /* SIGKILL'd: this wait is short, and it leaves no zombie behind
+       * (ECHILD: libev's reaper got it first, fine too) */
+      while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR) {
       }
       p->exited = 1;
     }

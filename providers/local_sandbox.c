@@ -278,16 +278,11 @@ static enum op_step_result byid_init(struct sbox_op *s) {
     return s->rec ? finish(s) : fail_load(s, &e);
   }
   if (s->what == W_KILL) {
-    /* No expiry check: an expired sandbox is killed all the same. */
-    int lk = local_lock(st, s->id);
-    json_t *rec = lk >= 0 ? local_record_read(st, s->id, &e) : NULL;
-    if (!rec) {
-      local_unlock(lk);
-      if (lk < 0) sbx_errinfo_set(&e, SBX_ENOTFOUND, "not found");
-      return fail_load(s, &e);
-    }
+    /* No expiry check: an expired sandbox is killed all the same. The
+     * destroy takes the record lock itself (and reads the final record). */
+    json_t *rec = local_record_read(st, s->id, &e);
+    if (!rec) return fail_load(s, &e);
     local_destroy_sandbox(st, s->id, rec);
-    local_unlock(lk);
     json_decref(rec);
     return finish(s);
   }

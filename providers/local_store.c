@@ -168,14 +168,30 @@ static void kill_pgids(const json_t *rec, int sig) {
   }
 }
 
+/* Kill and remove a sandbox. Under the record lock the directory is first
+ * renamed to a tombstone, so no other process (an exec ending, a pgid being
+ * added) can write into it or recreate it while it is being removed; the
+ * pgids are then read from the final record. */
 void local_destroy_sandbox(const struct local_state *s, const char *id, const json_t *rec) {
-  char dir[PATH_MAX];
-  if (rec) {
-    kill_pgids(rec, SIGKILL);
-    json_int_t wd = sbx_json_int(rec, "watchdogPid", 0);
+  char dir[PATH_MAX], tomb[PATH_MAX], path[PATH_MAX + 16];
+  if (local_sandbox_path(s, id, dir, sizeof dir) != 0) return;
+  if (snprintf(tomb, sizeof tomb, "%s/.dead-%s-%ld", s->root, id, (long)getpid()) >=
+      (int)sizeof tomb)
+    return;
+  int lk = local_lock(s, id);
+  int moved = lk >= 0 && rename(dir, tomb) == 0;
+  local_unlock(lk);
+  const char *where = moved ? tomb : dir;
+  snprintf(path, sizeof path, "%s/sandbox.json", where);
+  json_t *final = json_load_file(path, 0, NULL);
+  const json_t *r = final ? final : rec;
+  if (r) {
+    kill_pgids(r, SIGKILL);
+    json_int_t wd = sbx_json_int(r, "watchdogPid", 0);
     if (wd > 1 && wd < INT_MAX) local_watchdog_kill((pid_t)wd);
   }
-  if (local_sandbox_path(s, id, dir, sizeof dir) == 0) local_remove_tree(dir);
+  if (final) json_decref(final);
+  local_remove_tree(where);
 }
 
 /* ---- the record as a struct ------------------------------------------------------------ */

@@ -456,7 +456,41 @@ static void paused_refuses_exec(void) {
   ctx_close(&x);
 }
 
+/* On libev's default loop (which reaps every child itself) exit codes
+ * still arrive: through child watchers instead of a pidfd. */
+static void default_loop_exit_codes(void) {
+  struct ctx x;
+  memset(&x, 0, sizeof x);
+  snprintf(x.root, sizeof x.root, "/tmp/sbx-ltest-XXXXXX");
+  REQUIRE(mkdtemp(x.root));
+  x.loop = ev_default_loop(0);
+  x.c = new_client(x.loop, x.root, 0);
+  struct res r = {0};
+  sbx_op_id id;
+  REQUIRE(sbx_sandbox_create(x.c, NULL, on_created, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  snprintf(x.sid, sizeof x.sid, "%s", created_id);
+  enum { N = 20 };
+  struct res rs[N];
+  char cmd[N][48];
+  for (int i = 0; i < N; i++) {
+    snprintf(cmd[i], sizeof cmd[i], "echo %d; exit %d", i, i);
+    run(&x, cmd[i], &rs[i], NULL);
+  }
+  for (int i = 0; i < N; i++) {
+    WAIT(&x, &rs[i]);
+    CHECK_EQ_INT(rs[i].code, 0);
+    CHECK_EQ_INT(rs[i].exit_code, i);
+  }
+  CHECK_EQ_INT(count_children(), 0);
+  sbx_client_free(x.c);
+  char c2[256];
+  snprintf(c2, sizeof c2, "rm -rf %s", x.root);
+  if (system(c2) != 0) fprintf(stderr, "cannot remove %s\n", x.root);
+}
+
 static const struct test_case cases[] = {
+    {"default_loop_exit_codes", default_loop_exit_codes},
     {"streams_and_exit_codes", streams_and_exit_codes},
     {"timeout_kills", timeout_kills},
     {"stdin_roundtrip", stdin_roundtrip},
