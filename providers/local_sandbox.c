@@ -35,7 +35,7 @@ struct sbox_op {
   json_t *rec; /* create: the new record; connect/info: the record read */
   /* create */
   char *template_dir; /* NULL: an empty home */
-  int refuse_net;     /* an allow-list we cannot enforce */
+  const char *refuse; /* an option we cannot honour: refused before anything is made */
   int made_dir;       /* the sandbox dir exists: removed unless the op succeeds */
   int ok;
   pid_t child;
@@ -148,9 +148,8 @@ static int make_dirs(struct sbox_op *s, char *home, size_t hlen) {
 
 static enum op_step_result create_init(struct sbox_op *s) {
   op_take(&s->op, OP_EV_START);
-  if (s->refuse_net) {
-    sbx__op_fail(&s->op, SBX_ENOTSUP,
-                 "local: network allow-lists are not supported (only allow-all or deny-all)");
+  if (s->refuse) {
+    sbx__op_fail(&s->op, SBX_ENOTSUP, "%s", s->refuse);
     return finish(s);
   }
   if (s->template_dir) {
@@ -635,7 +634,13 @@ sbx_status local_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb 
   }
   s->rec = rec;
   s->template_dir = tdir;
-  s->refuse_net = o->n_allow_out > 0 && denies_all(o);
+  if (o->n_allow_out > 0 && denies_all(o))
+    s->refuse = "local: network allow-lists are not supported (only allow-all or deny-all)";
+  else if (denies_all(o) && !local_of(c)->use_bwrap)
+    s->refuse = "local: a deny-all network policy cannot be enforced without bubblewrap "
+                "(bwrap is not installed or does not work here)";
+  else if (o->auto_pause == 1)
+    s->refuse = "local: auto_pause is not supported (a local sandbox is killed at its timeout)";
   s->scb = cb;
   *out = s->op.id;
   return SBX_OK;

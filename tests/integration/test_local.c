@@ -782,6 +782,15 @@ static void network_policy(void) {
   REQUIRE(rec);
   CHECK(json_is_false(json_object_get(rec, "denyNet")));
   json_decref(rec);
+  /* an option the provider cannot honour is refused, naming it, before
+   * anything is created */
+  int dirs = count_dirs(x.root);
+  sbx_create_opts_init(&o);
+  o.auto_pause = 1;
+  create(&x, &o, &r);
+  CHECK_EQ_INT(r.code, SBX_ENOTSUP);
+  CHECK(strstr(r.msg, "auto_pause") != NULL && strstr(r.msg, "local") != NULL);
+  CHECK_EQ_INT(count_dirs(x.root), dirs);
   ctx_close(&x);
 }
 
