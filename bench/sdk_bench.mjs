@@ -222,6 +222,17 @@ if (!s0) {
   console.error(`sdk_bench: cannot read ${o.stats}/_emu/stats`)
   process.exit(1)
 }
+// Warm-up, not measured (sbx-bench does the same): connections are open and
+// the emulator's paths are warm before the figures start.
+{
+  const warm = new Array(Math.min(200, o.creates))
+  await phase('warm-up create', warm.length, async (i) => {
+    warm[i] = await Sandbox.create({ timeoutMs: 1_800_000 })
+  })
+  await phase('warm-up kill', warm.length, async (i) => {
+    if (warm[i]) await warm[i].kill()
+  })
+}
 const sandboxes = new Array(o.creates)
 gc()
 const rss0 = rssKb()
