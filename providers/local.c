@@ -55,39 +55,14 @@ static char *pick_root(const sbx_config *cfg) {
   return r;
 }
 
-/* bwrap on PATH, as a full path in buf; 0 when found. */
-static int find_bwrap(char *buf, size_t len) {
-  const char *path = getenv("PATH");
-  if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
-  while (*path) {
-    size_t n = strcspn(path, ":");
-    if (n > 0 && (size_t)snprintf(buf, len, "%.*s/bwrap", (int)n, path) < len &&
-        access(buf, X_OK) == 0)
-      return 0;
-    path += n;
-    if (*path == ':') path++;
-  }
-  return -1;
-}
-
 /* Run the probe once at client creation (the one blocking child wait). */
 static int bwrap_works(void) {
   char bin[PATH_MAX];
-  if (find_bwrap(bin, sizeof bin) != 0) return 0;
+  if (local_find_on_path("bwrap", bin, sizeof bin) != 0) return 0;
   const char *argv[] = {bin,     "--ro-bind",     "/",    "/", "--dev", "/dev", "--proc",
                         "/proc", "--unshare-pid", "true", NULL};
-  pid_t pid = fork();
+  pid_t pid = local_spawn_quiet(bin, argv);
   if (pid < 0) return 0;
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      dup2(null, 0);
-      dup2(null, 1);
-      dup2(null, 2);
-    }
-    execv(bin, (char *const *)argv);
-    _exit(127);
-  }
   int st = 0;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) return 0;

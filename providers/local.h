@@ -65,6 +65,13 @@ void local_sandbox_dirs(const struct local_state *s, const char *id, char *home,
 int local_resolve_path(struct local_state *s, const char *id, const char *path, char *host,
                        size_t host_len, struct sbx_errinfo *e);
 
+/* The absolute path of prog on PATH, resolved before any fork (after it
+ * only async-signal-safe calls are allowed); 0 when found. */
+int local_find_on_path(const char *prog, char *out, size_t n);
+/* Fork and exec file (absolute) with argv, stdio on /dev/null and no other
+ * fd inherited. Returns the pid, or -1. */
+pid_t local_spawn_quiet(const char *file, const char *const argv[]);
+
 /* Exec side (local_exec.c). */
 sbx_status local_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                             const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);

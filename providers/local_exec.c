@@ -306,22 +306,6 @@ static int build_argv(struct local_state *s, const struct exec_op *x,
   return 0;
 }
 
-/* The absolute path of prog on PATH (resolved before fork: after it, only
- * async-signal-safe calls are allowed). */
-static int find_on_path(const char *prog, char *out, size_t n) {
-  if (strchr(prog, '/')) return snprintf(out, n, "%s", prog) < (int)n ? 0 : -1;
-  const char *path = getenv("PATH");
-  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
-  while (*path) {
-    size_t len = strcspn(path, ":");
-    if (len && (int)len < (int)n - 2 &&
-        snprintf(out, n, "%.*s/%s", (int)len, path, prog) < (int)n && access(out, X_OK) == 0)
-      return 0;
-    path += len + (path[len] == ':');
-  }
-  return -1;
-}
-
 static void child_exec(const char *file, char **argv, char **env, int in, int out, int err,
                        const char *dir) {
   /* Between fork and exec: only async-signal-safe calls. */
@@ -360,7 +344,7 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
       build_env(x, sb, s->use_bwrap ? LOCAL_HOME : home, &env))
     goto out;
   char file[1024];
-  if (find_on_path(argv.v[0], file, sizeof file) != 0) {
+  if (local_find_on_path(argv.v[0], file, sizeof file) != 0) {
     sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: '%s' not found", x->id, argv.v[0]);
     rc = SBX_EINVAL;
     goto out;

@@ -96,20 +96,11 @@ static int start_copy(struct sbox_op *s, const char *home) {
   char src[PATH_MAX + 8], dst[PATH_MAX + 8];
   snprintf(src, sizeof src, "%s/.", s->template_dir);
   snprintf(dst, sizeof dst, "%s/", home);
+  char cp[PATH_MAX];
+  if (local_find_on_path("cp", cp, sizeof cp) != 0) return -1;
   const char *argv[] = {"cp", "-a", "--", src, dst, NULL};
-  pid_t pid = fork();
+  pid_t pid = local_spawn_quiet(cp, argv);
   if (pid < 0) return -1;
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      dup2(null, 0);
-      dup2(null, 1);
-      dup2(null, 2);
-    }
-    close_range(3, ~0U, 0);
-    execvp("cp", (char *const *)argv);
-    _exit(127);
-  }
   s->child = pid;
   s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (s->pidfd < 0) {

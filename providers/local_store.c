@@ -370,3 +370,32 @@ int local_resolve_path(struct local_state *s, const char *id, const char *path, 
                        size_t host_len, struct sbx_errinfo *e) {
   return local_resolve(s, id, path, host, host_len, NULL, 0, e);
 }
+
+/* ---- child processes --------------------------------------------------------------------- */
+
+int local_find_on_path(const char *prog, char *out, size_t n) {
+  if (strchr(prog, '/')) return snprintf(out, n, "%s", prog) < (int)n ? 0 : -1;
+  const char *path = getenv("PATH");
+  if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+  while (*path) {
+    size_t len = strcspn(path, ":");
+    if (len && snprintf(out, n, "%.*s/%s", (int)len, path, prog) < (int)n && access(out, X_OK) == 0)
+      return 0;
+    path += len + (path[len] == ':');
+  }
+  return -1;
+}
+
+pid_t local_spawn_quiet(const char *file, const char *const argv[]) {
+  pid_t pid = fork();
+  if (pid != 0) return pid; /* the child, or -1 */
+  int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+  }
+  close_range(3, ~0U, 0);
+  execv(file, (char *const *)argv);
+  _exit(127);
+}
