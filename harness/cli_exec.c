@@ -350,7 +350,17 @@ int cmd_exec(struct cli *cli, int argc, char **argv) {
   ev_io_init(&x->stdin_w, stdin_cb, 0, EV_READ);
   x->stdin_w.data = x;
 
-  if (!(rc = cli_open(cli))) {
+  rc = cli_open(cli);
+  const char *prov = rc ? NULL : sbx_client_provider(cli->client);
+  if (o.detach && prov && strcmp(prov, "local") == 0) {
+    /* A local command lives as long as the client that started it: this
+     * process is about to exit, so the command would die with it. */
+    cli_fail_status(cli, sid, SBX_ENOTSUP,
+                    "local: --detach is not supported (a local command ends with the sbx "
+                    "process that started it)");
+    cli_run(cli); /* nothing pending: frees the client */
+    rc = CLI_EXIT_FAIL;
+  } else if (!rc) {
     cli->on_interrupt = on_interrupt;
     cli->interrupt_ud = x;
     o.cmd = line;

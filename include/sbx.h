@@ -147,6 +147,9 @@ sbx_status sbx_cancel(sbx_client *c, sbx_op_id op);
  * completes with SBX_ETIMEDOUT. SBX_ENOTFOUND when the op is not pending. */
 sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id op, long ms);
 
+/* The name of the client's provider ("local", "e2b"). */
+const char *sbx_client_provider(const sbx_client *c);
+
 /* Number of ops started and not yet completed. */
 size_t sbx_client_pending(const sbx_client *c);
 

@@ -104,6 +104,10 @@ void sbx_client_free(sbx_client *c) {
   sbx__client_free(c);
 }
 
+const char *sbx_client_provider(const sbx_client *c) {
+  return c ? c->cfg.provider : NULL;
+}
+
 /* ---- argument checks -------------------------------------------------------- */
 
 static sbx_status check_id(const char *id) {

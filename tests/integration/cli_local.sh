@@ -63,6 +63,10 @@ sbx exec "$id" -- true
 check "exec in a paused sandbox is refused" $?
 sbx resume "$id"
 check "resume" $rc
+sbx exec "$id" --detach -- 'sleep 100'
+[ "$rc" -eq 1 ] && grep -q "SBX_ENOTSUP: local: --detach" "$T/err"
+check "--detach is refused on local, naming option and provider" $?
+
 # a command streaming in one process; the sandbox killed from another
 timeout 60 "$SBX_BIN" exec "$id" -- 'echo $$ > /home/user/pid; sleep 100' >"$T/bg.out" 2>"$T/bg.err" &
 bg=$!
