@@ -109,7 +109,7 @@ test-conformance: tests-build
 	sh tests/run.sh $(B) conformance
 
 run: all
-	sh examples/run-sample.sh $(B)
+	sh examples/run-batch.sh $(B)
 
 bench: all $(B)/sbx-bench
 	sh bench/run.sh $(B)

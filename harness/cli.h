@@ -41,6 +41,10 @@ struct cli {
   void (*on_interrupt)(struct cli *cli, void *ud);
   void *interrupt_ud;
 
+  /* Optional: adjust the client's config before it is built (sbx run). */
+  void (*configure)(struct cli *cli, sbx_config *cfg);
+  void *configure_ud;
+
   ev_signal sigint_w, sigterm_w;
   ev_timer grace_w; /* after a signal: how long cancellations may take */
 };

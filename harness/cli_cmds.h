@@ -29,6 +29,11 @@ int cmd_put(struct cli *cli, int argc, char **argv);
 int cmd_get(struct cli *cli, int argc, char **argv);
 int cmd_fs(struct cli *cli, int argc, char **argv);
 
+/* cli_run.c, cli_reap.c */
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_reap(struct cli *cli, int argc, char **argv);
+int cmd_merge(struct cli *cli, int argc, char **argv);
+
 /* cli_usage.c: the whole help, or one command's ("fs ls" too). Returns 0,
  * or -1 when there is no such command. */
 int cli_print_usage(FILE *f, const char *cmd);

@@ -192,6 +192,7 @@ int cli_open(struct cli *cli) {
     cfg.log = log_cb;
     cfg.log_ud = cli;
   }
+  if (cli->configure) cli->configure(cli, &cfg);
   sbx_status st = SBX_OK;
   char errbuf[512] = "";
   cli->client = sbx_client_new(cli->loop, &cfg, &st, errbuf, sizeof errbuf);

@@ -44,7 +44,8 @@ static const struct {
 } commands[] = {
     {"create", cmd_create}, {"exec", cmd_exec},   {"ls", cmd_ls},         {"info", cmd_info},
     {"kill", cmd_kill},     {"pause", cmd_pause}, {"resume", cmd_resume}, {"timeout", cmd_timeout},
-    {"put", cmd_put},       {"get", cmd_get},     {"fs", cmd_fs},
+    {"put", cmd_put},       {"get", cmd_get},     {"fs", cmd_fs},         {"run", cmd_run},
+    {"reap", cmd_reap},     {"merge", cmd_merge},
 };
 
 static const char *env_nonempty(const char *name) {

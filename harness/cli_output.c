@@ -63,7 +63,7 @@ json_t *out_jstr(const char *s) {
 
 void out_json_line(json_t *obj) {
   if (!obj) return;
-  char *s = json_dumps(obj, JSON_COMPACT);
+  char *s = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(12));
   json_decref(obj);
   if (!s) return;
   fputs(s, stdout);

@@ -64,6 +64,29 @@ static const struct usage cmds[] = {
     {"fs rm", "  sbx fs rm ID PATH\n      Remove a file or directory tree.\n"},
     {"fs stat", "  sbx fs stat ID PATH\n      Show a file's metadata.\n"},
     {"fs mv", "  sbx fs mv ID FROM TO\n      Move or rename.\n"},
+    {"run", "  sbx run TASKS.jsonl [--results DIR] [--concurrency N] [--max-starting N]\n"
+            "          [--max-deleting N] [--rate create=R/s]... [--retries K] [--resume]\n"
+            "          [--shard I/N | --shard auto [--shards N]] [--backstop S]\n"
+            "          [--tail-bytes N] [--max-artifact-bytes N] [--quiet] [--json-progress]\n"
+            "          [--check] [--provider P]\n"
+            "      Run every task of a JSON Lines task file (docs/tasks.md), each in its own\n"
+            "      sandbox: create, upload, commands, download artifacts, kill. Results go to\n"
+            "      DIR (default results/<file name>): results.jsonl, artifacts/<task>/,\n"
+            "      summary.json, and the journal that makes a rerun into DIR resume: done\n"
+            "      tasks are skipped and sandboxes an earlier runner left are killed first.\n"
+            "      Defaults: concurrency 64 live sandboxes, 16 starting, 32 deleting,\n"
+            "      2 retries of infrastructure errors, a 600 s provider-side lifetime\n"
+            "      renewed while a task runs. SIGINT/SIGTERM stop starting tasks and kill\n"
+            "      every live sandbox (a second signal stops waiting). --check only\n"
+            "      validates the file. Exit: 0 all ok, 1 some task failed or timed out,\n"
+            "      2 infrastructure errors, 128+N on signal N.\n"},
+    {"reap", "  sbx reap (--run ID | --all) [--dry-run]\n"
+             "      Find and kill sandboxes left by `sbx run`: those labelled with run ID,\n"
+             "      or with any sbx.run label. --dry-run only lists them.\n"},
+    {"merge", "  sbx merge --out DIR SHARD_DIR...\n"
+              "      Combine the results of sharded runs (sbx run --shard) into DIR:\n"
+              "      results.jsonl (artifact paths rewritten to stay valid) and summary.json.\n"
+              "      A task in two shards is an error. Exit codes as for run.\n"},
     {"help", "  sbx help [COMMAND]\n      Show this help, or one command's.\n"},
 };
 

@@ -55,18 +55,41 @@ static char *pick_root(const sbx_config *cfg) {
   return r;
 }
 
-/* Run the probe once at client creation (the one blocking child wait). */
-static int bwrap_works(void) {
-  char bin[PATH_MAX];
-  if (local_find_on_path("bwrap", bin, sizeof bin) != 0) return 0;
-  const char *argv[] = {bin,     "--ro-bind",     "/",    "/", "--dev", "/dev", "--proc",
-                        "/proc", "--unshare-pid", "true", NULL};
+/* Run bwrap once (a blocking child wait, at client creation only); userns
+ * adds --unshare-user --uid 0, which some kernels refuse to unprivileged
+ * users. */
+static int bwrap_probe(const char *bin, int userns) {
+  const char *argv[] = {bin,
+                        "--ro-bind",
+                        "/",
+                        "/",
+                        "--dev",
+                        "/dev",
+                        "--proc",
+                        "/proc",
+                        "--unshare-pid",
+                        "--unshare-user",
+                        "--uid",
+                        "0",
+                        "--gid",
+                        "0",
+                        "true",
+                        NULL};
+  if (!userns) argv[9] = "true", argv[10] = NULL;
   pid_t pid = local_spawn_quiet(bin, argv);
   if (pid < 0) return 0;
   int st = 0;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) return 0;
   return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* One probe where user namespaces work, a second only where they do not. */
+static void probe_bwrap(struct local_state *s) {
+  char bin[PATH_MAX];
+  if (local_find_on_path("bwrap", bin, sizeof bin) != 0) return;
+  s->bwrap_userns = bwrap_probe(bin, 1);
+  s->use_bwrap = s->bwrap_userns || bwrap_probe(bin, 0);
 }
 
 static void local_destroy(struct sbx_client *c) {
@@ -95,7 +118,7 @@ static int local_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf,
     free(s);
     return -1;
   }
-  s->use_bwrap = bwrap_works();
+  probe_bwrap(s);
   c->prov_state = s;
   return 0;
 }

@@ -6,6 +6,7 @@
  *   <root>/<id>/sandbox.json  the record: labels, envs, lifetime, state, pgids
  *   <root>/<id>/home/         the sandbox's writable home, /home/user inside
  *   <root>/<id>/tmp/          its /tmp
+ *   <root>/<id>/root/         the home of user "root", /root inside
  * The record is what lets another process (a second `sbx` command) pause,
  * kill or exec in a sandbox this one created. */
 #ifndef SBX_PROVIDERS_LOCAL_H
@@ -19,6 +20,7 @@
 #include "provider.h"
 
 #define LOCAL_HOME "/home/user" /* the home path commands and files see */
+#define LOCAL_ROOT_HOME "/root" /* the home of exec user "root" */
 #define LOCAL_MAX_PGIDS 256
 
 struct local_proc; /* a live command started by this client (local_exec.c) */
@@ -26,6 +28,7 @@ struct local_proc; /* a live command started by this client (local_exec.c) */
 struct local_state {
   char *root;               /* no trailing slash */
   int use_bwrap;            /* bwrap found and working */
+  int bwrap_userns;         /* bwrap --unshare-user works: user "root" gets uid 0 */
   int warned;               /* the "isolation is off" warning was logged */
   struct local_proc *procs; /* live commands of this client */
 };
@@ -54,12 +57,12 @@ void local_sandbox_release(struct local_sandbox *sb);
 /* Add or remove the process group of a command (updates sandbox.json). */
 int local_sandbox_add_pgid(struct local_state *s, const char *id, pid_t pgid);
 void local_sandbox_remove_pgid(struct local_state *s, const char *id, pid_t pgid);
-/* <root>/<id>/home and <root>/<id>/tmp. */
-void local_sandbox_dirs(const struct local_state *s, const char *id, char *home, size_t home_len,
-                        char *tmp, size_t tmp_len);
+/* <root>/<id>/<sub> ("home", "tmp", "root"); 0, or -1 when it does not fit. */
+int local_sandbox_subdir(const struct local_state *s, const char *id, const char *sub, char *buf,
+                         size_t len);
 
-/* Map a sandbox path (absolute under /home/user or /tmp, relative to the
- * home, or ~/x) to the host path, refusing anything that escapes the
+/* Map a sandbox path (absolute under /home/user, /tmp or /root, relative to
+ * the home, or ~/x) to the host path, refusing anything that escapes the
  * sandbox (.., symlinks pointing out). SBX_EINVAL with a message naming the
  * path when it does. The final component need not exist. */
 int local_resolve_path(struct local_state *s, const char *id, const char *path, char *host,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,6 +90,7 @@ struct exec_op {
   uint32_t pid;
   sbx_exec_opts o; /* strings below are owned copies */
   char *cmd, *cwd, *user;
+  int as_root; /* user "root": home /root (uid 0 under bubblewrap with a user namespace) */
   char **argv;
   sbx_kv *envs;
   sbx_exec_cbs cbs;
@@ -103,6 +105,15 @@ static void proc_detach_op(struct local_proc *p) {
   p->op = NULL;
 }
 
+/* bubblewrap reports its child's death by SIGKILL or SIGTERM as exit 128 + N
+ * (when the signal reached only the child): report the signal, as without
+ * bubblewrap. 0 when it is a plain exit. */
+static int bwrap_signal(const struct local_state *s, const siginfo_t *info) {
+  if (!s->use_bwrap || info->si_code != CLD_EXITED) return 0;
+  int n = info->si_status - 128;
+  return n == SIGKILL || n == SIGTERM ? n : 0;
+}
+
 /* The process is over (exit seen and output drained or grace passed). */
 static void proc_finished(struct local_state *s, struct local_proc *p) {
   struct exec_op *x = p->op;
@@ -110,7 +121,11 @@ static void proc_finished(struct local_state *s, struct local_proc *p) {
   if (x) {
     int st = 0;
     x->res.pid = (uint32_t)p->pid;
-    if (p->info.si_code == CLD_EXITED) {
+    int bwrap_sig = bwrap_signal(local_of(p->c), &p->info);
+    if (bwrap_sig) {
+      x->res.exit_code = -1;
+      snprintf(x->status, sizeof x->status, "signal: %s", strsignal(bwrap_sig));
+    } else if (p->info.si_code == CLD_EXITED) {
       x->res.exited = 1;
       x->res.exit_code = p->info.si_status;
       snprintf(x->status, sizeof x->status, "exit status %d", p->info.si_status);
@@ -258,42 +273,74 @@ static void sv_free(struct strv *a) {
   free(a->v);
 }
 
+/* Set KEY=value, replacing an earlier KEY: later sources win, one entry per key. */
+static int env_set(struct strv *env, const char *key, const char *value) {
+  size_t klen = strlen(key);
+  if (klen == 0 || strchr(key, '=')) return 0; /* not representable: skip */
+  for (size_t i = 0; i < env->n; i++) {
+    if (strncmp(env->v[i], key, klen) == 0 && env->v[i][klen] == '=') {
+      char *kv = NULL;
+      if (asprintf(&kv, "%s=%s", key, value) < 0) return -1;
+      free(env->v[i]);
+      env->v[i] = kv;
+      return 0;
+    }
+  }
+  return sv_addf(env, "%s=%s", key, value);
+}
+
+/* Defaults, then the sandbox's envs, then the command's. */
 static int build_env(const struct exec_op *x, const struct local_sandbox *sb, const char *home,
                      struct strv *env) {
   struct passwd pw, *pwp = NULL;
   char pwbuf[1024];
   const char *user = "user";
-  if (getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp) user = pw.pw_name;
-  if (sv_add(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") ||
-      sv_addf(env, "%s=%s", "HOME", home) || sv_addf(env, "%s=%s", "USER", user) ||
-      sv_addf(env, "%s=%s", "LOGNAME", user) || sv_add(env, "LANG=C.UTF-8") ||
-      sv_add(env, "SBX_SANDBOX=local"))
+  if (x->as_root)
+    user = "root";
+  else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp)
+    user = pw.pw_name;
+  if (env_set(env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") ||
+      env_set(env, "HOME", home) || env_set(env, "USER", user) || env_set(env, "LOGNAME", user) ||
+      env_set(env, "LANG", "C.UTF-8") || env_set(env, "SBX_SANDBOX", "local"))
     return -1;
   json_t *envs = sb->envs_json ? json_loads(sb->envs_json, 0, NULL) : NULL;
   const char *k;
   json_t *v;
   int rc = 0;
   json_object_foreach(envs, k, v) {
-    if (json_is_string(v) && sv_addf(env, "%s=%s", k, json_string_value(v))) rc = -1;
+    if (json_is_string(v) && env_set(env, k, json_string_value(v))) rc = -1;
   }
   if (envs) json_decref(envs);
   for (size_t i = 0; rc == 0 && i < x->o.n_envs; i++)
-    if (x->envs[i].key && x->envs[i].value &&
-        sv_addf(env, "%s=%s", x->envs[i].key, x->envs[i].value))
+    if (x->envs[i].key && x->envs[i].value && env_set(env, x->envs[i].key, x->envs[i].value))
       rc = -1;
   return rc;
 }
 
 static int build_argv(struct local_state *s, const struct exec_op *x,
-                      const struct local_sandbox *sb, const char *home, const char *tmp,
-                      const char *cwd, struct strv *a) {
+                      const struct local_sandbox *sb, const char *id, const char *cwd,
+                      struct strv *a) {
   if (s->use_bwrap) {
+    char home[PATH_MAX], tmp[PATH_MAX], root_home[PATH_MAX];
+    if (local_sandbox_subdir(s, id, "home", home, sizeof home) ||
+        local_sandbox_subdir(s, id, "tmp", tmp, sizeof tmp) ||
+        local_sandbox_subdir(s, id, "root", root_home, sizeof root_home))
+      return -1;
     const char *pre[] = {"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                          /* a tmpfs under /home makes room for the home mount point */
                          "--tmpfs", "/home", "--bind", home, LOCAL_HOME, "--bind", tmp, "/tmp",
                          "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"};
     for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
       if (sv_add(a, pre[i])) return -1;
+    struct stat st; /* sandboxes made before /root existed have none */
+    if (stat(root_home, &st) == 0 &&
+        (sv_add(a, "--bind") || sv_add(a, root_home) || sv_add(a, LOCAL_ROOT_HOME)))
+      return -1;
+    /* root's uid 0 is a user namespace's; without one it stays the caller's */
+    if (x->as_root && s->bwrap_userns &&
+        (sv_add(a, "--unshare-user") || sv_add(a, "--uid") || sv_add(a, "0") ||
+         sv_add(a, "--gid") || sv_add(a, "0")))
+      return -1;
     if (sb->deny_net && sv_add(a, "--unshare-net")) return -1;
     if (sv_add(a, "--chdir") || sv_add(a, cwd) || sv_add(a, "--")) return -1;
   }
@@ -318,20 +365,52 @@ static void child_exec(const char *file, char **argv, char **env, int in, int ou
   _exit(127);
 }
 
+static int is_sandbox_path(const char *p) {
+  static const char *const bases[] = {LOCAL_HOME, "/tmp", LOCAL_ROOT_HOME};
+  if (p[0] != '/') return 1; /* relative to the home */
+  for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+    size_t n = strlen(bases[i]);
+    if (strncmp(p, bases[i], n) == 0 && (p[n] == 0 || p[n] == '/')) return 1;
+  }
+  return 0;
+}
+
+/* The host directory of cwd. Under bubblewrap the rest of the host is
+ * visible read-only, so an existing directory there ("/", "/usr") is a
+ * valid cwd too; host is then "" (bwrap changes into it itself). */
+static int resolve_cwd(struct local_state *s, const char *id, const char *cwd, char *host, size_t n,
+                       struct sbx_errinfo *e) {
+  struct stat sbuf;
+  if (s->use_bwrap && !is_sandbox_path(cwd)) {
+    host[0] = 0;
+    if (stat(cwd, &sbuf) == 0 && S_ISDIR(sbuf.st_mode)) return 0;
+  } else {
+    int st = local_resolve_path(s, id, cwd, host, n, e);
+    if (st) return st;
+    if (stat(host, &sbuf) == 0 && S_ISDIR(sbuf.st_mode)) return 0;
+  }
+  sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: cwd '%s' does not exist", id, cwd);
+  return SBX_EINVAL;
+}
+
 /* Spawn the command; fills *procp. Returns 0 or a status with e filled. */
 static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo *e) {
   struct sbx_client *c = x->op.c;
   struct local_state *s = local_of(c);
-  char home[1024], tmp[1024], cwd_host[1024];
-  local_sandbox_dirs(s, x->id, home, sizeof home, tmp, sizeof tmp);
-  const char *cwd = x->cwd ? x->cwd : LOCAL_HOME;
-  int st = local_resolve_path(s, x->id, cwd, cwd_host, sizeof cwd_host, e);
-  if (st) return st;
-  struct stat sbuf;
-  if (stat(cwd_host, &sbuf) != 0 || !S_ISDIR(sbuf.st_mode)) {
-    sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: cwd '%s' does not exist", x->id, cwd);
+  const char *home_sb = x->as_root ? LOCAL_ROOT_HOME : LOCAL_HOME;
+  char home[PATH_MAX], cwd_buf[PATH_MAX], cwd_host[PATH_MAX];
+  if (local_sandbox_subdir(s, x->id, x->as_root ? "root" : "home", home, sizeof home) != 0) {
+    sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: root path too long", x->id);
     return SBX_EINVAL;
   }
+  const char *cwd = x->cwd && *x->cwd ? x->cwd : home_sb;
+  if (x->as_root && cwd[0] != '/') { /* ~ and relative paths start at root's home */
+    const char *rest = cwd[0] == '~' ? cwd + 1 : cwd;
+    snprintf(cwd_buf, sizeof cwd_buf, "%s%s%s", LOCAL_ROOT_HOME, rest[0] == '/' ? "" : "/", rest);
+    cwd = cwd_buf;
+  }
+  int st = resolve_cwd(s, x->id, cwd, cwd_host, sizeof cwd_host, e);
+  if (st) return st;
   if (!s->use_bwrap && !s->warned) {
     s->warned = 1;
     sbx__log(c, SBX_LOG_WARN, "local", x->op.id,
@@ -340,8 +419,8 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   struct strv argv = {0}, env = {0};
   int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
   int rc = SBX_ENOMEM;
-  if (build_argv(s, x, sb, home, tmp, cwd, &argv) ||
-      build_env(x, sb, s->use_bwrap ? LOCAL_HOME : home, &env))
+  if (build_argv(s, x, sb, x->id, cwd, &argv) ||
+      build_env(x, sb, s->use_bwrap ? home_sb : home, &env))
     goto out;
   char file[1024];
   if (local_find_on_path(argv.v[0], file, sizeof file) != 0) {
@@ -358,6 +437,10 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   if (pid < 0) goto fail_errno;
   if (pid == 0)
     child_exec(file, argv.v, env.v, pin[0], pout[1], perr[1], s->use_bwrap ? NULL : cwd_host);
+  /* The child's setsid may not have run yet: make it a group leader now, so
+   * a pause or kill of its group right after this cannot miss it. (When this
+   * wins, the child's setsid fails and it keeps our session, in its own group.) */
+  setpgid(pid, pid);
   struct local_proc *p = calloc(1, sizeof *p);
   int pidfd = (int)pidfd_open(pid, 0);
   if (!p || pidfd < 0) { /* cannot watch it: do not leave it running */
@@ -549,14 +632,21 @@ static int copy_opts(struct exec_op *x, const sbx_exec_opts *o) {
 sbx_status local_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                             const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out) {
   if (strlen(id) >= sizeof((struct exec_op *)0)->id) return SBX_EINVAL;
-  if (o->user && *o->user && strcmp(o->user, "user") != 0)
-    return SBX_ENOTSUP; /* every local command runs as the calling user */
   sbx_status st;
   struct exec_op *x = (struct exec_op *)sbx__op_new(c, &kind_exec, sizeof *x, ud, &st);
   if (!x) return st;
   snprintf(x->id, sizeof x->id, "%s", id);
   x->cbs = *cbs;
-  if (copy_opts(x, o) != 0) { /* completes later with the error, never silently */
+  int known_user =
+      !o->user || !*o->user || strcmp(o->user, "user") == 0 || strcmp(o->user, "root") == 0;
+  x->as_root = o->user && strcmp(o->user, "root") == 0;
+  /* Both complete later with the error, never silently. */
+  if (!known_user) {
+    sbx__op_fail(&x->op, SBX_ENOTSUP,
+                 "local: exec as user '%.64s' is not supported (only \"user\" and \"root\")",
+                 o->user);
+    sbx__op_post_deferred(&x->op, OP_EV_CANCEL);
+  } else if (copy_opts(x, o) != 0) {
     sbx__op_fail(&x->op, SBX_ENOMEM, "exec: out of memory");
     sbx__op_post_deferred(&x->op, OP_EV_CANCEL);
   }

@@ -403,7 +403,8 @@ static enum op_step_result read_more(struct file_op *f) {
 /* ---- fs ----------------------------------------------------------------------------------- */
 
 static int is_base(const char *spath) {
-  return strcmp(spath, LOCAL_HOME) == 0 || strcmp(spath, "/tmp") == 0;
+  return strcmp(spath, LOCAL_HOME) == 0 || strcmp(spath, "/tmp") == 0 ||
+         strcmp(spath, LOCAL_ROOT_HOME) == 0;
 }
 
 static enum op_step_result fs_init(struct file_op *f) {

@@ -130,8 +130,12 @@ static int make_dirs(struct sbox_op *s, char *home, size_t hlen) {
                           strerror(errno));
   }
   s->made_dir = 1;
-  local_sandbox_dirs(st, s->id, home, hlen, tmp, sizeof tmp);
-  if (mkdir(home, 0755) != 0 || mkdir(tmp, 0700) != 0)
+  char root_home[PATH_MAX];
+  if (local_sandbox_subdir(st, s->id, "home", home, hlen) != 0 ||
+      local_sandbox_subdir(st, s->id, "tmp", tmp, sizeof tmp) != 0 ||
+      local_sandbox_subdir(st, s->id, "root", root_home, sizeof root_home) != 0)
+    return sbx__op_fail(&s->op, SBX_EIO, "local: create sandbox %s: path too long", s->id);
+  if (mkdir(home, 0755) != 0 || mkdir(tmp, 0700) != 0 || mkdir(root_home, 0700) != 0)
     return sbx__op_fail(&s->op, SBX_EIO, "local: create sandbox %s: mkdir: %s", s->id,
                         strerror(errno));
   return 0;

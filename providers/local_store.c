@@ -48,10 +48,10 @@ int local_record_path(const struct local_state *s, const char *id, char *buf, si
   return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-void local_sandbox_dirs(const struct local_state *s, const char *id, char *home, size_t home_len,
-                        char *tmp, size_t tmp_len) {
-  if (home) snprintf(home, home_len, "%s/%s/home", s->root, id);
-  if (tmp) snprintf(tmp, tmp_len, "%s/%s/tmp", s->root, id);
+int local_sandbox_subdir(const struct local_state *s, const char *id, const char *sub, char *buf,
+                         size_t len) {
+  int n = snprintf(buf, len, "%s/%s/%s", s->root, id, sub);
+  return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 double local_now(void) {
@@ -87,6 +87,29 @@ void local_unlock(int fd) {
   if (fd >= 0) close(fd); /* closing drops the flock */
 }
 
+/* Parse a small JSON file from fd with a few read(2) calls. */
+static json_t *load_fd(int fd, json_error_t *je) {
+  char stack[8192], *buf = stack;
+  size_t cap = sizeof stack, len = 0;
+  for (;;) {
+    if (len == cap) {
+      char *nb = malloc(cap * 2);
+      if (!nb) break;
+      memcpy(nb, buf, len);
+      if (buf != stack) free(buf);
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  json_t *rec = json_loadb(buf, len, 0, je);
+  if (buf != stack) free(buf);
+  return rec;
+}
+
 json_t *local_record_read(const struct local_state *s, const char *id, struct sbx_errinfo *e) {
   char path[PATH_MAX];
   if (!local_valid_id(id) || local_record_path(s, id, path, sizeof path) != 0) {
@@ -102,8 +125,9 @@ json_t *local_record_read(const struct local_state *s, const char *id, struct sb
                       strerror(errno));
     return NULL;
   }
+  /* json_loadfd reads one byte per read(2): read the record whole instead */
   json_error_t je;
-  json_t *rec = json_loadfd(fd, 0, &je);
+  json_t *rec = load_fd(fd, &je);
   close(fd);
   if (!rec || !json_is_object(rec)) {
     if (rec) json_decref(rec);
@@ -310,11 +334,15 @@ int local_resolve(struct local_state *s, const char *id, const char *path, char 
     rest = path + 4;
     base = "tmp";
     sbase = "/tmp";
+  } else if (has_prefix_dir(path, LOCAL_ROOT_HOME)) {
+    rest = path + strlen(LOCAL_ROOT_HOME);
+    base = "root";
+    sbase = LOCAL_ROOT_HOME;
   } else if (strcmp(path, "~") == 0 || strncmp(path, "~/", 2) == 0) {
     rest = path + 1;
   } else if (path[0] == '/') {
-    sbx_errinfo_set(e, SBX_EINVAL, "path '%.200s' is outside the sandbox (only %s and /tmp)", path,
-                    LOCAL_HOME);
+    sbx_errinfo_set(e, SBX_EINVAL, "path '%.200s' is outside the sandbox (only %s, %s and /tmp)",
+                    path, LOCAL_HOME, LOCAL_ROOT_HOME);
     return SBX_EINVAL;
   }
   char sbdir[PATH_MAX], joined[PATH_MAX], sp[PATH_MAX];

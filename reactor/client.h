@@ -32,6 +32,7 @@ struct sbx_client {
   int n_owned;
   CURLM *multi;
   ev_timer curl_timer;
+  int curl_timer_weak; /* curl_timer owes the loop an ev_ref (curl_bridge.c) */
   ev_timer runq_timer; /* flushes the run queue on the next loop turn */
   ev_timer keepalive;  /* active iff ops are pending: keeps ev_run going */
   struct sbx_op *runq_head, *runq_tail;

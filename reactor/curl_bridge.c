@@ -10,28 +10,38 @@
 #include "http.h"
 
 /* Weak watchers: they do not keep ev_run alive on their own (idle pooled
- * connections would otherwise stop the host's ev_run from returning). */
-static void io_stop_weak(struct ev_loop *loop, ev_io *w) {
-  if (!ev_is_active(w)) return;
+ * connections would otherwise stop the host's ev_run from returning). Each
+ * start is followed by ev_unref, and *weak remembers that one unref is
+ * owed back: libev stops watchers by itself (an expired one-shot timer, an
+ * fd it had to kill), and a stopped watcher can also lose its pending event
+ * to a later ev_*_stop, so ev_is_active cannot tell whether to ev_ref. */
+static void unweaken(struct ev_loop *loop, int *weak) {
+  if (!*weak) return;
+  *weak = 0;
   ev_ref(loop);
+}
+
+static void io_stop_weak(struct ev_loop *loop, ev_io *w, int *weak) {
+  unweaken(loop, weak);
   ev_io_stop(loop, w);
 }
 
-static void io_start_weak(struct ev_loop *loop, ev_io *w) {
+static void io_start_weak(struct ev_loop *loop, ev_io *w, int *weak) {
   ev_io_start(loop, w);
   ev_unref(loop);
+  *weak = 1;
 }
 
-static void timer_stop_weak(struct ev_loop *loop, ev_timer *w) {
-  if (!ev_is_active(w)) return;
-  ev_ref(loop);
-  ev_timer_stop(loop, w);
+static void timer_stop_weak(struct sbx_client *c) {
+  unweaken(c->loop, &c->curl_timer_weak);
+  ev_timer_stop(c->loop, &c->curl_timer);
 }
 
 struct sock_watch {
   ev_io io;
   struct sbx_client *c;
   curl_socket_t fd;
+  int weak; /* an ev_unref is owed back */
 };
 
 static void drain(struct sbx_client *c) {
@@ -49,6 +59,7 @@ static void drain(struct sbx_client *c) {
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
   struct sock_watch *sw = (struct sock_watch *)w;
   struct sbx_client *c = sw->c;
+  if (revents & EV_ERROR) unweaken(loop, &sw->weak); /* libev stopped it */
   int action =
       (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
   int running;
@@ -61,7 +72,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct sbx_client *c = w->data;
   int running;
-  ev_ref(loop); /* libev stopped the expired one-shot timer: undo our unref */
+  unweaken(loop, &c->curl_timer_weak); /* libev stopped the expired one-shot timer */
   sbx__client_enter(c);
   curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   drain(c);
@@ -75,7 +86,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   struct sock_watch *sw = socketp;
   if (what == CURL_POLL_REMOVE) {
     if (sw) {
-      io_stop_weak(c->loop, &sw->io);
+      io_stop_weak(c->loop, &sw->io, &sw->weak);
       curl_multi_assign(c->multi, fd, NULL);
       free(sw);
     }
@@ -94,20 +105,21 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   /* Stop + set + start on a change: libev re-checks a reused fd number. A
    * socket curl closed and reopened under the same number comes with a new
    * (NULL) socketp, so it never takes the shortcut above. */
-  io_stop_weak(c->loop, &sw->io);
+  io_stop_weak(c->loop, &sw->io, &sw->weak);
   ev_io_set(&sw->io, fd, ev);
-  io_start_weak(c->loop, &sw->io);
+  io_start_weak(c->loop, &sw->io, &sw->weak);
   return 0;
 }
 
 /* CURLMOPT_TIMERFUNCTION: never call curl from here; arm a libev timer. */
 static int timerfunc_cb(CURLM *multi, long timeout_ms, void *userp) {
   struct sbx_client *c = userp;
-  timer_stop_weak(c->loop, &c->curl_timer);
+  timer_stop_weak(c);
   if (timeout_ms >= 0) {
     ev_timer_set(&c->curl_timer, (double)timeout_ms / 1000.0, 0.);
     ev_timer_start(c->loop, &c->curl_timer);
     ev_unref(c->loop);
+    c->curl_timer_weak = 1;
   }
   return 0;
 }
@@ -140,5 +152,5 @@ void sbx__bridge_cleanup(struct sbx_client *c) {
    * call the socket callback while it closes pooled connections. */
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
-  timer_stop_weak(c->loop, &c->curl_timer);
+  timer_stop_weak(c);
 }

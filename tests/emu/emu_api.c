@@ -71,6 +71,73 @@ static int copy_string_map(json_t *src, json_t *dst) {
   return 0;
 }
 
+static int at_capacity(struct emu_req *req, struct emu_app *app) {
+  if (app->max_sandboxes <= 0 ||
+      app->n_running + app->n_creating < (unsigned long)app->max_sandboxes)
+    return 0;
+  struct emu_header ra = {(char *)"retry-after", (char *)"1"};
+  char msg[128];
+  snprintf(msg, sizeof msg, "you have reached the maximum number of concurrent E2B sandboxes (%d)",
+           app->max_sandboxes);
+  emu_reply_json(req, 429, json_pack("{s:i,s:s}", "code", 429, "message", msg), &ra, 1);
+  return 1;
+}
+
+/* The sandbox exists: into the table, and the 201. */
+static void created(struct emu_req *req, struct emu_sandbox *sb, int timeout) {
+  emu_sb_link(sb, timeout);
+  if (sb->app->verbose) fprintf(stderr, "sbx-emu: created %s (%s)\n", sb->id, sb->template_id);
+  emu_reply_json(req, 201, sandbox_json(sb), NULL, 0);
+}
+
+/* Real mode: the reply waits for the local sandbox that runs the processes. */
+struct pending_create {
+  struct emu_hold *hold;
+  struct emu_sandbox *sb; /* not in the table until its local sandbox exists */
+  int timeout;
+};
+
+static void local_created(struct emu_app *app, const sbx_error *err, const char *lid, void *ud) {
+  struct pending_create *pc = ud;
+  struct emu_req *req = emu_req_resume(pc->hold);
+  struct emu_sandbox *sb = pc->sb;
+  app->n_creating--;
+  int ok = !err && lid && !app->closing && emu_sb_set_local(sb, lid) == 0;
+  if (lid && (!ok || !req)) emu_local_kill(app, lid); /* nobody will use it */
+  if (ok && req)
+    created(req, sb, pc->timeout);
+  else
+    emu_sb_discard(sb);
+  if (!ok && req)
+    emu_reply_error(req, app->closing ? 503 : 500, "cannot create the sandbox: %s",
+                    err            ? err->message
+                    : app->closing ? "shutting down"
+                                   : "out of memory");
+  free(pc);
+}
+
+static void create_local(struct emu_req *req, struct emu_sandbox *sb, int timeout) {
+  struct emu_app *app = sb->app;
+  struct pending_create *pc = calloc(1, sizeof *pc);
+  if (!pc || !(pc->hold = emu_req_hold(req))) {
+    free(pc);
+    emu_sb_discard(sb);
+    emu_reply_error(req, 500, "out of memory");
+    return;
+  }
+  pc->sb = sb;
+  pc->timeout = timeout;
+  app->n_creating++;
+  /* a longer local lifetime: the emulator's TTL decides, the local one is a backstop */
+  if (emu_local_create(app, sb, (long)timeout + 60, local_created, pc) < 0) {
+    app->n_creating--;
+    req = emu_req_resume(pc->hold);
+    free(pc);
+    emu_sb_discard(sb);
+    emu_reply_error(req, 500, "cannot create the sandbox: the local provider refused");
+  }
+}
+
 static void route_create(struct emu_req *req, struct emu_app *app, int v2) {
   json_t *body = emu_req_json(req);
   if (!body) {
@@ -84,14 +151,8 @@ static void route_create(struct emu_req *req, struct emu_app *app, int v2) {
     why = "templateID is required";
   } else if (timeout < 0) {
     why = "Timeout must be between 1 second and 24 hours";
-  } else if (app->max_sandboxes > 0 && app->n_running >= (unsigned long)app->max_sandboxes) {
+  } else if (at_capacity(req, app)) {
     json_decref(body);
-    struct emu_header ra = {(char *)"retry-after", (char *)"1"};
-    char msg[128];
-    snprintf(msg, sizeof msg,
-             "you have reached the maximum number of concurrent E2B sandboxes (%d)",
-             app->max_sandboxes);
-    emu_reply_json(req, 429, json_pack("{s:i,s:s}", "code", 429, "message", msg), &ra, 1);
     return;
   }
   json_t *auto_pause = json_object_get(body, "autoPause");
@@ -106,7 +167,7 @@ static void route_create(struct emu_req *req, struct emu_app *app, int v2) {
     emu_reply_error(req, 400, "%s", why);
     return;
   }
-  struct emu_sandbox *sb = emu_sb_create(app, template_id, timeout, &why);
+  struct emu_sandbox *sb = emu_sb_new(app, template_id, &why);
   if (!sb) {
     json_decref(body);
     emu_reply_error(req, 500, "%s", why);
@@ -114,7 +175,7 @@ static void route_create(struct emu_req *req, struct emu_app *app, int v2) {
   }
   if (copy_string_map(json_object_get(body, "metadata"), sb->metadata) < 0 ||
       copy_string_map(json_object_get(body, "envVars"), sb->env_vars) < 0) {
-    emu_sb_kill(sb);
+    emu_sb_discard(sb);
     json_decref(body);
     emu_reply_error(req, 400, "metadata and envVars must map strings to strings");
     return;
@@ -123,8 +184,11 @@ static void route_create(struct emu_req *req, struct emu_app *app, int v2) {
   if (allow && json_is_boolean(allow)) sb->allow_internet = json_is_true(allow);
   if (network && json_is_object(network)) sb->network = json_incref(network);
   json_decref(body);
-  if (app->verbose) fprintf(stderr, "sbx-emu: created %s (%s)\n", sb->id, sb->template_id);
-  emu_reply_json(req, 201, sandbox_json(sb), NULL, 0);
+  if (app->exec_null) {
+    created(req, sb, timeout);
+    return;
+  }
+  create_local(req, sb, timeout);
 }
 
 /* ---- list ---- */
@@ -286,6 +350,62 @@ static void route_list(struct emu_req *req, struct emu_app *app, int v2) {
 
 /* ---- per-sandbox routes ---- */
 
+/* Connect's answer once the sandbox's processes run (resumed if paused):
+ * 200 when it was running, 201 when it was resumed. */
+static void connected(struct emu_req *req, struct emu_sandbox *sb, int timeout) {
+  if (sb->state == EMU_SB_RUNNING) {
+    int64_t want = emu_now_ms() + (int64_t)timeout * 1000;
+    if (want > sb->end_ms) emu_sb_set_end(sb, want);
+    emu_reply_json(req, 200, sandbox_json(sb), NULL, 0);
+    return;
+  }
+  emu_sb_resume(sb, timeout);
+  emu_reply_json(req, 201, sandbox_json(sb), NULL, 0);
+}
+
+/* Real mode: the reply waits for the local sandbox's resume (SIGCONT). The
+ * sandbox is looked up again: it may have been killed meanwhile. */
+struct pending_sb {
+  struct emu_hold *hold;
+  char id[EMU_ID_LEN + 1];
+  int timeout;
+};
+
+static struct pending_sb *pending_sb_new(struct emu_req *req, const struct emu_sandbox *sb,
+                                         int timeout) {
+  struct pending_sb *ps = calloc(1, sizeof *ps);
+  if (!ps || !(ps->hold = emu_req_hold(req))) {
+    free(ps);
+    return NULL;
+  }
+  snprintf(ps->id, sizeof ps->id, "%s", sb->id);
+  ps->timeout = timeout;
+  return ps;
+}
+
+/* The request of a finished pending op and its sandbox; NULL when there is
+ * nothing left to do (answered here when the sandbox or the op failed). */
+static struct emu_req *pending_sb_end(struct pending_sb *ps, struct emu_app *app,
+                                      const sbx_error *err, struct emu_sandbox **sb) {
+  struct emu_req *req = emu_req_resume(ps->hold);
+  *sb = emu_sb_find(app, ps->id);
+  if (req && !*sb)
+    emu_reply_error(req, 404, not_found_fmt, ps->id);
+  else if (req && err)
+    emu_reply_error(req, 500, "sandbox %s: %s", ps->id, err->message);
+  else
+    return req;
+  return NULL;
+}
+
+static void local_resumed(struct emu_app *app, const sbx_error *err, const char *lid, void *ud) {
+  struct pending_sb *ps = ud;
+  struct emu_sandbox *sb;
+  struct emu_req *req = pending_sb_end(ps, app, err, &sb);
+  if (req) connected(req, sb, ps->timeout);
+  free(ps);
+}
+
 static void route_connect(struct emu_req *req, struct emu_app *app, struct emu_sandbox *sb) {
   json_t *body = emu_req_json(req);
   int timeout = body ? body_timeout(body, 300) : -1;
@@ -294,23 +414,44 @@ static void route_connect(struct emu_req *req, struct emu_app *app, struct emu_s
     emu_reply_error(req, 400, "Timeout must be between 1 second and 24 hours");
     return;
   }
-  if (sb->state == EMU_SB_RUNNING) {
-    int64_t want = emu_now_ms() + (int64_t)timeout * 1000;
-    if (want > sb->end_ms) emu_sb_set_end(sb, want);
-    emu_reply_json(req, 200, sandbox_json(sb), NULL, 0);
+  if (sb->state == EMU_SB_PAUSED && at_capacity(req, app)) return;
+  if (!sb->lid[0]) {
+    connected(req, sb, timeout);
     return;
   }
-  if (app->max_sandboxes > 0 && app->n_running >= (unsigned long)app->max_sandboxes) {
-    struct emu_header ra = {(char *)"retry-after", (char *)"1"};
-    char msg[128];
-    snprintf(msg, sizeof msg,
-             "you have reached the maximum number of concurrent E2B sandboxes (%d)",
-             app->max_sandboxes);
-    emu_reply_json(req, 429, json_pack("{s:i,s:s}", "code", 429, "message", msg), &ra, 1);
+  struct pending_sb *ps = pending_sb_new(req, sb, timeout);
+  if (!ps) {
+    emu_reply_error(req, 500, "out of memory");
+  } else if (emu_local_resume(app, sb->lid, local_resumed, ps) < 0) {
+    emu_reply_error(emu_req_resume(ps->hold), 500, "cannot resume: the local provider refused");
+    free(ps);
+  }
+}
+
+static void local_paused(struct emu_app *app, const sbx_error *err, const char *lid, void *ud) {
+  struct pending_sb *ps = ud;
+  struct emu_sandbox *sb;
+  struct emu_req *req = pending_sb_end(ps, app, err, &sb);
+  if (req) emu_reply_empty(req, 204);
+  free(ps);
+}
+
+static void route_pause(struct emu_req *req, struct emu_sandbox *sb) {
+  if (sb->state == EMU_SB_PAUSED) {
+    emu_reply_error(req, 409, "Sandbox '%s' cannot be paused while in 'paused' state", sb->id);
     return;
   }
-  emu_sb_resume(sb, timeout);
-  emu_reply_json(req, 201, sandbox_json(sb), NULL, 0);
+  if (!sb->lid[0]) {
+    emu_sb_pause(sb, NULL, NULL);
+    emu_reply_empty(req, 204);
+    return;
+  }
+  struct pending_sb *ps = pending_sb_new(req, sb, 0);
+  if (!ps) {
+    emu_reply_error(req, 500, "out of memory");
+    return;
+  }
+  emu_sb_pause(sb, local_paused, ps); /* paused now; the reply once its processes are stopped */
 }
 
 static void route_timeout(struct emu_req *req, struct emu_sandbox *sb) {
@@ -382,12 +523,7 @@ static void route_sandbox(struct emu_req *req, struct emu_app *app, const char *
       return;
     }
     if (!strcmp(action, "pause")) {
-      if (sb->state == EMU_SB_PAUSED) {
-        emu_reply_error(req, 409, "Sandbox '%s' cannot be paused while in 'paused' state", sb->id);
-        return;
-      }
-      emu_sb_pause(sb);
-      emu_reply_empty(req, 204);
+      route_pause(req, sb);
       return;
     }
     if (!strcmp(action, "resume")) {

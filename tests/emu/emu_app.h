@@ -10,11 +10,13 @@
 
 #include "emu_http.h"
 #include "emu_util.h"
+#include "sbx.h"
 
 #define EMU_HASH_SIZE 4096
 #define EMU_ID_LEN 21 /* "i" + 20 of [a-z0-9] */
 #define EMU_ENVD_VERSION "0.6.13"
 #define EMU_MAX_TIMEOUT_S 86400
+#define EMU_N_MOUNTS 3 /* /home/user, /tmp, /root: the local sandbox's own dirs */
 
 struct emu_proc;
 struct emu_stream;
@@ -39,6 +41,10 @@ struct emu_sandbox {
   uint64_t seq;
   char *dir; /* <root>/<id> */
   char *fs;  /* <root>/<id>/fs: the sandbox's "/" */
+  /* real mode: the local-provider sandbox that runs its processes, and the
+   * host dirs of its mounts (emu_fs.c), which override fs for those paths */
+  char lid[32];
+  char *mnt_host[EMU_N_MOUNTS];
   struct emu_proc *procs;
   ev_timer ttl;
 };
@@ -56,8 +62,11 @@ struct emu_app {
   int root_ours; /* created by us: removed at exit */
   char *api_key; /* NULL: any non-empty key */
   int exec_null;
-  int use_bwrap;
-  int max_sandboxes; /* 0: unlimited */
+  sbx_client *local;        /* real mode: the local provider, on our loop */
+  char *local_root;         /* its root: <root>/local */
+  int closing;              /* shutting down: no new work */
+  unsigned long n_creating; /* creates waiting for their local sandbox */
+  int max_sandboxes;        /* 0: unlimited */
   int verbose;
 
   struct emu_sandbox *sb_hash[EMU_HASH_SIZE];
@@ -76,11 +85,20 @@ struct emu_app {
 
 /* emu_store.c: sandbox table and lifecycle. */
 struct emu_sandbox *emu_sb_find(struct emu_app *app, const char *id);
-/* Create the sandbox (directories included); NULL with *why set on failure. */
-struct emu_sandbox *emu_sb_create(struct emu_app *app, const char *template_id, int timeout_s,
-                                  const char **why);
+/* A new sandbox with its directories, not yet in the table; NULL with *why. */
+struct emu_sandbox *emu_sb_new(struct emu_app *app, const char *template_id, const char **why);
+/* Real mode: run its processes in local sandbox lid. 0, or -1 on no memory. */
+int emu_sb_set_local(struct emu_sandbox *sb, const char *lid);
+/* Put a new sandbox in the table, running, ending in timeout_s. */
+void emu_sb_link(struct emu_sandbox *sb, int timeout_s);
+/* Free a sandbox that never made it into the table (its dirs too). */
+void emu_sb_discard(struct emu_sandbox *sb);
 void emu_sb_kill(struct emu_sandbox *sb);
-void emu_sb_pause(struct emu_sandbox *sb);
+/* Paused at once; in real mode fn (may be NULL) learns when the local
+ * sandbox's processes are stopped. */
+typedef void (*emu_local_fn)(struct emu_app *app, const sbx_error *err, const char *lid, void *ud);
+void emu_sb_pause(struct emu_sandbox *sb, emu_local_fn fn, void *ud);
+/* Running again (real mode: after the local sandbox was resumed). */
 void emu_sb_resume(struct emu_sandbox *sb, int timeout_s);
 /* Set end_ms and re-arm the TTL timer (running sandboxes only tick). */
 void emu_sb_set_end(struct emu_sandbox *sb, int64_t end_ms);
@@ -89,6 +107,21 @@ void emu_store_shutdown(struct emu_app *app);
 int emu_rm_rf(const char *path);
 /* mkdir -p with mode 0755. */
 int emu_mkdir_p(const char *path);
+
+/* emu_local.c: real mode's local provider (libsbx public API). An async
+ * call returns 0 and reports through fn once, later (fn NULL: errors are
+ * logged), or returns -1 and never calls fn. */
+int emu_local_open(struct emu_app *app);
+/* Finish what is pending (kills included, bounded), free the client. */
+void emu_local_close(struct emu_app *app);
+int emu_local_create(struct emu_app *app, const struct emu_sandbox *sb, long lifetime_s,
+                     emu_local_fn fn, void *ud);
+int emu_local_pause(struct emu_app *app, const char *lid, emu_local_fn fn, void *ud);
+int emu_local_resume(struct emu_app *app, const char *lid, emu_local_fn fn, void *ud);
+void emu_local_lifetime(struct emu_app *app, const char *lid, long lifetime_s);
+void emu_local_kill(struct emu_app *app, const char *lid);
+/* A libsbx done callback that logs a failure with --verbose (ud is the app). */
+void emu_local_log_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud);
 
 /* emu_api.c: the control plane (API key checked there). */
 void emu_api_dispatch(struct emu_req *req);

@@ -50,8 +50,10 @@ static char *join(const char *a, const char *b) {
   return s;
 }
 
-/* Append the entries of dir (depth levels) to arr; -1 on no memory. */
-static int list_into(json_t *arr, const char *sb_dir, const char *host_dir, unsigned depth) {
+/* Append the entries of dir (depth levels) to arr; -1 on no memory. Each
+ * entry is mapped on its own: a mount point leads into its mount. */
+static int list_into(const struct emu_sandbox *sb, json_t *arr, const char *sb_dir,
+                     const char *host_dir, unsigned depth) {
   struct dirent **names = NULL;
   int n = scandir(host_dir, &names, NULL, alphasort);
   if (n < 0) return 0; /* unreadable subdirectory: skip, as a walk would */
@@ -60,14 +62,14 @@ static int list_into(json_t *arr, const char *sb_dir, const char *host_dir, unsi
     const char *name = names[i]->d_name;
     if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
         json_array_size(arr) < LISTDIR_MAX_ENTRIES) {
-      char *sbp = join(sb_dir, name), *hp = join(host_dir, name);
+      char *sbp = join(sb_dir, name), *hp = sbp ? emu_fs_host(sb, sbp) : NULL;
       struct stat st;
       if (!sbp || !hp) {
         rc = -1;
       } else if (lstat(hp, &st) == 0) {
         json_t *e = emu_fs_entry(sbp, hp, &st);
         if (e) json_array_append_new(arr, e);
-        if (S_ISDIR(st.st_mode) && depth > 1) rc = list_into(arr, sbp, hp, depth - 1);
+        if (S_ISDIR(st.st_mode) && depth > 1) rc = list_into(sb, arr, sbp, hp, depth - 1);
       }
       free(sbp);
       free(hp);
@@ -91,7 +93,7 @@ static void rpc_list_dir(struct emu_req *req, struct emu_sandbox *sb, json_t *bo
     emu_connect_error(req, "invalid_argument", "path '%s' is not a directory", p.sb);
   } else {
     json_t *arr = json_array();
-    if (!arr || list_into(arr, p.sb, p.host, (unsigned)depth) < 0) {
+    if (!arr || list_into(sb, arr, p.sb, p.host, (unsigned)depth) < 0) {
       json_decref(arr);
       emu_connect_error(req, "internal", "out of memory");
     } else {
@@ -121,7 +123,8 @@ static void rpc_make_dir(struct emu_req *req, struct emu_sandbox *sb, json_t *bo
 static void rpc_remove(struct emu_req *req, struct emu_sandbox *sb, json_t *body) {
   struct emu_path p;
   if (resolve_field(req, sb, body, "path", &p, 0) < 0) return;
-  if (strcmp(p.sb, "/") == 0 || strcmp(p.sb, "/home") == 0 || strcmp(p.sb, "/tmp") == 0)
+  if (strcmp(p.sb, "/") == 0 || strcmp(p.sb, "/home") == 0 || strcmp(p.sb, "/tmp") == 0 ||
+      emu_fs_is_mount(sb, p.sb))
     emu_connect_error(req, "permission_denied", "cannot remove '%s'", p.sb);
   else if (emu_rm_rf(p.host) < 0)
     emu_connect_error(req, "internal", "cannot remove '%s': %s", p.sb, strerror(errno));
@@ -140,6 +143,8 @@ static void rpc_move(struct emu_req *req, struct emu_sandbox *sb, json_t *body) 
   struct stat st;
   if (lstat(src.host, &st) < 0)
     emu_connect_error(req, "not_found", "source '%s' does not exist", src.sb);
+  else if (emu_fs_is_mount(sb, src.sb))
+    emu_connect_error(req, "permission_denied", "cannot move '%s'", src.sb);
   else if (emu_fs_mkparent(dst.host) < 0 || rename(src.host, dst.host) < 0)
     emu_connect_error(req, "internal", "cannot move '%s' to '%s': %s", src.sb, dst.sb,
                       strerror(errno));

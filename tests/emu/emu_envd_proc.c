@@ -1,6 +1,5 @@
-/* emu_envd_proc.c - process.Process RPCs: the Start and Connect streams (and
- and the unary List, SendSignal, SendInput, CloseStdin,
- * Update. */
+/* emu_envd_proc.c - process.Process RPCs: the Start and Connect streams and
+ * the unary List, SendSignal, SendInput, CloseStdin, Update. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,20 +27,12 @@ static int selector(json_t *msg, uint32_t *pid, const char **tag) {
   return *pid || *tag ? 0 : -1;
 }
 
-static int send_start(struct emu_stream *st, uint32_t pid) {
-  char msg[64];
-  snprintf(msg, sizeof msg, "{\"event\":{\"start\":{\"pid\":%u}}}", pid);
-  return emu_stream_send(st, msg);
-}
-
+/* Does cwd exist where the process will see it? Under the mounts it is the
+ * local sandbox's dir; elsewhere bubblewrap shows the host read-only. */
 static int cwd_exists(const struct emu_sandbox *sb, const struct emu_path *p) {
   struct stat st;
-  if (!emu_fs_inside(sb, p->host, 1) || stat(p->host, &st) < 0 || !S_ISDIR(st.st_mode)) return 0;
-  /* under bubblewrap only /home and /tmp come from the sandbox directory */
-  if (sb->app->use_bwrap && strcmp(p->sb, "/home") != 0 && strncmp(p->sb, "/home/", 6) != 0 &&
-      strcmp(p->sb, "/tmp") != 0 && strncmp(p->sb, "/tmp/", 5) != 0)
-    return stat(p->sb, &st) == 0 && S_ISDIR(st.st_mode);
-  return 1;
+  if (emu_fs_host_visible(sb, p->sb)) return stat(p->sb, &st) == 0 && S_ISDIR(st.st_mode);
+  return emu_fs_inside(sb, p->host, 1) && stat(p->host, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static void rpc_start(struct emu_req *req, struct emu_sandbox *sb) {
@@ -64,13 +55,14 @@ static void rpc_start(struct emu_req *req, struct emu_sandbox *sb) {
     return;
   }
   struct emu_proc_spec spec = {.cmd = cmd, .args = args, .envs = envs};
-  spec.user = emu_rpc_user(req, &spec.home);
+  const char *home;
+  spec.user = emu_rpc_user(req, &home);
   spec.want_stdin = !stdin_v || json_is_true(stdin_v);
   spec.tag = json_string_value(json_object_get(msg, "tag"));
   spec.timeout_ms = emu_header_ms(req, "connect-timeout-ms");
   struct emu_path wd;
   const char *why = NULL;
-  if (emu_fs_resolve(sb, cwd ? cwd : "", spec.home, &wd, &why) < 0) {
+  if (emu_fs_resolve(sb, cwd ? cwd : "", home, &wd, &why) < 0) {
     json_decref(msg);
     emu_stream_finish(st, "invalid_argument", "cwd '%s' is invalid: %s", cwd, why);
     return;
@@ -82,7 +74,6 @@ static void rpc_start(struct emu_req *req, struct emu_sandbox *sb) {
     return;
   }
   spec.cwd = wd.sb;
-  spec.cwd_host = wd.host;
   json_t *config = json_deep_copy(cfg);
   if (config && !json_object_get(config, "cwd"))
     json_object_set_new(config, "cwd", json_string(wd.sb));
@@ -95,8 +86,9 @@ static void rpc_start(struct emu_req *req, struct emu_sandbox *sb) {
   }
   emu_proc_subscribe(p, st);
   p->starter = st;
-  send_start(st, p->pid); /* a faulted stream may be gone now; the process lives on */
-  if (app->exec_null) emu_proc_run_null(p);
+  if (!app->exec_null) return;     /* the start event follows once the pid is known */
+  emu_proc_send_start(st, p->pid); /* a faulted stream may be gone now; the process lives on */
+  emu_proc_run_null(p);
 }
 
 static void rpc_connect(struct emu_req *req, struct emu_sandbox *sb) {
@@ -125,20 +117,21 @@ static void rpc_connect(struct emu_req *req, struct emu_sandbox *sb) {
   json_decref(msg);
   if (p->exited) {
     char *end = emu_proc_end_json(p);
-    if (send_start(st, p->pid) == 0 && (!end || emu_stream_send(st, end) == 0))
+    if (emu_proc_send_start(st, p->pid) == 0 && (!end || emu_stream_send(st, end) == 0))
       emu_stream_finish(st, NULL, NULL);
     free(end);
     return;
   }
   int64_t ms = emu_header_ms(req, "connect-timeout-ms");
   emu_proc_subscribe(p, st);
-  if (send_start(st, p->pid) == 0 && ms > 0) emu_stream_set_deadline(st, (double)ms / 1000.0);
+  if (emu_proc_send_start(st, p->pid) == 0 && ms > 0)
+    emu_stream_set_deadline(st, (double)ms / 1000.0);
 }
 
 static void rpc_list(struct emu_req *req, struct emu_sandbox *sb) {
   json_t *arr = json_array();
   for (struct emu_proc *p = sb->procs; arr && p; p = p->sb_next) {
-    if (p->exited) continue;
+    if (p->exited || !p->pid) continue;
     json_t *info = json_pack("{s:O,s:i}", "config", p->config, "pid", (json_int_t)p->pid);
     if (info && p->tag) json_object_set_new(info, "tag", json_string(p->tag));
     if (info) json_array_append_new(arr, info);

@@ -16,8 +16,10 @@ struct emu_fault {
   char method[16]; /* "" matches any */
   char *path;      /* prefix */
   int status;
-  int retry_after; /* seconds; 0: no header */
-  long count;      /* hits left; < 0: unlimited */
+  int retry_after;    /* seconds; 0: no header */
+  long count;         /* hits left; < 0: unlimited */
+  long every;         /* > 1: only every Nth matching request is hit */
+  unsigned long seen; /* matching requests so far, for every */
   long delay_ms;
   enum emu_fault_action action;
   unsigned long after_messages;

@@ -1,6 +1,6 @@
 /* emu_faults.c - fault injection rules: POST /_emu/faults adds one, DELETE
  * clears them, GET lists them. A rule matches by method and path prefix and
- * is consumed per hit. */
+ * is consumed per hit; with "every": N only each Nth matching request is hit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +31,8 @@ int emu_faults_take(struct emu_app *app, const char *method, const char *path,
     struct emu_fault *f = *pp;
     if (f->method[0] && strcasecmp(f->method, method) != 0) continue;
     if (strncmp(path, f->path, strlen(f->path)) != 0) continue;
+    /* deterministic rates ("5% of creates" is every 20th): reproducible */
+    if (f->every > 1 && ++f->seen % (unsigned long)f->every != 0) continue;
     *out = *f;
     out->path = NULL;
     out->next = NULL;
@@ -44,10 +46,11 @@ int emu_faults_take(struct emu_app *app, const char *method, const char *path,
 }
 
 static json_t *fault_json(const struct emu_fault *f) {
-  return json_pack("{s:s,s:s,s:i,s:i,s:I,s:I,s:s,s:I}", "method", f->method, "path", f->path,
+  return json_pack("{s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:s,s:I}", "method", f->method, "path", f->path,
                    "status", f->status, "retry_after", f->retry_after, "count",
-                   (json_int_t)f->count, "delay_ms", (json_int_t)f->delay_ms, "action",
-                   action_names[f->action], "after_messages", (json_int_t)f->after_messages);
+                   (json_int_t)f->count, "every", (json_int_t)f->every, "delay_ms",
+                   (json_int_t)f->delay_ms, "action", action_names[f->action], "after_messages",
+                   (json_int_t)f->after_messages);
 }
 
 /* Parse a rule; NULL with *why on bad input. */
@@ -83,6 +86,8 @@ static struct emu_fault *fault_parse(json_t *o, const char **why) {
   json_t *count = json_object_get(o, "count");
   f->count = count ? (long)json_integer_value(count) : 1;
   if (f->count <= 0) f->count = -1; /* unlimited */
+  json_int_t every = json_integer_value(json_object_get(o, "every"));
+  f->every = every > 1 && every < 1000000 ? (long)every : 0;
   json_int_t delay = json_integer_value(json_object_get(o, "delay_ms"));
   f->delay_ms = delay > 0 && delay < 3600000 ? (long)delay : 0;
   json_int_t after = json_integer_value(json_object_get(o, "after_messages"));

@@ -74,15 +74,59 @@ int emu_fs_resolve(const struct emu_sandbox *sb, const char *path, const char *h
     *why = errno == EPERM ? "path escapes the sandbox root" : "out of memory";
     return -1;
   }
-  size_t n = strlen(sb->fs) + strlen(out->sb) + 1;
-  out->host = malloc(n);
+  out->host = emu_fs_host(sb, out->sb);
   if (!out->host) {
     emu_path_free(out);
     *why = "out of memory";
     return -1;
   }
-  snprintf(out->host, n, "%s%s", sb->fs, strcmp(out->sb, "/") == 0 ? "" : out->sb);
   return 0;
+}
+
+static const char *const mount_at[EMU_N_MOUNTS] = {"/home/user", "/tmp", "/root"};
+static const char *const mount_dir[EMU_N_MOUNTS] = {"home", "tmp", "root"};
+
+int emu_fs_mount_local(struct emu_sandbox *sb, const char *local_root, const char *lid) {
+  for (int i = 0; i < EMU_N_MOUNTS; i++) {
+    size_t n = strlen(local_root) + strlen(lid) + strlen(mount_dir[i]) + 3;
+    if (!(sb->mnt_host[i] = malloc(n))) return -1;
+    snprintf(sb->mnt_host[i], n, "%s/%s/%s", local_root, lid, mount_dir[i]);
+  }
+  return 0;
+}
+
+/* The mount holding sb_path; -1 for none; *rest is the path below it. */
+static int mount_of(const struct emu_sandbox *sb, const char *sb_path, const char **rest) {
+  if (!sb->mnt_host[0]) return -1;
+  for (int i = 0; i < EMU_N_MOUNTS; i++) {
+    size_t n = strlen(mount_at[i]);
+    if (strncmp(sb_path, mount_at[i], n) == 0 && (sb_path[n] == '\0' || sb_path[n] == '/')) {
+      *rest = sb_path + n;
+      return i;
+    }
+  }
+  return -1;
+}
+
+char *emu_fs_host(const struct emu_sandbox *sb, const char *sb_path) {
+  const char *rest = NULL;
+  int m = mount_of(sb, sb_path, &rest);
+  const char *base = m >= 0 ? sb->mnt_host[m] : sb->fs;
+  if (m < 0) rest = strcmp(sb_path, "/") == 0 ? "" : sb_path;
+  size_t n = strlen(base) + strlen(rest) + 1;
+  char *host = malloc(n);
+  if (host) snprintf(host, n, "%s%s", base, rest);
+  return host;
+}
+
+int emu_fs_host_visible(const struct emu_sandbox *sb, const char *sb_path) {
+  const char *rest = NULL;
+  return sb->mnt_host[0] && mount_of(sb, sb_path, &rest) < 0;
+}
+
+int emu_fs_is_mount(const struct emu_sandbox *sb, const char *sb_path) {
+  const char *rest = NULL;
+  return mount_of(sb, sb_path, &rest) >= 0 && rest[0] == '\0';
 }
 
 void emu_path_free(struct emu_path *p) {
@@ -98,7 +142,10 @@ static int under(const char *path, const char *root) {
 
 int emu_fs_inside(const struct emu_sandbox *sb, const char *host, int follow_last) {
   char root[PATH_MAX], real[PATH_MAX];
-  if (!realpath(sb->fs, root)) return 0;
+  const char *top = sb->fs; /* the tree host was mapped into: a mount's, or fs */
+  for (int i = 0; i < EMU_N_MOUNTS && sb->mnt_host[i]; i++)
+    if (under(host, sb->mnt_host[i])) top = sb->mnt_host[i];
+  if (!realpath(top, root)) return 0;
   char *probe = strdup(host);
   if (!probe) return 0;
   if (!follow_last) {

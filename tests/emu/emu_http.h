@@ -86,6 +86,14 @@ enum emu_abort {
 /* Abort the response; req is freed (on_close is not called). */
 void emu_resp_abort(struct emu_req *req, enum emu_abort how);
 
+/* Hold a request open while a route waits for something async (a libsbx
+ * callback): the hold outlives the request when the peer goes away first.
+ * emu_req_hold returns NULL on no memory; emu_req_resume frees the hold and
+ * gives back the request to answer, or NULL when the peer is gone. */
+struct emu_hold;
+struct emu_hold *emu_req_hold(struct emu_req *req);
+struct emu_req *emu_req_resume(struct emu_hold *h);
+
 /* Transports. */
 /* Cleartext HTTP/1.1 listener; returns the bound port or -1. */
 int emu_h1_listen(struct emu_server *srv, const char *host, int port);

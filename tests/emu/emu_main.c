@@ -13,7 +13,6 @@
 
 #include "emu_app.h"
 #include "emu_http.h"
-#include "emu_proc.h"
 
 /* Weak: sbx-emu links without the TLS transport; --tls-port then fails. */
 #pragma weak emu_tls_listen
@@ -134,7 +133,7 @@ static int write_port_file(const char *path, int port, int tls_port) {
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents) {
   struct emu_app *app = w->data;
   if (app->verbose) fprintf(stderr, "sbx-emu: signal %d, shutting down\n", w->signum);
-  emu_store_shutdown(app); /* kills every sandbox's process groups */
+  emu_store_shutdown(app); /* kills every sandbox (main waits for the local kills) */
   ev_break(loop, EVBREAK_ALL);
 }
 
@@ -162,7 +161,6 @@ int main(int argc, char **argv) {
             strerror(errno));
     return 1;
   }
-  emu_proc_probe(app); /* before the loop owns SIGCHLD */
 
   struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
   if (!loop) {
@@ -174,6 +172,8 @@ int main(int argc, char **argv) {
   srv.verbose = o.verbose;
   app->srv = &srv;
   app->loop = loop;
+  /* real mode: processes run in local-provider sandboxes under <root>/local */
+  if (!app->exec_null && emu_local_open(app) < 0) return 1;
 
   int port = emu_h1_listen(&srv, o.host, o.port);
   if (port < 0) {
@@ -196,8 +196,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (o.verbose)
-    fprintf(stderr, "sbx-emu: root %s, exec %s%s\n", app->root, o.exec_null ? "null" : "real",
-            !o.exec_null && !app->use_bwrap ? " (no bubblewrap)" : "");
+    fprintf(stderr, "sbx-emu: root %s, exec %s\n", app->root,
+            o.exec_null ? "null" : "real (local provider)");
 
   ev_signal sigterm, sigint;
   ev_signal_init(&sigterm, on_stop_signal, SIGTERM);
@@ -209,6 +209,7 @@ int main(int argc, char **argv) {
   ev_run(loop, 0);
 
   emu_store_shutdown(app);
+  emu_local_close(app); /* the local sandboxes' processes and dirs are gone after it */
   if (app->root_ours) emu_rm_rf(app->root);
   emu_faults_free(app);
   emu_stats_free(app);

@@ -1,19 +1,16 @@
 /* emu_proc.c - processes of emulated sandboxes: the process table, output
- * fan-out to streams, exit and end events, deadlines, stdin, retention. */
+ * fan-out to streams, exit and end events, deadlines, stdin, retention, and
+ * null mode's synthetic processes. Real ones run in emu_exec.c. */
 #include "emu_proc.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "emu_spawn.h"
 #include "emu_stream.h"
 
 #define PROC_RETAIN_S 30.0
-#define PROC_READ_CHUNK 32768
 
 static unsigned pid_slot(uint32_t pid) {
   return pid % EMU_HASH_SIZE;
@@ -22,7 +19,7 @@ static unsigned pid_slot(uint32_t pid) {
 struct emu_proc *emu_proc_find(struct emu_sandbox *sb, uint32_t pid, const char *tag) {
   if (tag) {
     for (struct emu_proc *p = sb->procs; p; p = p->sb_next)
-      if (p->tag && strcmp(p->tag, tag) == 0) return p;
+      if (p->pid && p->tag && strcmp(p->tag, tag) == 0) return p;
     return NULL;
   }
   for (struct emu_proc *p = sb->app->proc_hash[pid_slot(pid)]; p; p = p->hnext)
@@ -30,37 +27,31 @@ struct emu_proc *emu_proc_find(struct emu_sandbox *sb, uint32_t pid, const char 
   return NULL;
 }
 
-static void proc_unlink(struct emu_proc *p) {
-  struct emu_app *app = p->app;
-  struct emu_proc **pp = &app->proc_hash[pid_slot(p->pid)];
+static void unlink_pid(struct emu_proc *p) {
+  struct emu_proc **pp = &p->app->proc_hash[pid_slot(p->pid)];
   while (*pp && *pp != p)
     pp = &(*pp)->hnext;
   if (*pp) *pp = p->hnext;
+  p->hnext = NULL;
+}
+
+static void unlink_sb(struct emu_proc *p) {
+  if (!p->sb) return;
   if (p->sb_prev)
     p->sb_prev->sb_next = p->sb_next;
   else
     p->sb->procs = p->sb_next;
   if (p->sb_next) p->sb_next->sb_prev = p->sb_prev;
+  p->sb_prev = p->sb_next = NULL;
 }
 
-static void close_fd(struct emu_proc *p, int *fd, ev_io *w) {
-  if (*fd < 0) return;
-  ev_io_stop(p->app->loop, w);
-  close(*fd);
-  *fd = -1;
-}
-
-static void proc_free(struct emu_proc *p) {
+void emu_proc_free(struct emu_proc *p) {
   struct ev_loop *loop = p->app->loop;
-  if (!p->exited) p->app->n_procs_live--;
-  proc_unlink(p);
+  if (!p->exited && p->sb) p->app->n_procs_live--;
+  unlink_pid(p);
+  unlink_sb(p);
   ev_timer_stop(loop, &p->deadline);
   ev_timer_stop(loop, &p->work);
-  if (p->child_running) ev_child_stop(loop, &p->child);
-  close_fd(p, &p->out_fd, &p->out_io);
-  close_fd(p, &p->err_fd, &p->err_io);
-  close_fd(p, &p->in_fd, &p->in_io);
-  emu_buf_free(&p->in_pending);
   json_decref(p->config);
   free(p->tag);
   free(p);
@@ -92,20 +83,28 @@ static void broadcast(struct emu_proc *p, const char *json) {
   }
 }
 
+int emu_proc_send_start(struct emu_stream *st, uint32_t pid) {
+  char msg[64];
+  snprintf(msg, sizeof msg, "{\"event\":{\"start\":{\"pid\":%u}}}", pid);
+  return emu_stream_send(st, msg);
+}
+
+void emu_proc_set_signal(struct emu_proc *p, const char *name) {
+  size_t i = 0;
+  for (; name && name[i] && i + 1 < sizeof p->signame; i++)
+    p->signame[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+  p->signame[i] = '\0';
+  p->signaled = 1;
+}
+
 char *emu_proc_end_json(const struct emu_proc *p) {
   struct emu_buf b = {0};
   int rc;
   if (p->signaled) {
-    char name[48];
-    const char *s = strsignal(p->sig);
-    size_t i = 0;
-    for (; s && s[i] && i + 1 < sizeof name; i++)
-      name[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
-    name[i] = '\0';
     rc = emu_buf_printf(&b,
                         "{\"event\":{\"end\":{\"exitCode\":-1,\"status\":\"signal: %s\","
                         "\"error\":\"signal: %s\"}}}",
-                        name, name);
+                        p->signame, p->signame);
   } else if (p->exit_code == 0) {
     rc = emu_buf_printf(&b, "{\"event\":{\"end\":{\"exited\":true,\"status\":\"exit status 0\"}}}");
   } else {
@@ -122,19 +121,17 @@ char *emu_proc_end_json(const struct emu_proc *p) {
 }
 
 static void retain_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  proc_free(w->data);
+  emu_proc_free(w->data);
 }
 
 /* The process is over: end every stream, keep the record for Connect. */
-static void proc_finish(struct emu_proc *p) {
+void emu_proc_finish(struct emu_proc *p) {
   if (p->exited) return;
   p->exited = 1;
   p->app->n_procs_live--;
   struct ev_loop *loop = p->app->loop;
   ev_timer_stop(loop, &p->deadline);
   ev_timer_stop(loop, &p->work);
-  close_fd(p, &p->in_fd, &p->in_io);
-  emu_buf_free(&p->in_pending);
   char *end = emu_proc_end_json(p);
   while (p->subs) {
     struct emu_stream *st = p->subs;
@@ -153,9 +150,9 @@ static void proc_finish(struct emu_proc *p) {
   ev_timer_start(loop, &p->work);
 }
 
-/* ---- output pipes ---- */
+/* ---- output and start ---- */
 
-static void send_output(struct emu_proc *p, const char *stream, const char *data, size_t len) {
+void emu_proc_output(struct emu_proc *p, const char *stream, const char *data, size_t len) {
   char *b64 = emu_b64_encode(data, len, NULL);
   struct emu_buf b = {0};
   if (b64 && emu_buf_printf(&b, "{\"event\":{\"data\":{\"%s\":\"%s\"}}}", stream, b64) == 0)
@@ -164,74 +161,24 @@ static void send_output(struct emu_proc *p, const char *stream, const char *data
   free(b64);
 }
 
-/* Read once (or until dry when drain). 1 when the pipe reached EOF. */
-static int pump(struct emu_proc *p, int *fd, ev_io *w, const char *stream, int drain) {
-  char buf[PROC_READ_CHUNK];
-  while (*fd >= 0) {
-    ssize_t n = read(*fd, buf, sizeof buf);
-    if (n > 0) {
-      send_output(p, stream, buf, (size_t)n);
-      if (!drain) return 0;
-      continue;
+/* The pid is known: index it and tell the subscribers (the Start stream). */
+void emu_proc_started(struct emu_proc *p, uint32_t pid) {
+  struct emu_app *app = p->app;
+  p->pid = pid;
+  for (struct emu_proc *q = app->proc_hash[pid_slot(pid)]; q; q = q->hnext)
+    if (q->pid == pid && q->exited) { /* a retained record with a reused pid */
+      emu_proc_free(q);
+      break;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-    close_fd(p, fd, w);
-    return 1;
+  unsigned s = pid_slot(pid);
+  p->hnext = app->proc_hash[s];
+  app->proc_hash[s] = p;
+  struct emu_stream *st = p->subs;
+  while (st) {
+    struct emu_stream *next = st->next_sub;
+    emu_proc_send_start(st, pid); /* a faulted stream may be gone now; the process lives on */
+    st = next;
   }
-  return 1;
-}
-
-static void out_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  struct emu_proc *p = w->data;
-  pump(p, &p->out_fd, &p->out_io, "stdout", 0);
-}
-
-static void err_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  struct emu_proc *p = w->data;
-  pump(p, &p->err_fd, &p->err_io, "stderr", 0);
-}
-
-static void child_cb(struct ev_loop *loop, ev_child *w, int revents) {
-  struct emu_proc *p = w->data;
-  ev_child_stop(loop, w);
-  p->child_running = 0;
-  int status = w->rstatus;
-  if (WIFSIGNALED(status)) {
-    p->signaled = 1;
-    p->sig = WTERMSIG(status);
-  } else {
-    p->exit_code = WEXITSTATUS(status);
-    /* bubblewrap reports a signal death of its child as 128 + signal */
-    if (p->app->use_bwrap && p->exit_code > 128 && p->exit_code <= 128 + 64 &&
-        (p->exit_code - 128 == SIGKILL || p->exit_code - 128 == SIGTERM)) {
-      p->signaled = 1;
-      p->sig = p->exit_code - 128;
-    }
-  }
-  /* output written before the exit is already in the pipes */
-  pump(p, &p->out_fd, &p->out_io, "stdout", 1);
-  pump(p, &p->err_fd, &p->err_io, "stderr", 1);
-  close_fd(p, &p->out_fd, &p->out_io);
-  close_fd(p, &p->err_fd, &p->err_io);
-  proc_finish(p);
-}
-
-static void in_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  struct emu_proc *p = w->data;
-  while (p->in_pending.len > 0) {
-    ssize_t n = write(p->in_fd, p->in_pending.data, p->in_pending.len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n <= 0) { /* the reader is gone */
-      emu_buf_free(&p->in_pending);
-      close_fd(p, &p->in_fd, &p->in_io);
-      return;
-    }
-    emu_buf_consume(&p->in_pending, (size_t)n);
-  }
-  ev_io_stop(loop, w);
-  if (p->in_close_pending) close_fd(p, &p->in_fd, &p->in_io);
 }
 
 /* ---- deadlines and signals ---- */
@@ -248,32 +195,36 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 int emu_proc_signal(struct emu_proc *p, int sig) {
   if (p->exited) return -1;
-  if (p->pgid > 0) return kill(-p->pgid, sig);
+  if (!p->app->exec_null) {
+    emu_exec_signal(p, sig);
+    return 0;
+  }
   /* null mode: a synthetic process dies at once */
-  p->signaled = 1;
-  p->sig = sig;
-  proc_finish(p);
+  emu_proc_set_signal(p, strsignal(sig));
+  emu_proc_finish(p);
   return 0;
-}
-
-void emu_procs_sandbox_signal(struct emu_sandbox *sb, int sig) {
-  for (struct emu_proc *p = sb->procs; p; p = p->sb_next)
-    if (!p->exited && p->pgid > 0) kill(-p->pgid, sig);
 }
 
 void emu_procs_sandbox_gone(struct emu_sandbox *sb) {
   while (sb->procs) {
     struct emu_proc *p = sb->procs;
-    if (!p->exited && p->pgid > 0) {
-      kill(-p->pgid, SIGCONT); /* a stopped group must wake up to die */
-      kill(-p->pgid, SIGKILL);
-    }
     while (p->subs) {
       struct emu_stream *st = p->subs;
       emu_proc_unsubscribe(p, st);
       emu_stream_finish(st, "unavailable", "The sandbox was not found");
     }
-    proc_free(p);
+    if (!p->op) {
+      emu_proc_free(p);
+      continue;
+    }
+    /* Its exec op is live: the local kill ends it, then it is freed. */
+    if (!p->exited) p->app->n_procs_live--;
+    p->exited = 1;
+    ev_timer_stop(p->app->loop, &p->deadline);
+    ev_timer_stop(p->app->loop, &p->work);
+    unlink_pid(p);
+    unlink_sb(p);
+    p->sb = NULL;
   }
 }
 
@@ -284,17 +235,12 @@ int emu_proc_input(struct emu_proc *p, const void *data, size_t len, const char 
     *why = "process has exited";
     return -1;
   }
-  if (p->pgid == 0) return 0; /* null mode swallows input */
-  if (p->in_fd < 0 || p->in_close_pending) {
+  if (p->app->exec_null) return 0; /* null mode swallows input */
+  if (!p->want_stdin || p->stdin_closed) {
     *why = "stdin is not open for this process";
     return -1;
   }
-  if (emu_buf_add(&p->in_pending, data, len) < 0) {
-    *why = "out of memory";
-    return -1;
-  }
-  in_cb(p->app->loop, &p->in_io, 0);
-  if (p->in_pending.len > 0 && p->in_fd >= 0) ev_io_start(p->app->loop, &p->in_io);
+  emu_exec_input(p, data, len);
   return 0;
 }
 
@@ -303,29 +249,13 @@ int emu_proc_close_stdin(struct emu_proc *p, const char **why) {
     *why = "process has exited";
     return -1;
   }
-  if (p->in_fd < 0) return 0;
-  p->in_close_pending = 1;
-  if (p->in_pending.len == 0) close_fd(p, &p->in_fd, &p->in_io);
+  if (!p->want_stdin || p->stdin_closed) return 0;
+  p->stdin_closed = 1;
+  emu_exec_close_stdin(p);
   return 0;
 }
 
 /* ---- start ---- */
-
-static void link_proc(struct emu_sandbox *sb, struct emu_proc *p) {
-  struct emu_app *app = sb->app;
-  struct emu_proc *old = emu_proc_find(sb, p->pid, NULL);
-  if (!old) /* a pid reused in another sandbox */
-    for (struct emu_proc *q = app->proc_hash[pid_slot(p->pid)]; q; q = q->hnext)
-      if (q->pid == p->pid) old = q;
-  if (old && old->exited) proc_free(old); /* a retained record with a reused pid */
-  unsigned s = pid_slot(p->pid);
-  p->hnext = app->proc_hash[s];
-  app->proc_hash[s] = p;
-  p->sb_next = sb->procs;
-  if (sb->procs) sb->procs->sb_prev = p;
-  sb->procs = p;
-  app->n_procs_live++;
-}
 
 struct emu_proc *emu_proc_start(struct emu_sandbox *sb, const struct emu_proc_spec *spec,
                                 json_t *config, const char **why) {
@@ -340,40 +270,22 @@ struct emu_proc *emu_proc_start(struct emu_sandbox *sb, const struct emu_proc_sp
   p->app = app;
   p->sb = sb;
   p->config = config;
-  p->out_fd = p->err_fd = p->in_fd = -1;
+  p->want_stdin = spec->want_stdin;
   ev_timer_init(&p->deadline, deadline_cb, 0., 0.);
   p->deadline.data = p;
   ev_timer_init(&p->work, retain_cb, 0., 0.);
   p->work.data = p;
+  p->sb_next = sb->procs;
+  if (sb->procs) sb->procs->sb_prev = p;
+  sb->procs = p;
+  app->n_procs_live++;
   if (app->exec_null) {
-    p->pid = app->next_null_pid++;
+    emu_proc_started(p, app->next_null_pid++);
     if (app->next_null_pid == 0) app->next_null_pid = 1000;
-  } else {
-    struct emu_spawned sp;
-    if (emu_spawn(app, sb, spec, &sp, why) < 0) {
-      json_decref(config);
-      free(p->tag);
-      free(p);
-      return NULL;
-    }
-    p->pid = (uint32_t)sp.pid;
-    p->pgid = sp.pid;
-    p->out_fd = sp.out_fd;
-    p->err_fd = sp.err_fd;
-    p->in_fd = sp.in_fd;
-    ev_io_init(&p->out_io, out_cb, p->out_fd, EV_READ);
-    ev_io_init(&p->err_io, err_cb, p->err_fd, EV_READ);
-    ev_io_init(&p->in_io, in_cb, p->in_fd, EV_WRITE);
-    p->out_io.data = p->err_io.data = p->in_io.data = p;
-    ev_io_start(app->loop, &p->out_io);
-    ev_io_start(app->loop, &p->err_io);
-    ev_child_init(&p->child, child_cb, sp.pid, 0);
-    p->child.data = p;
-    ev_child_start(app->loop, &p->child);
-    p->child_running = 1;
-    if (sb->state == EMU_SB_PAUSED) kill(-p->pgid, SIGSTOP);
+  } else if (emu_exec_start(p, spec, why) < 0) {
+    emu_proc_free(p);
+    return NULL;
   }
-  link_proc(sb, p);
   if (spec->timeout_ms > 0) {
     ev_timer_set(&p->deadline, (double)spec->timeout_ms / 1000.0, 0.);
     ev_timer_start(app->loop, &p->deadline);
@@ -384,7 +296,7 @@ struct emu_proc *emu_proc_start(struct emu_sandbox *sb, const struct emu_proc_sp
 /* ---- null mode: a tiny interpreter for sleep / echo / exit ---- */
 
 static void null_sleep_done(struct ev_loop *loop, ev_timer *w, int revents) {
-  proc_finish(w->data);
+  emu_proc_finish(w->data);
 }
 
 static const char *null_script(const struct emu_proc *p) {
@@ -418,11 +330,11 @@ void emu_proc_run_null(struct emu_proc *p) {
     if (line) {
       memcpy(line, text, n);
       line[n] = '\n';
-      send_output(p, "stdout", line, n + 1);
+      emu_proc_output(p, "stdout", line, n + 1);
       free(line);
     }
   } else if (strncmp(s, "exit ", 5) == 0) {
     p->exit_code = atoi(s + 5) & 255;
   }
-  proc_finish(p);
+  emu_proc_finish(p);
 }

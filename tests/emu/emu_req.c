@@ -1,5 +1,6 @@
 /* emu_req.c - the transport-neutral response API: routes call emu_resp_*,
  * which forwards to the HTTP/1.1 or the HTTP/2 transport. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -67,4 +68,32 @@ void emu_resp_simple(struct emu_req *req, int status, const char *content_type, 
   if (emu_resp_start(req, status, &h, content_type ? 1 : 0, (int64_t)len) == 0 && len > 0)
     emu_resp_write(req, body, len);
   emu_resp_end(req);
+}
+
+struct emu_hold {
+  struct emu_req *req; /* NULL once the peer went away */
+};
+
+static void hold_peer_gone(struct emu_req *req) {
+  struct emu_hold *h = req->route_data;
+  h->req = NULL; /* the transport frees req; the hold waits for its owner */
+}
+
+struct emu_hold *emu_req_hold(struct emu_req *req) {
+  struct emu_hold *h = malloc(sizeof *h);
+  if (!h) return NULL;
+  h->req = req;
+  req->route_data = h;
+  req->on_close = hold_peer_gone;
+  return h;
+}
+
+struct emu_req *emu_req_resume(struct emu_hold *h) {
+  struct emu_req *req = h->req;
+  free(h);
+  if (req) {
+    req->route_data = NULL;
+    req->on_close = NULL;
+  }
+  return req;
 }

@@ -74,6 +74,10 @@ void emu_dispatch(struct emu_req *req) {
     emu_reply_error(req, 404, "no route for %s %s", req->method, req->path);
     return;
   }
+  if (app->closing) { /* draining the local provider at exit: no new work */
+    emu_reply_error(req, 503, "sbx-emu is shutting down");
+    return;
+  }
   emu_stats_count(app, req->method, req->path);
   struct emu_fault f;
   if (!app->faults || !emu_faults_take(app, req->method, req->path, &f)) {

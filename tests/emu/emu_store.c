@@ -1,8 +1,8 @@
 /* emu_store.c - the sandbox table: ids, directories, TTL timers, pause,
- * resume and kill. A sandbox is <root>/<id>/fs with home/user and tmp. */
+ * resume and kill. A sandbox is <root>/<id>/fs with home/user and tmp; in
+ * real mode those (and /root) are its local sandbox's dirs (emu_fs.c). */
 #include <errno.h>
 #include <ftw.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,12 @@
 #include <unistd.h>
 
 #include "emu_app.h"
+#include "emu_fs.h"
 #include "emu_proc.h"
+
+/* The local sandbox outlives the emulated one by this much: its watchdog is
+ * only a backstop for an emulator that died. */
+#define LOCAL_MARGIN_S 60
 
 static unsigned hash_id(const char *id) {
   unsigned h = 2166136261u;
@@ -72,9 +77,21 @@ static void ttl_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     fprintf(stderr, "sbx-emu: sandbox %s reached its end (%s)\n", sb->id,
             sb->auto_pause ? "pause" : "kill");
   if (sb->auto_pause)
-    emu_sb_pause(sb);
+    emu_sb_pause(sb, NULL, NULL);
   else
     emu_sb_kill(sb);
+}
+
+/* Real mode: the local sandbox's lifetime covers the emulated one. A paused
+ * sandbox does not age here, so its local one gets the longest lifetime. */
+static void mirror_lifetime(struct emu_sandbox *sb) {
+  if (!sb->lid[0]) return;
+  long left = EMU_MAX_TIMEOUT_S;
+  if (sb->state == EMU_SB_RUNNING) {
+    int64_t ms = sb->end_ms - emu_now_ms();
+    left = ms > 0 ? (long)((ms + 999) / 1000) : 0;
+  }
+  emu_local_lifetime(sb->app, sb->lid, left + LOCAL_MARGIN_S);
 }
 
 void emu_sb_set_end(struct emu_sandbox *sb, int64_t end_ms) {
@@ -84,6 +101,7 @@ void emu_sb_set_end(struct emu_sandbox *sb, int64_t end_ms) {
   int64_t left = end_ms - emu_now_ms();
   ev_timer_set(&sb->ttl, left > 0 ? (double)left / 1000.0 : 0., 0.);
   ev_timer_start(sb->app->loop, &sb->ttl);
+  mirror_lifetime(sb);
 }
 
 static char *path_join(const char *a, const char *b) {
@@ -115,11 +133,12 @@ static void sb_free(struct emu_sandbox *sb) {
   json_decref(sb->network);
   free(sb->dir);
   free(sb->fs);
+  for (int i = 0; i < EMU_N_MOUNTS; i++)
+    free(sb->mnt_host[i]);
   free(sb);
 }
 
-struct emu_sandbox *emu_sb_create(struct emu_app *app, const char *template_id, int timeout_s,
-                                  const char **why) {
+struct emu_sandbox *emu_sb_new(struct emu_app *app, const char *template_id, const char **why) {
   struct emu_sandbox *sb = calloc(1, sizeof *sb);
   if (!sb) {
     *why = "out of memory";
@@ -142,12 +161,26 @@ struct emu_sandbox *emu_sb_create(struct emu_app *app, const char *template_id, 
     *why = "out of memory";
     return NULL;
   }
+  /* in real mode home/user, root and tmp stay as the empty mount points a
+   * listing of / or /home shows */
   if (make_dirs(sb) < 0) {
     emu_rm_rf(sb->dir);
     sb_free(sb);
     *why = "cannot create the sandbox directory";
     return NULL;
   }
+  ev_timer_init(&sb->ttl, ttl_cb, 0., 0.);
+  sb->ttl.data = sb;
+  return sb;
+}
+
+int emu_sb_set_local(struct emu_sandbox *sb, const char *lid) {
+  snprintf(sb->lid, sizeof sb->lid, "%s", lid);
+  return emu_fs_mount_local(sb, sb->app->local_root, lid);
+}
+
+void emu_sb_link(struct emu_sandbox *sb, int timeout_s) {
+  struct emu_app *app = sb->app;
   sb->state = EMU_SB_RUNNING;
   sb->started_ms = emu_now_ms();
   sb->seq = ++app->seq;
@@ -158,16 +191,20 @@ struct emu_sandbox *emu_sb_create(struct emu_app *app, const char *template_id, 
   if (app->sb_head) app->sb_head->prev = sb;
   app->sb_head = sb;
   app->n_running++;
-  ev_timer_init(&sb->ttl, ttl_cb, 0., 0.);
-  sb->ttl.data = sb;
   emu_sb_set_end(sb, sb->started_ms + (int64_t)timeout_s * 1000);
-  return sb;
+}
+
+void emu_sb_discard(struct emu_sandbox *sb) {
+  if (emu_rm_rf(sb->dir) < 0 && sb->app->verbose)
+    fprintf(stderr, "sbx-emu: cannot remove %s\n", sb->dir);
+  sb_free(sb);
 }
 
 void emu_sb_kill(struct emu_sandbox *sb) {
   struct emu_app *app = sb->app;
   ev_timer_stop(app->loop, &sb->ttl);
   emu_procs_sandbox_gone(sb);
+  if (sb->lid[0]) emu_local_kill(app, sb->lid); /* its processes and dirs */
   struct emu_sandbox **pp = &app->sb_hash[hash_id(sb->id)];
   while (*pp && *pp != sb)
     pp = &(*pp)->hnext;
@@ -181,18 +218,29 @@ void emu_sb_kill(struct emu_sandbox *sb) {
     app->n_running--;
   else
     app->n_paused--;
-  if (emu_rm_rf(sb->dir) < 0 && app->verbose)
-    fprintf(stderr, "sbx-emu: cannot remove %s\n", sb->dir);
-  sb_free(sb);
+  emu_sb_discard(sb);
 }
 
-void emu_sb_pause(struct emu_sandbox *sb) {
-  if (sb->state == EMU_SB_PAUSED) return;
-  ev_timer_stop(sb->app->loop, &sb->ttl);
-  emu_procs_sandbox_signal(sb, SIGSTOP);
+void emu_sb_pause(struct emu_sandbox *sb, emu_local_fn fn, void *ud) {
+  struct emu_app *app = sb->app;
+  if (sb->state == EMU_SB_PAUSED) {
+    if (fn) fn(app, NULL, sb->lid, ud);
+    return;
+  }
+  ev_timer_stop(app->loop, &sb->ttl);
   sb->state = EMU_SB_PAUSED;
-  sb->app->n_running--;
-  sb->app->n_paused++;
+  app->n_running--;
+  app->n_paused++;
+  if (sb->lid[0]) { /* SIGSTOP of its process groups */
+    static const sbx_error refused = {.code = SBX_ENOMEM,
+                                      .retry_after_ms = -1,
+                                      .provider_code = "",
+                                      .message = "the local provider refused the pause"};
+    if (emu_local_pause(app, sb->lid, fn, ud) < 0 && fn) fn(app, &refused, sb->lid, ud);
+    mirror_lifetime(sb);
+  } else if (fn) {
+    fn(app, NULL, NULL, ud);
+  }
 }
 
 void emu_sb_resume(struct emu_sandbox *sb, int timeout_s) {
@@ -200,12 +248,12 @@ void emu_sb_resume(struct emu_sandbox *sb, int timeout_s) {
     sb->state = EMU_SB_RUNNING;
     sb->app->n_paused--;
     sb->app->n_running++;
-    emu_procs_sandbox_signal(sb, SIGCONT);
   }
   emu_sb_set_end(sb, emu_now_ms() + (int64_t)timeout_s * 1000);
 }
 
 void emu_store_shutdown(struct emu_app *app) {
+  app->closing = 1;
   while (app->sb_head)
     emu_sb_kill(app->sb_head);
 }
