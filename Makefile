@@ -2,7 +2,7 @@
 #   make                 libsbx.a, libsbx.so, sbx, sbx-emu (in build/)
 #   make test            unit + integration + conformance, then the same under ASan+UBSan
 #   make run             a sample batch (see README)
-#   make bench           client CPU and memory figures against sbx-emu
+#   make bench           client CPU and memory figures against sbx-emu, and a 10,000-task batch
 #   make format          clang-format every source file
 #   make SANITIZE=address,undefined   sanitized build in build-san/
 #   make install PREFIX=/usr/local
@@ -112,7 +112,7 @@ run: all
 	sh examples/run-batch.sh $(B)
 
 bench: all $(B)/sbx-bench
-	sh bench/run.sh $(B)
+	sh bench/run.sh $(B); rc=$$?; sh bench/batch.sh $(B) && exit $$rc
 
 FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -83,6 +83,7 @@ struct run_task {
   char *last_sandbox; /* of the latest attempt, for the result */
   sbx_op_id op;       /* the op in flight, 0 when none */
   size_t step;        /* index of the upload, command or artifact */
+  size_t batch;       /* uploads in the request in flight */
   size_t glob;        /* artifact glob expansion: index in matches */
   char **matches;
   size_t n_matches;
@@ -158,6 +159,7 @@ struct run {
 
   ev_signal sigint_w, sigterm_w;
   ev_timer heartbeat_w, progress_w;
+  ev_prepare flush_w; /* writes the journal's pending lines before each poll */
 };
 
 /* run_task.c */

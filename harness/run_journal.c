@@ -184,6 +184,8 @@ out:
 }
 
 void run_journal_close(struct run_journal *j) {
+  run_journal_flush(j);
+  free(j->pending);
   if (j->fd >= 0) close(j->fd);
   if (j->results_fd >= 0) close(j->results_fd);
   for (size_t i = 0; i < j->n_past; i++) {
@@ -196,15 +198,21 @@ void run_journal_close(struct run_journal *j) {
   j->fd = j->results_fd = -1;
 }
 
-static int append_line(int fd, json_t *obj) {
+/* obj as one line (obj is released); NULL on failure. */
+static char *line_of(json_t *obj, size_t *n) {
   char *s = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
   json_decref(obj);
+  if (!s) return NULL;
+  *n = strlen(s);
+  return s;
+}
+
+static int append_line(int fd, json_t *obj) {
+  size_t n;
+  char *s = line_of(obj, &n);
   if (!s) return errno = ENOMEM, -1;
-  size_t n = strlen(s);
-  char *line = cli_xmalloc(n + 2);
-  memcpy(line, s, n);
+  char *line = cli_xrealloc(s, n + 2);
   line[n] = '\n';
-  free(s);
   /* One write on O_APPEND: the line lands whole or (on a crash) as a tail
    * that the next open cuts off. A short write is finished the same way. */
   int rc = cli_write_all(fd, line, n + 1);
@@ -212,8 +220,50 @@ static int append_line(int fd, json_t *obj) {
   return rc;
 }
 
+int run_journal_append_line(struct run_journal *j, const char *line, size_t n) {
+  if (j->n_pending + n + 1 > j->cap_pending) {
+    j->cap_pending = (j->n_pending + n + 1) * 2;
+    j->pending = cli_xrealloc(j->pending, j->cap_pending);
+  }
+  memcpy(j->pending + j->n_pending, line, n);
+  j->pending[j->n_pending + n] = '\n';
+  j->n_pending += n + 1;
+  return 0;
+}
+
 int run_journal_append(struct run_journal *j, json_t *obj) {
-  return append_line(j->fd, obj);
+  size_t n;
+  char *s = line_of(obj, &n);
+  if (!s) return errno = ENOMEM, -1;
+  int rc = run_journal_append_line(j, s, n);
+  free(s);
+  return rc;
+}
+
+char *run_json_escape(const char *s) {
+  size_t n = strlen(s);
+  char *out = cli_xmalloc(n * 6 + 1), *o = out;
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') {
+      *o++ = '\\';
+      *o++ = (char)ch;
+    } else if (ch < 0x20 || ch >= 0x7f) {
+      o += sprintf(o, "\\u%04x", ch);
+    } else {
+      *o++ = (char)ch;
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+int run_journal_flush(struct run_journal *j) {
+  if (!j->n_pending || j->fd < 0) return 0;
+  /* whole lines in one write: a crash can still only tear the last one */
+  int rc = cli_write_all(j->fd, j->pending, j->n_pending);
+  j->n_pending = 0;
+  return rc;
 }
 
 int run_results_append(struct run_journal *j, json_t *obj) {
@@ -221,6 +271,7 @@ int run_results_append(struct run_journal *j, json_t *obj) {
 }
 
 void run_journal_sync(struct run_journal *j) {
+  run_journal_flush(j);
   if (j->fd >= 0) fdatasync(j->fd);
   if (j->results_fd >= 0) fdatasync(j->results_fd);
 }

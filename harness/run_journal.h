@@ -27,6 +27,8 @@ struct run_past {
 
 struct run_journal {
   int fd, results_fd;
+  char *pending; /* journal lines not yet written (run_journal_flush) */
+  size_t n_pending, cap_pending;
   char *run_id; /* from the first start record, or new */
   struct run_past *past;
   size_t n_past;
@@ -41,8 +43,17 @@ void run_journal_close(struct run_journal *j);
 /* The past of a task, or NULL. */
 struct run_past *run_journal_past(struct run_journal *j, const char *task);
 
-/* Append a record (obj is released). 0, or -1 with errno. */
+/* Append a record (obj is released) to the pending lines, written by the
+ * next run_journal_flush: the runner flushes before every poll of its loop,
+ * so an intent is on disk before its create can be sent (a request starts
+ * no earlier than the next loop turn). 0, or -1 with errno. */
 int run_journal_append(struct run_journal *j, json_t *obj);
+int run_journal_flush(struct run_journal *j);
+/* The same for a line already formatted (without its newline). */
+int run_journal_append_line(struct run_journal *j, const char *line, size_t n);
+/* s as the inside of a JSON string (quotes, backslashes and control
+ * characters escaped); caller frees. */
+char *run_json_escape(const char *s);
 /* Append one result line (obj is released). */
 int run_results_append(struct run_journal *j, json_t *obj);
 /* fdatasync both files. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli_output.h"
 #include "run.h"
@@ -223,6 +224,14 @@ int run_summary(struct run *r) {
   json_object_set_new(o, "retries", json_integer((json_int_t)r->n_retries));
   json_object_set_new(o, "leftovers_killed", json_integer((json_int_t)r->n_swept));
   json_object_set_new(o, "interrupted", json_boolean(r->signal != 0));
+  /* what the runner itself cost, for capacity planning and the benchmark */
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                 ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+    json_object_set_new(o, "runner_cpu_s", json_real(floor(cpu * 1000 + 0.5) / 1000));
+    json_object_set_new(o, "runner_peak_rss_mb", json_real(round_ms((double)ru.ru_maxrss / 1024)));
+  }
 
   char *path = cli_xasprintf("%s/summary.json", r->o.results_dir);
   int rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));

@@ -267,24 +267,59 @@ static void upload_cb(sbx_client *c, sbx_op_id op, const sbx_error *err,
                       const sbx_file_entry *entries, size_t n, void *ud) {
   struct run_task *t = ud;
   if (op_failed(t, "upload", err)) return;
-  t->step++;
+  t->step += t->batch;
   set_state(t, RT_UPLOADING);
 }
 
-static void step_uploading(struct run_task *t) {
-  if (stopped(t)) return;
-  if (t->step >= t->spec->n_uploads) {
-    t->step = 0;
-    set_state(t, RT_EXECUTING);
-    return;
-  }
-  const struct run_upload *u = &t->spec->uploads[t->step];
+/* Small files travel together (one request on E2B); a large one alone,
+ * streamed from disk. */
+#define BATCH_FILE_MAX (256u << 10)
+#define BATCH_BYTES_MAX (8u << 20)
+#define BATCH_FILES_MAX 256
+
+static size_t upload_size(const struct run_upload *u) {
+  struct stat st;
+  if (!u->local) return u->content_len;
+  return stat(u->local, &st) == 0 ? (size_t)st.st_size : SIZE_MAX;
+}
+
+static sbx_upload as_upload(const struct run_upload *u) {
   sbx_upload up = {.path = u->path, .local_path = u->local};
   if (!u->local) {
     up.data = u->content;
     up.len = u->content_len;
   }
-  sbx_status st = sbx_file_write(t->run->c, t->sandbox, &up, upload_cb, t, &t->op);
+  return up;
+}
+
+static void step_uploading(struct run_task *t) {
+  if (stopped(t)) return;
+  const struct run_spec *s = t->spec;
+  if (t->step >= s->n_uploads) {
+    t->step = 0;
+    set_state(t, RT_EXECUTING);
+    return;
+  }
+  size_t n = 0, bytes = 0, sz;
+  while (t->step + n < s->n_uploads && n < BATCH_FILES_MAX &&
+         (sz = upload_size(&s->uploads[t->step + n])) <= BATCH_FILE_MAX &&
+         bytes + sz <= BATCH_BYTES_MAX) {
+    bytes += sz;
+    n++;
+  }
+  sbx_status st;
+  if (n >= 2) {
+    sbx_upload *ups = cli_xmalloc(n * sizeof *ups);
+    for (size_t i = 0; i < n; i++)
+      ups[i] = as_upload(&s->uploads[t->step + i]);
+    t->batch = n;
+    st = sbx_file_write_many(t->run->c, t->sandbox, ups, n, upload_cb, t, &t->op);
+    free(ups);
+  } else {
+    sbx_upload up = as_upload(&s->uploads[t->step]);
+    t->batch = 1;
+    st = sbx_file_write(t->run->c, t->sandbox, &up, upload_cb, t, &t->op);
+  }
   if (st != SBX_OK) start_failed(t, "upload", st);
 }
 

@@ -320,6 +320,13 @@ typedef struct sbx_upload {
 sbx_status sbx_file_write(sbx_client *c, const char *sandbox_id, const sbx_upload *up,
                           sbx_entries_cb cb, void *ud, sbx_op_id *out);
 
+/* Upload n files with one request where the provider allows it (E2B: one
+ * multipart POST; local: written in turn, no request at all). Sources are
+ * read whole when this is called, so it is meant for many small files; the
+ * user of ups[0] applies to all. The callback gets an entry per file. */
+sbx_status sbx_file_write_many(sbx_client *c, const char *sandbox_id, const sbx_upload *ups,
+                               size_t n, sbx_entries_cb cb, void *ud, sbx_op_id *out);
+
 /* Download: bytes go to local_path (written while they arrive) or, when
  * local_path is NULL, to on_data. max_bytes caps the size (0: no cap). */
 typedef struct sbx_download {

@@ -231,6 +231,17 @@ sbx_status sbx_file_write(sbx_client *c, const char *id, const sbx_upload *up, s
   return c->prov->file_write(c, id, up, cb, ud, out);
 }
 
+sbx_status sbx_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
+                               sbx_entries_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && ups && n > 0 && n <= 100000 && cb && out && check_id(id) == SBX_OK);
+  for (size_t i = 0; i < n; i++) {
+    NEED(ups[i].path && *ups[i].path);
+    NEED(ups[i].local_path ? (!ups[i].data && ups[i].len == 0) : (ups[i].data || ups[i].len == 0));
+  }
+  SUPPORTED(c, file_write_many);
+  return c->prov->file_write_many(c, id, ups, n, cb, ud, out);
+}
+
 sbx_status sbx_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                          void *ud, sbx_op_id *out) {
   NEED(c && dl && cb && out && check_id(id) == SBX_OK && dl->path && *dl->path);

@@ -136,6 +136,7 @@ const struct sbx_provider sbx__provider_e2b = {
     .write_stdin = e2b_write_stdin,
     .close_stdin = e2b_close_stdin,
     .file_write = e2b_file_write,
+    .file_write_many = e2b_file_write_many,
     .file_read = e2b_file_read,
     .fs = e2b_fs,
 };

@@ -110,6 +110,8 @@ sbx_status e2b_write_stdin(sbx_client *c, const char *id, uint32_t pid, const vo
                            size_t len, sbx_done_cb cb, void *ud, sbx_op_id *out);
 sbx_status e2b_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb, void *ud,
                            sbx_op_id *out);
+sbx_status e2b_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
+                               sbx_entries_cb cb, void *ud, sbx_op_id *out);
 sbx_status e2b_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
                           void *ud, sbx_op_id *out);
 sbx_status e2b_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../protocol/json_util.h"
 #include "e2b.h"
+#include "small_file.h"
 
 struct file_op {
   struct e2b_envd_op e; /* call, sandbox id, request URL */
@@ -23,6 +25,7 @@ struct file_op {
   char *local_path;
   int multipart;
   char *prefix, *suffix; /* multipart framing */
+  char boundary[40];     /* "" : "sbx-<op id>" */
   sbx_entries_cb ecb;
   json_t *doc;
   /* download */
@@ -73,7 +76,9 @@ static int build_upload(struct sbx_call *k, struct sbx_http_req *r, struct sbx_e
   int st = e2b_envd_req(k->op.c, r, &f->e.url, f->e.id, "POST", NULL, f->query);
   if (st) return st;
   char ctype[128];
-  if (f->multipart)
+  if (f->multipart && f->boundary[0])
+    snprintf(ctype, sizeof ctype, "Content-Type: multipart/form-data; boundary=%s", f->boundary);
+  else if (f->multipart)
     snprintf(ctype, sizeof ctype, "Content-Type: multipart/form-data; boundary=sbx-%llx",
              (unsigned long long)k->op.id);
   else
@@ -333,6 +338,90 @@ sbx_status e2b_file_write(sbx_client *c, const char *id, const sbx_upload *up, s
   if (f->multipart && multipart_framing(f, f->e.k.op.id, up->path) != 0) {
     f->multipart = 0; /* falls back to octet-stream rather than failing late */
   }
+  *out = f->e.k.op.id;
+  return SBX_OK;
+}
+
+/* The multipart body of n files, one part named "file" each with its path
+ * as the filename (envd writes each part there: e2b-protocol.md 4.3). */
+static char *many_body(const char *boundary, const sbx_upload *ups, size_t n, size_t *len,
+                       sbx_status *st) {
+  char *body = NULL;
+  FILE *f = open_memstream(&body, len);
+  if (!f) return *st = SBX_ENOMEM, NULL;
+  *st = SBX_OK;
+  for (size_t i = 0; i < n && *st == SBX_OK; i++) {
+    char *data = NULL;
+    size_t dlen = ups[i].len;
+    if (ups[i].local_path && !(data = sbx__read_small_file(ups[i].local_path, &dlen))) {
+      *st = SBX_EIO;
+      break;
+    }
+    fprintf(f,
+            "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n",
+            boundary, ups[i].path);
+    if (dlen) fwrite(data ? data : ups[i].data, 1, dlen, f);
+    fputs("\r\n", f);
+    free(data);
+  }
+  fprintf(f, "--%s--\r\n", boundary);
+  if (fclose(f) != 0 && *st == SBX_OK) *st = SBX_ENOMEM;
+  if (*st != SBX_OK) {
+    free(body);
+    return NULL;
+  }
+  return body;
+}
+
+sbx_status e2b_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
+                               sbx_entries_cb cb, void *ud, sbx_op_id *out) {
+  for (size_t i = 0; i < n; i++)
+    if (strpbrk(ups[i].path, "\"\r\n")) return SBX_EINVAL; /* cannot be framed in a part header */
+  /* A random boundary: the body is built before the op (and its id) exists. */
+  unsigned char rnd[8];
+  if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return SBX_EIO;
+  char boundary[40];
+  snprintf(boundary, sizeof boundary, "sbx-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+           rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+  sbx_status st;
+  size_t len = 0;
+  char *body = many_body(boundary, ups, n, &len, &st);
+  if (!body) return st;
+  /* no path query: each part names its own target */
+  char *query = NULL;
+  if (ups[0].user && *ups[0].user) {
+    char *q = files_query("", ups[0].user); /* "/files?path=&username=u" */
+    if (q && asprintf(&query, "/files?%s", strstr(q, "username=")) < 0) query = NULL;
+    free(q);
+  } else {
+    query = strdup("/files");
+  }
+  char *pre = strdup(""), *suf = strdup("");
+  char label[64];
+  snprintf(label, sizeof label, "(%zu files)", n);
+  struct file_op *f = NULL;
+  if (query && pre && suf)
+    f = new_file_op(c, &kind_upload, &hooks_upload, id, label, NULL, ud, &st);
+  else
+    st = SBX_ENOMEM;
+  if (!f) {
+    free(body);
+    free(query);
+    free(pre);
+    free(suf);
+    return st;
+  }
+  free(f->query);
+  f->query = query;
+  f->upload = 1;
+  f->ecb = cb;
+  f->multipart = 1; /* framed already: the empty prefix and suffix add nothing */
+  f->prefix = pre;
+  f->suffix = suf;
+  snprintf(f->boundary, sizeof f->boundary, "%s", boundary);
+  f->data = body;
+  f->len = len;
   *out = f->e.k.op.id;
   return SBX_OK;
 }

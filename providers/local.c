@@ -140,6 +140,7 @@ const struct sbx_provider sbx__provider_local = {
     .write_stdin = local_write_stdin,
     .close_stdin = local_close_stdin,
     .file_write = local_file_write,
+    .file_write_many = local_file_write_many,
     .file_read = local_file_read,
     .fs = local_fs,
 };

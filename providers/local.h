@@ -140,6 +140,8 @@ sbx_status local_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_
                              void *ud, sbx_op_id *out);
 sbx_status local_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                       sbx_op_id *out);
+sbx_status local_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
+                                 sbx_entries_cb cb, void *ud, sbx_op_id *out);
 sbx_status local_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
                             void *ud, sbx_op_id *out);
 sbx_status local_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,

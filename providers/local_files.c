@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "local.h"
+#include "small_file.h"
 
 #define CHUNK (64u << 10)
 #define BURST (4u << 20) /* bytes read per step before yielding to the loop */
@@ -45,6 +46,8 @@ struct file_op {
   char *data;
   size_t len;
   char *local_path;
+  sbx_upload *many; /* write_many: paths and copied data, written in turn */
+  size_t n_many;
   /* read */
   void (*on_data)(sbx_client *c, sbx_op_id op, const char *data, size_t len, void *ud);
   uint64_t max_bytes, total;
@@ -283,7 +286,7 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
-static enum op_step_result write_init(struct file_op *f) {
+static enum op_step_result write_one(struct file_op *f) {
   char host[PATH_MAX], spath[PATH_MAX];
   if (prepare(f, f->path, host, spath) != 0) return finish(f);
   int src = -1;
@@ -321,6 +324,37 @@ static enum op_step_result write_init(struct file_op *f) {
   if (close(dst) != 0 && rc == 0) rc = -1, err = errno;
   if (rc != 0) return fail(f, SBX_EIO, "write failed", strerror(err));
   if (ents_add(&f->ents, host, spath) != 0) return fail(f, SBX_EIO, "stat", strerror(errno));
+  return finish(f);
+}
+
+/* One file, or each of write_many's in turn (f->path names the current one
+ * in messages); the first failure ends the op. */
+static enum op_step_result write_init(struct file_op *f) {
+  if (!f->many) return write_one(f);
+  /* every path is checked before anything is written */
+  for (size_t i = 0; i < f->n_many; i++) {
+    char host[PATH_MAX], spath[PATH_MAX];
+    char *p = strdup(f->many[i].path);
+    if (!p) {
+      sbx__op_fail(&f->op, SBX_ENOMEM, "local: write: out of memory");
+      return finish(f);
+    }
+    free(f->path);
+    f->path = p;
+    if (prepare(f, f->path, host, spath) != 0) return finish(f);
+  }
+  for (size_t i = 0; i < f->n_many; i++) {
+    free(f->path);
+    f->path = (char *)f->many[i].path;
+    f->many[i].path = NULL;
+    f->data = (char *)f->many[i].data;
+    f->many[i].data = NULL;
+    f->len = f->many[i].len;
+    write_one(f);
+    free(f->data);
+    f->data = NULL;
+    if (f->op.err) break;
+  }
   return finish(f);
 }
 
@@ -488,6 +522,11 @@ static void destroy(struct sbx_op *op) {
   free(f->path2);
   free(f->data);
   free(f->local_path);
+  for (size_t i = 0; i < f->n_many; i++) {
+    free((char *)f->many[i].path);
+    free((void *)f->many[i].data);
+  }
+  free(f->many);
 }
 
 static const op_step_fn steps[S_N] = {step_init, step_reading, step_done};
@@ -538,6 +577,36 @@ sbx_status local_file_write(sbx_client *c, const char *id, const sbx_upload *up,
   f->data = data;
   f->len = up->len;
   f->local_path = lp;
+  f->ecb = cb;
+  *out = f->op.id;
+  return SBX_OK;
+}
+
+sbx_status local_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
+                                 sbx_entries_cb cb, void *ud, sbx_op_id *out) {
+  sbx_upload *many = calloc(n, sizeof *many);
+  sbx_status st = many ? SBX_OK : SBX_ENOMEM;
+  for (size_t i = 0; st == SBX_OK && i < n; i++) {
+    size_t len = ups[i].len;
+    char *data =
+        ups[i].local_path ? sbx__read_small_file(ups[i].local_path, &len) : malloc(len + 1);
+    char *path = strdup(ups[i].path);
+    if (data && !ups[i].local_path && len) memcpy(data, ups[i].data, len);
+    many[i] = (sbx_upload){.path = path, .data = data, .len = len};
+    if (!data || !path) st = !data && ups[i].local_path ? SBX_EIO : SBX_ENOMEM;
+  }
+  struct file_op *f = NULL;
+  if (st == SBX_OK) f = start(c, &kind_write, F_WRITE, id, ups[0].path, ud, &st);
+  if (!f) {
+    for (size_t i = 0; many && i < n; i++) {
+      free((char *)many[i].path);
+      free((void *)many[i].data);
+    }
+    free(many);
+    return st;
+  }
+  f->many = many;
+  f->n_many = n;
   f->ecb = cb;
   *out = f->op.id;
   return SBX_OK;

@@ -40,6 +40,8 @@ struct sbx_provider {
                             sbx_op_id *out);
   sbx_status (*file_write)(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
                            void *ud, sbx_op_id *out);
+  sbx_status (*file_write_many)(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
+                                sbx_entries_cb cb, void *ud, sbx_op_id *out);
   sbx_status (*file_read)(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                           void *ud, sbx_op_id *out);
   /* fs: op is one of the SBX_FS_* below. */

@@ -106,8 +106,15 @@ void sbx__client_free(struct sbx_client *c) {
   c->depth = 1; /* callbacks fired from here must not re-enter the free */
   c->closing = 1;
   close_all_ops(c);
+  /* every op has completed: what the run queue still links is left to free */
+  for (struct sbx_op *op = c->runq_head, *next; op; op = next) {
+    next = op->runq_next;
+    free(op);
+  }
+  c->runq_head = c->runq_tail = NULL;
   if (c->prov_destroy) c->prov_destroy(c);
   sbx__bridge_cleanup(c);
+  sbx__http_pool_free(c);
   ev_timer_stop(c->loop, &c->runq_timer);
   ev_timer_stop(c->loop, &c->keepalive);
   for (int i = 0; i < c->n_hosts; i++)
@@ -174,15 +181,22 @@ static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     struct sbx_op *next = op->runq_next;
     op->queued = 0;
     op->runq_next = NULL;
-    sbx__op_run(op); /* may free op */
+    if (op->completed)
+      free(op); /* finished while queued (sbx__op_finish left it to us) */
+    else
+      sbx__op_run(op); /* may free op */
     op = next;
     if (c->free_requested) break;
   }
-  /* Anything left (free requested mid-flush) is closed by the free. */
-  if (op && !c->runq_head) {
+  /* Anything left (free requested mid-flush) goes back on the queue, where
+   * the free closes and releases it. */
+  if (op) {
+    struct sbx_op *last = op;
+    while (last->runq_next)
+      last = last->runq_next;
+    last->runq_next = c->runq_head;
     c->runq_head = op;
-    for (c->runq_tail = op; c->runq_tail->runq_next;)
-      c->runq_tail = c->runq_tail->runq_next;
+    if (!c->runq_tail) c->runq_tail = last;
   }
   sbx__client_leave(c);
 }

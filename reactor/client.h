@@ -25,6 +25,8 @@ struct sbx_host_slot {
   struct sbx_http *wait_head, *wait_tail;
 };
 
+#define SBX_EASY_POOL 32
+
 struct sbx_client {
   struct ev_loop *loop;
   sbx_config cfg;  /* strings point into owned copies below */
@@ -46,6 +48,11 @@ struct sbx_client {
   struct sbx_host_slot hosts[SBX_MAX_HOSTS];
   int n_hosts;
   struct sbx_rate_governor rate;
+  /* Reset easy handles kept for reuse, one pool per receive buffer size
+   * (curl keeps a handle's buffer across curl_easy_reset): [0] unary, [1]
+   * streams. Saves an init and the buffer allocations per request. */
+  CURL *easy_pool[2][SBX_EASY_POOL];
+  int n_easy_pool[2];
   uint64_t rng;                    /* xorshift state for retry jitter */
   const struct sbx_provider *prov; /* the provider layer's vtable */
   void *prov_state;

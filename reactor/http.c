@@ -285,7 +285,8 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   struct sbx_client *c = op->c;
   struct sbx_http *h = calloc(1, sizeof *h);
   if (!h) goto nomem;
-  h->easy = curl_easy_init();
+  int kind = r->sink ? 1 : 0;
+  h->easy = c->n_easy_pool[kind] ? c->easy_pool[kind][--c->n_easy_pool[kind]] : curl_easy_init();
   h->upload_fd = -1;
   h->slot = host_slot(c, r->host);
   if (!h->easy || h->slot < 0) goto nomem;
@@ -327,9 +328,26 @@ nomem:
   return SBX_ENOMEM;
 }
 
+/* Keep a detached handle for the next request of the same kind. */
+static void release_easy(struct sbx_client *c, struct sbx_http *h) {
+  int kind = h->sink ? 1 : 0;
+  if (c && !c->closing && !h->added && c->n_easy_pool[kind] < SBX_EASY_POOL) {
+    curl_easy_reset(h->easy);
+    c->easy_pool[kind][c->n_easy_pool[kind]++] = h->easy;
+  } else {
+    curl_easy_cleanup(h->easy);
+  }
+}
+
+void sbx__http_pool_free(struct sbx_client *c) {
+  for (int k = 0; k < 2; k++)
+    while (c->n_easy_pool[k])
+      curl_easy_cleanup(c->easy_pool[k][--c->n_easy_pool[k]]);
+}
+
 void sbx__http_free(struct sbx_http *h) {
   if (!h) return;
-  if (h->easy) curl_easy_cleanup(h->easy);
+  if (h->easy) release_easy(h->c, h);
   curl_slist_free_all(h->headers);
   sbx__buf_free(&h->body);
   free(h->next_token);

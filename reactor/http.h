@@ -101,4 +101,7 @@ int sbx__bridge_init(struct sbx_client *c);
 void sbx__bridge_cleanup(struct sbx_client *c);
 void sbx__bridge_add(struct sbx_client *c, struct sbx_http *h);
 
+/* Free the client's pooled easy handles (client teardown). */
+void sbx__http_pool_free(struct sbx_client *c);
+
 #endif

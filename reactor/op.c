@@ -138,7 +138,11 @@ void sbx__op_finish(struct sbx_op *op) {
   op->kind->complete(op, op->err ? &pub : NULL);
   if (op->kind->destroy) op->kind->destroy(op);
   free(op->err);
-  free(op);
+  op->err = NULL;
+  /* Still linked on the run queue (an event was posted for a later turn):
+   * the queue frees it when it gets there, so the list never holds a
+   * dangling pointer. */
+  if (!op->queued) free(op);
   sbx__client_leave(c);
 }
 

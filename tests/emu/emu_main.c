@@ -95,7 +95,12 @@ static int parse_args(int argc, char **argv, struct options *o) {
 static int setup_root(struct emu_app *app, const char *root) {
   char real[PATH_MAX];
   if (!root) {
-    char tmpl[] = "/tmp/sbx-emu-XXXXXX";
+    /* tmpfs when there is one: thousands of sandbox directories made and
+     * removed per second slow ext4's inode allocator to a crawl */
+    char tmpl[] = "/dev/shm/sbx-emu-XXXXXX";
+    struct stat shm;
+    if (stat("/dev/shm", &shm) != 0 || !S_ISDIR(shm.st_mode) || access("/dev/shm", W_OK) != 0)
+      memcpy(tmpl, "/tmp/sbx-emu-XXXXXX", sizeof "/tmp/sbx-emu-XXXXXX");
     if (!mkdtemp(tmpl)) return -1;
     app->root_ours = 1;
     app->root = strdup(tmpl);

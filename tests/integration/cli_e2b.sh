@@ -6,52 +6,21 @@
 set -u
 
 B=${1:-${SBX_BUILD:-build}}
+. "$(dirname "$0")/lib/common.sh"
 SBX_BIN=$B/sbx
 EMU_BIN=$B/sbx-emu
-for f in "$SBX_BIN" "$EMU_BIN"; do
-  [ -x "$f" ] || { echo "cli: missing $f (run make)" >&2; echo "cli: 0 passed, 1 failed"; exit 1; }
-done
+need cli "$SBX_BIN" "$EMU_BIN"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sbx-cli.XXXXXX") || exit 1
-EMU_PID=
 cleanup() {
-  if [ -n "$EMU_PID" ]; then
-    kill "$EMU_PID" 2>/dev/null
-    wait "$EMU_PID" 2>/dev/null
-  fi
+  stop_emu
   rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-"$EMU_BIN" --port 0 --port-file "$T/port" >"$T/emu.log" 2>&1 &
-EMU_PID=$!
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do
-  kill -0 "$EMU_PID" 2>/dev/null || break
-  sleep 0.1
-  i=$((i + 1))
-done
-# The port file holds "HTTP_PORT HTTPS_PORT".
-PORT=$(cut -d' ' -f1 "$T/port" 2>/dev/null)
-if [ -z "$PORT" ]; then
-  echo "cli: sbx-emu did not start:" >&2
-  cat "$T/emu.log" >&2
-  echo "cli: 0 passed, 1 failed"
-  exit 1
-fi
+start_emu cli --port 0
 URL=http://127.0.0.1:$PORT
-
-pass=0
-fail=0
-ok() {
-  pass=$((pass + 1))
-  printf 'ok %s\n' "$1"
-}
-bad() {
-  fail=$((fail + 1))
-  printf 'FAIL %s: %s\n' "$1" "$2" # not echo: dash's echo expands backslashes
-}
 
 # sbx ARGS...: run the CLI against the emulator; stdout in $T/out, stderr in
 # $T/err, exit code in $rc. A hung CLI fails after 60 s instead of hanging.
@@ -72,10 +41,8 @@ lines() { wc -l <"$1" | tr -d ' '; }
 why() {
   printf 'exit %s; stdout: %.200s; stderr: %.300s' "$rc" "$(cat "$T/out")" "$(cat "$T/err")"
 }
-# check NAME 'CONDITION': ok when the shell condition holds after a run.
-check() {
-  if eval "$2"; then ok "$1"; else bad "$1" "$(why)"; fi
-}
+# check NAME STATUS (after the condition): a failure says why.
+check_failed() { bad "$1" "$(why)"; }
 
 # expect NAME RC [STDOUT_ERE] [STDERR_ERE]
 expect() {
@@ -118,7 +85,8 @@ usage() {
 # ---- help, version, usage errors -------------------------------------------
 sbx help
 expect help 0 "E2B_API_KEY"
-check help-no-key-option '! grep -q -- "--api-key" "$T/out"'
+! grep -q -- "--api-key" "$T/out"
+check help-no-key-option $?
 sbx --help
 expect help-option 0 "^usage: sbx"
 sbx exec --help
@@ -156,7 +124,8 @@ usage usage-fs-ls-depth "'two'" fs ls i1 / --depth two
 sbx create --meta owner=cli-test --meta run=$$ --env CREATE_ENV=from-create --timeout 600
 expect create 0 "^i[a-z0-9]+$"
 SB=$(cat "$T/out")
-check create-prints-id-only '[ "$(lines "$T/out")" = 1 ]'
+[ "$(lines "$T/out")" = 1 ]
+check create-prints-id-only $?
 
 sbx --json create --template base --meta owner=cli-test --meta run=$$
 expect create-json 0 '^\{"id":"i[a-z0-9]+",'
@@ -183,11 +152,12 @@ expect ls-empty 0 "^ID"
 
 sbx --json ls --meta run=$$ --state running
 expect ls-json 0 '^\{"id":"i'
-check ls-json-lines '[ "$(lines "$T/out")" = 2 ] && ! grep -qv "^{\"id\":" "$T/out"'
+[ "$(lines "$T/out")" = 2 ] && ! grep -qv "^{\"id\":" "$T/out"
+check ls-json-lines $?
 
 sbx ls --meta run=$$ --json
-check ls-json-after-command \
-  '[ "$rc" = 0 ] && [ "$(lines "$T/out")" = 2 ] && ! grep -qv "^{\"id\":" "$T/out"'
+[ "$rc" = 0 ] && [ "$(lines "$T/out")" = 2 ] && ! grep -qv "^{\"id\":" "$T/out"
+check ls-json-after-command $?
 
 sbx ls --meta run=$$ --limit 1 --all
 expect ls-all-pages 0 "^$SB2 "
@@ -242,11 +212,13 @@ if grep -q first "$T/live" && ! grep -q second "$T/live"; then ok exec-live-outp
   bad exec-live-output "after 1.5 s: $(cat "$T/live")"; fi
 wait $live
 rc=$?
-check exec-live-complete '[ "$rc" = 0 ] && grep -q second "$T/live"'
+[ "$rc" = 0 ] && grep -q second "$T/live"
+check exec-live-complete $?
 
 printf 'line one\nline two\n' >"$T/small.in"
 sbx_in "$T/small.in" exec "$SB" --stdin -- cat
-check exec-stdin '[ "$rc" = 0 ] && cmp -s "$T/small.in" "$T/out"'
+[ "$rc" = 0 ] && cmp -s "$T/small.in" "$T/out"
+check exec-stdin $?
 head -c 1000000 /dev/urandom >"$T/stdin.bin"
 sbx_in "$T/stdin.bin" exec "$SB" --stdin -- md5sum
 want=$(md5sum <"$T/stdin.bin" | cut -d' ' -f1)
@@ -265,7 +237,8 @@ if [ "$rc" != 0 ] && [ $((end - start)) -lt 8 ]; then ok exec-timeout; else
 
 sbx --json exec "$SB" 'echo hi; exit 4'
 expect exec-json 4 '^\{"event":"start","pid":[0-9]+\}$'
-check exec-json-output 'grep -qFx "{\"event\":\"stdout\",\"data\":\"hi\\n\"}" "$T/out"'
+grep -qFx "{\"event\":\"stdout\",\"data\":\"hi\\n\"}" "$T/out"
+check exec-json-output $?
 grep -Eq '^\{"event":"exit","pid":[0-9]+,"exit_code":4,"exited":true,.*"code":4\}$' "$T/out" &&
   ok exec-json-exit || bad exec-json-exit "$(why)"
 
@@ -324,7 +297,8 @@ grep -Eq '^dir +[0-9]+ /home/user/up$' "$T/out" && ok fs-ls-dirs || bad fs-ls-di
 grep -q "d2" "$T/out" && bad fs-ls-depth1 "depth 1 shows d2" || ok fs-ls-depth1
 sbx fs ls "$SB" /home/user --depth 2
 expect fs-ls-depth2 0 "^dir +[0-9]+ /home/user/d1/d2$"
-check fs-ls-file-size 'grep -Eq "^file +5242880 /home/user/up/big.bin$" "$T/out"'
+grep -Eq "^file +5242880 /home/user/up/big.bin$" "$T/out"
+check fs-ls-file-size $?
 sbx --json fs ls "$SB" /home/user/up
 expect fs-ls-json 0 \
   '^\{"name":"big.bin","path":"/home/user/up/big.bin","type":"file","size":5242880,'
@@ -408,5 +382,4 @@ if [ "$rc" = 1 ] || [ "$rc" = 2 ]; then expect_err no-api-key "$rc" "^sbx: ls: "
 sbx --api-url http://127.0.0.1:1 --timeout-ms 2000 ls
 expect_err unreachable 1 "^sbx: ls: sandboxes: SBX_(ETRANSPORT|EUNAVAIL|ETIMEDOUT): "
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish cli

@@ -5,25 +5,20 @@
 # Usage: sh tests/integration/cli_local.sh [BUILD_DIR]
 set -u
 B=${1:-build}
+. "$(dirname "$0")/lib/common.sh"
 SBX_BIN=$B/sbx
-[ -x "$SBX_BIN" ] || { echo "cli_local: missing $SBX_BIN"; echo "cli_local: 0 passed, 1 failed"; exit 1; }
+need cli_local "$SBX_BIN"
 T=$(mktemp -d "${TMPDIR:-/tmp}/sbx-cli-local.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM HUP
 unset E2B_API_KEY SBX_PROVIDER
 export SBX_LOCAL_ROOT="$T/root"
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); printf 'ok %s\n' "$1"; }
-bad() { fail=$((fail + 1)); printf 'FAIL %s: %s\n' "$1" "$2"; }
 sbx() {
   timeout 60 "$SBX_BIN" "$@" >"$T/out" 2>"$T/err"
   rc=$?
 }
-check() { # name condition-description; uses $cond (0 = true)
-  if [ "$2" -eq 0 ]; then ok "$1"; else bad "$1" "$(head -c 300 "$T/err")"; fi
-}
+check_failed() { bad "$1" "$(head -c 300 "$T/err")"; } # for check NAME STATUS
 
 sbx create --meta suite=cli-local --env GREETING=hi
 id=$(cat "$T/out")
@@ -85,5 +80,4 @@ sbx --provider nosuch ls
 [ "$rc" -eq 2 ] && grep -q "local" "$T/err"
 check "an unknown provider is named" $?
 
-echo "cli_local: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli_local

@@ -11,68 +11,36 @@ B=${1:-build}
 N=${2:-${SBX_RUN_TASKS:-2000}}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
+. "$top/tests/integration/lib/common.sh"
 SBX_BIN=$top/$B/sbx
 EMU_BIN=${SBX_EMU_BIN:-$top/$B/sbx-emu}
 CERTS=$top/$B/certs
-for f in "$SBX_BIN" "$EMU_BIN" "$CERTS/ca.pem"; do
-  [ -e "$f" ] || { echo "run_e2b: missing $f"; echo "run_e2b: 0 passed, 1 failed"; exit 1; }
-done
+need run_e2b "$SBX_BIN" "$EMU_BIN" "$CERTS/ca.pem"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sbx-run-e2b.XXXXXX") || exit 1
-EMU_PID=
 RUNNER=
 cleanup() {
   [ -n "$RUNNER" ] && kill -9 "$RUNNER" 2>/dev/null
-  if [ -n "$EMU_PID" ]; then
-    kill "$EMU_PID" 2>/dev/null
-    wait "$EMU_PID" 2>/dev/null
-  fi
+  stop_emu
   rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-"$EMU_BIN" --exec null --port 0 --tls-port 0 --tls-cert "$CERTS/server.pem" \
-  --tls-key "$CERTS/server.key" --port-file "$T/port" >"$T/emu.log" 2>&1 &
-EMU_PID=$!
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do
-  kill -0 "$EMU_PID" 2>/dev/null || break
-  sleep 0.1
-  i=$((i + 1))
-done
-PORT=$(cut -d' ' -f1 "$T/port" 2>/dev/null)
-TLS_PORT=$(cut -d' ' -f2 "$T/port" 2>/dev/null)
-if [ -z "$PORT" ] || [ -z "$TLS_PORT" ]; then
-  echo "run_e2b: sbx-emu did not start:"
-  cat "$T/emu.log"
-  echo "run_e2b: 0 passed, 1 failed"
-  exit 1
-fi
+start_emu run_e2b --exec null --port 0 --tls-port 0 --tls-cert "$CERTS/server.pem" \
+  --tls-key "$CERTS/server.key"
 CTL=http://127.0.0.1:$PORT
 URL=https://127.0.0.1:$TLS_PORT
 export E2B_API_KEY=test-key
 unset SBX_PROVIDER
 
-pass=0
-fail=0
-check() { # name status
-  if [ "$2" -eq 0 ]; then
-    pass=$((pass + 1))
-    printf 'ok %s\n' "$1"
-  else
-    fail=$((fail + 1))
-    printf 'FAIL %s\n' "$1"
-    [ -s "$T/err" ] && tail -n 15 "$T/err" | sed 's/^/    /'
-  fi
-}
 sbx_run() { # args... (in the background; pid in RUNNER)
   "$SBX_BIN" --api-url "$URL" --sandbox-url "$URL" --ca-file "$CERTS/ca.pem" run "$@" \
     >"$T/out" 2>"$T/err" &
   RUNNER=$!
 }
-wait_runner() { # exit code in rc
-  wait "$RUNNER"
+wait_runner() { # [SECONDS]: exit code in rc (124: hung and killed)
+  wait_pid "$RUNNER" "${1:-300}"
   rc=$?
   RUNNER=
 }
@@ -82,10 +50,6 @@ live() { # sandboxes the emulator holds
 fault() { # JSON rule
   curl -s -o /dev/null -w '%{http_code}' -X POST -d "$1" "$CTL/_emu/faults" | grep -q 201
 }
-lines() { # file pattern -> count (0 when the file is missing)
-  n=$(grep -c "$2" "$1" 2>/dev/null)
-  echo "${n:-0}"
-}
 unique_tasks() { # results file -> distinct task ids
   sed 's/.*"task":"\([^"]*\)".*/\1/' "$1" | sort -u | wc -l
 }
@@ -93,7 +57,7 @@ unique_tasks() { # results file -> distinct task ids
 # ---- N tasks under faults -------------------------------------------------------
 i=1
 while [ $i -le "$N" ]; do
-  printf '{"id":"task-%05d","files":[{"path":"in/data.txt","content":"input %d\\n"}],"commands":["echo out-%d","sleep 0.05"],"artifacts":["in/data.txt"]}\n' "$i" "$i" "$i"
+  printf '{"id":"task-%05d","files":[{"path":"in/data.txt","content":"input %d\\n"},{"path":"in/more.txt","content":"more"}],"commands":["echo out-%d","sleep 0.05"],"artifacts":["in/*.txt"]}\n' "$i" "$i" "$i"
   i=$((i + 1))
 done >"$T/batch.jsonl"
 fault '{"method":"POST","path":"/v2/sandboxes","status":500,"every":20,"count":0}' &&
@@ -109,12 +73,13 @@ t1=$(date +%s)
 R=$T/big/results.jsonl
 [ "$rc" -eq 0 ]
 check "$N tasks under faults: exit 0 in $((t1 - t0)) s (got $rc)" $?
-[ "$(lines "$R" '"task"')" -eq "$N" ] && [ "$(unique_tasks "$R")" -eq "$N" ] &&
-  [ "$(lines "$R" '"status":"ok"')" -eq "$N" ]
-check "every task done exactly once, all ok ($(lines "$R" '"status":"ok"') ok lines)" $?
+[ "$(count_lines "$R" '"task"')" -eq "$N" ] && [ "$(unique_tasks "$R")" -eq "$N" ] &&
+  [ "$(count_lines "$R" '"status":"ok"')" -eq "$N" ]
+check "every task done exactly once, all ok ($(count_lines "$R" '"status":"ok"') ok lines)" $?
 grep '"task":"task-00007"' "$R" | grep -q '"stdout_tail":"out-7\\n"' &&
-  [ "$(cat "$T/big/artifacts/task-00007/in/data.txt")" = "input 7" ]
-check "outputs and artifacts are each task's own" $?
+  [ "$(cat "$T/big/artifacts/task-00007/in/data.txt")" = "input 7" ] &&
+  [ "$(cat "$T/big/artifacts/task-00007/in/more.txt")" = "more" ]
+check "outputs and artifacts (two files up in one request, a glob down) are each task's own" $?
 retries=$(sed -n 's/.*"retries": \([0-9]*\).*/\1/p' "$T/big/summary.json")
 [ "${retries:-0}" -gt 0 ]
 check "the faults caused retries ($retries), none of them visible in the results" $?
@@ -129,11 +94,7 @@ while [ $i -le 300 ]; do
   i=$((i + 1))
 done >"$T/slow.jsonl"
 sbx_run "$T/slow.jsonl" --results "$T/int" --concurrency 100 --quiet
-i=0
-while [ "$(lines "$T/int/journal.jsonl" '"ev":"created"')" -lt 100 ] && [ $i -lt 300 ]; do
-  sleep 0.05
-  i=$((i + 1))
-done
+wait_lines "$T/int/journal.jsonl" '"ev":"created"' 100 300
 kill -INT "$RUNNER"
 wait_runner
 [ "$rc" -eq 130 ] && [ "$(live)" = "0" ]
@@ -146,14 +107,10 @@ while [ $i -le 400 ]; do
   i=$((i + 1))
 done >"$T/crash.jsonl"
 sbx_run "$T/crash.jsonl" --results "$T/crash" --concurrency 100 --quiet
-i=0
-while [ "$(lines "$T/crash/results.jsonl" '"task"')" -lt 100 ] && [ $i -lt 600 ]; do
-  sleep 0.02
-  i=$((i + 1))
-done
+wait_lines "$T/crash/results.jsonl" '"task"' 100 600 0.02
 kill -9 "$RUNNER"
 wait_runner
-done_before=$(lines "$T/crash/results.jsonl" '"task"')
+done_before=$(count_lines "$T/crash/results.jsonl" '"task"')
 left=$(live)
 [ "$done_before" -ge 100 ] && [ "$done_before" -lt 400 ] && [ "${left:-0}" -gt 0 ]
 check "SIGKILL mid-batch: $done_before of 400 done, $left sandboxes left alive" $?
@@ -161,10 +118,9 @@ sbx_run "$T/crash.jsonl" --results "$T/crash" --resume --concurrency 100
 wait_runner
 [ "$rc" -eq 0 ] && grep -q "killed $left sandboxes an earlier runner left" "$T/err"
 check "resume: the earlier runner's sandboxes are killed first, then the rest runs" $?
-[ "$(lines "$T/crash/results.jsonl" '"task"')" -eq 400 ] && [ "$(unique_tasks "$T/crash/results.jsonl")" -eq 400 ]
+[ "$(count_lines "$T/crash/results.jsonl" '"task"')" -eq 400 ] && [ "$(unique_tasks "$T/crash/results.jsonl")" -eq 400 ]
 check "every task completed exactly once across the crash" $?
 [ "$(live)" = "0" ]
 check "0 live sandboxes after the resumed run" $?
 
-echo "run_e2b: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish run_e2b

@@ -9,8 +9,9 @@ set -u
 B=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
+. "$top/tests/integration/lib/common.sh"
 SBX_BIN=$top/$B/sbx
-[ -x "$SBX_BIN" ] || { echo "run_local: missing $SBX_BIN"; echo "run_local: 0 passed, 1 failed"; exit 1; }
+need run_local "$SBX_BIN"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sbx-run-local.XXXXXX") || exit 1
 # Host files the sandboxes may read (read-only): not under /tmp, which is
@@ -27,18 +28,8 @@ trap 'exit 1' INT TERM HUP
 export SBX_PROVIDER=local SBX_LOCAL_ROOT="$T/root"
 unset E2B_API_KEY
 
-pass=0
-fail=0
-check() { # name status
-  if [ "$2" -eq 0 ]; then
-    pass=$((pass + 1))
-    printf 'ok %s\n' "$1"
-  else
-    fail=$((fail + 1))
-    printf 'FAIL %s\n' "$1"
-    [ -s "$T/err" ] && sed 's/^/    /' "$T/err" | head -n 20
-  fi
-}
+# shellcheck disable=SC2034 # read by check_failed (lib/common.sh)
+CHECK_ERR="head -n 20" # of $T/err after a failed check
 sbx() { # stdout in $T/out, stderr in $T/err, exit code in $rc
   timeout 120 "$SBX_BIN" "$@" >"$T/out" 2>"$T/err"
   rc=$?
@@ -48,10 +39,6 @@ alive() { # run id -> number of its sandboxes still listed
 }
 run_id() { # results dir -> run id from the journal's first record
   sed -n '1s/.*"run":"\([^"]*\)".*/\1/p' "$1/journal.jsonl"
-}
-count_lines() { # file pattern
-  n=$(grep -c "$2" "$1" 2>/dev/null)
-  echo "${n:-0}"
 }
 
 # ---- the validator ----------------------------------------------------------
@@ -133,7 +120,7 @@ while kill -0 "$RUNNER" 2>/dev/null && [ $i -lt 40 ]; do
   sleep 0.05
   i=$((i + 1))
 done
-wait "$RUNNER"
+wait_pid "$RUNNER" 120
 rc=$?
 RUNNER=
 [ "$rc" -eq 1 ]
@@ -180,14 +167,10 @@ for n in 1 2 3 4 5 6 7 8 9 10; do
 done
 "$SBX_BIN" run "$T/slow.jsonl" --results "$T/int" --concurrency 4 >"$T/out" 2>"$T/err" &
 RUNNER=$!
-i=0
-while [ "$(count_lines "$T/int/journal.jsonl" '"ev":"created"')" -lt 4 ] && [ $i -lt 200 ]; do
-  sleep 0.05
-  i=$((i + 1))
-done
+wait_lines "$T/int/journal.jsonl" '"ev":"created"' 4 200
 kill -INT "$RUNNER"
 t0=$(date +%s)
-wait "$RUNNER"
+wait_pid "$RUNNER" 60
 rc=$?
 RUNNER=
 t1=$(date +%s)
@@ -205,13 +188,9 @@ for n in $(seq 1 24); do
 done
 "$SBX_BIN" run "$T/crash.jsonl" --results "$T/crash" --concurrency 6 >"$T/out" 2>"$T/err" &
 RUNNER=$!
-i=0
-while [ "$(count_lines "$T/crash/results.jsonl" task)" -lt 6 ] && [ $i -lt 400 ]; do
-  sleep 0.02
-  i=$((i + 1))
-done
+wait_lines "$T/crash/results.jsonl" task 6 400 0.02
 kill -9 "$RUNNER"
-wait "$RUNNER" 2>/dev/null
+wait_pid "$RUNNER" 30 2>/dev/null
 RUNNER=
 before=$(count_lines "$T/crash/results.jsonl" task)
 run=$(run_id "$T/crash")
@@ -283,5 +262,4 @@ sbx reap --all
 check "reap --all kills sbx-labelled sandboxes only" $?
 "$SBX_BIN" kill "$id2" >/dev/null 2>&1
 
-echo "run_local: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish run_local

@@ -4,40 +4,13 @@
 #include <signal.h>
 
 #include "emu_harness.h"
+#include "op_results.h"
 
 struct ctx {
   struct emu emu;
   struct ev_loop *loop;
   sbx_client *c;
   int tls;
-};
-
-struct res {
-  int done;
-  int calls;
-  int code;
-  int http;
-  int retryable;
-  char msg[300];
-  char id[64];
-  char state[32];
-  int n_meta;
-  char meta0[128];
-  size_t n;
-  char next[256];
-  uint32_t pid;
-  int exit_code;
-  int exited;
-  int have_res;
-  char out[8192];
-  size_t out_len;
-  char err[4096];
-  size_t err_len;
-  int returned; /* set after the start call returned */
-  int early;    /* a callback fired before its start call returned */
-  char names[1024];
-  int64_t size0;
-  int type0;
 };
 
 static void ctx_open(struct ctx *x, int tls, const char *const *emu_args) {
@@ -58,87 +31,6 @@ static void ctx_close(struct ctx *x) {
   ev_loop_destroy(x->loop);
   emu_stop(&x->emu);
 }
-
-static void note_err(struct res *r, const sbx_error *err) {
-  r->calls++;
-  r->done = 1;
-  if (!r->returned) r->early = 1;
-  if (!err) return;
-  r->code = err->code;
-  r->http = err->http_status;
-  r->retryable = err->retryable;
-  snprintf(r->msg, sizeof r->msg, "%s", err->message);
-}
-
-static void on_sandbox(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                       const sbx_sandbox_info *info, void *ud) {
-  struct res *r = ud;
-  note_err(r, err);
-  if (!info) return;
-  snprintf(r->id, sizeof r->id, "%s", info->id);
-  snprintf(r->state, sizeof r->state, "%s", info->state);
-  r->n_meta = (int)info->n_metadata;
-  for (size_t i = 0; i < info->n_metadata; i++)
-    if (strcmp(info->metadata[i].key, "user") == 0)
-      snprintf(r->meta0, sizeof r->meta0, "%s", info->metadata[i].value);
-}
-
-static void on_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
-  note_err(ud, err);
-}
-
-static void on_list(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                    const sbx_sandbox_info *items, size_t n, const char *next, void *ud) {
-  struct res *r = ud;
-  note_err(r, err);
-  r->n = n;
-  snprintf(r->next, sizeof r->next, "%s", next ? next : "");
-}
-
-static void on_entries(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_file_entry *e,
-                       size_t n, void *ud) {
-  struct res *r = ud;
-  note_err(r, err);
-  r->n = n;
-  r->names[0] = 0;
-  for (size_t i = 0; i < n; i++) {
-    strncat(r->names, e[i].name, sizeof r->names - strlen(r->names) - 2);
-    strncat(r->names, ",", sizeof r->names - strlen(r->names) - 1);
-  }
-  if (n) {
-    r->size0 = e[0].size;
-    r->type0 = e[0].type;
-  }
-}
-
-static void x_start(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud) {
-  ((struct res *)ud)->pid = pid;
-}
-
-static void x_output(sbx_client *c, sbx_op_id op, int fd, const char *d, size_t n, void *ud) {
-  struct res *r = ud;
-  char *buf = fd == SBX_STDOUT ? r->out : r->err;
-  size_t *len = fd == SBX_STDOUT ? &r->out_len : &r->err_len;
-  size_t cap = fd == SBX_STDOUT ? sizeof r->out : sizeof r->err;
-  if (*len + n >= cap) n = cap - *len - 1;
-  memcpy(buf + *len, d, n);
-  *len += n;
-  buf[*len] = 0;
-}
-
-static void x_done(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_exec_result *res,
-                   void *ud) {
-  struct res *r = ud;
-  note_err(r, err);
-  if (res) {
-    r->have_res = 1;
-    r->pid = res->pid;
-    r->exit_code = res->exit_code;
-    r->exited = res->exited;
-  }
-}
-
-static const sbx_exec_cbs exec_cbs = {x_start, x_output, x_done};
 
 #define WAIT(x, r) REQUIRE(run_until((x)->loop, &(r)->done, 20.0))
 
@@ -193,7 +85,7 @@ static void lifecycle(int tls) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_EQ_STR(r.id, sid);
   CHECK_EQ_STR(r.state, "running");
-  CHECK_EQ_STR(r.meta0, "a b&c=d");
+  CHECK_EQ_STR(r.meta, "a b&c=d");
   memset(&r, 0, sizeof r);
   REQUIRE(sbx_sandbox_set_timeout(x.c, sid, 60, on_done, &r, &id) == SBX_OK);
   WAIT(&x, &r);
@@ -460,7 +352,7 @@ static void exec_timeout(void) {
 static struct res *stdin_res;
 static void stdin_written(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
   struct res *w = ud;
-  note_err(w, err);
+  note(w, err);
 }
 
 static void exec_stdin(int tls) {
@@ -543,15 +435,6 @@ static void detach_h2(void) {
 
 /* ---- files ----------------------------------------------------------------------- */
 
-static void on_bytes(sbx_client *c, sbx_op_id op, const char *d, size_t n, void *ud) {
-  struct res *r = ud;
-  if (r->out_len + n < sizeof r->out) {
-    memcpy(r->out + r->out_len, d, n);
-    r->out_len += n;
-    r->out[r->out_len] = 0;
-  }
-}
-
 static int files_equal(const char *a, const char *b) {
   char cmd[600];
   snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
@@ -585,6 +468,31 @@ static void files(int tls) {
   struct res e;
   exec_cmd(&x, sid, "cat /home/user/dir/a.txt", &e, NULL);
   CHECK_EQ_STR(e.out, "hello file");
+  /* many files in one multipart request, from memory and from disk */
+  char small[256];
+  snprintf(small, sizeof small, "%s/small.txt", x.emu.dir);
+  FILE *sf = fopen(small, "w");
+  REQUIRE(sf != NULL);
+  fputs("from disk", sf);
+  fclose(sf);
+  sbx_upload many[3] = {{.path = "/home/user/m/one.txt", .data = "one", .len = 3},
+                        {.path = "m/two.txt", .data = "", .len = 0},
+                        {.path = "/tmp/m3.txt", .local_path = small}};
+  memset(&r, 0, sizeof r);
+  REQUIRE(sbx_file_write_many(x.c, sid, many, 3, on_entries, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_EQ_INT(r.n, 3);
+  CHECK_EQ_STR(r.names, "one.txt,two.txt,m3.txt,");
+  exec_cmd(&x, sid, "cat /home/user/m/one.txt; wc -c < /home/user/m/two.txt; cat /tmp/m3.txt", &e,
+           NULL);
+  CHECK_EQ_STR(e.out, "one0\nfrom disk");
+  sbx_upload bad[1] = {{.path = "a\"b", .data = "x", .len = 1}};
+  CHECK_EQ_INT(sbx_file_write_many(x.c, sid, bad, 1, on_entries, &r, &id), SBX_EINVAL);
+  sbx_upload gone[1] = {{.path = "x", .local_path = "/nonexistent/file"}};
+  CHECK_EQ_INT(sbx_file_write_many(x.c, sid, gone, 1, on_entries, &r, &id), SBX_EIO);
+  /* the emulator saw one upload request for the three */
+  CHECK_EQ_INT(emu_stat(&x.emu, "requests", "POST /files", NULL), 3);
   /* 5 MB from disk and back to disk */
   char big[256], back[256];
   snprintf(big, sizeof big, "%s/big.bin", x.emu.dir);
@@ -727,7 +635,7 @@ static sbx_client *freeing_client;
 static void free_in_callback_cb(sbx_client *c, sbx_op_id op, const sbx_error *err,
                                 const sbx_sandbox_info *info, void *ud) {
   struct res *r = ud;
-  note_err(r, err);
+  note(r, err);
   sbx_client_free(c);           /* deferred until this callback returns */
   r->n = sbx_client_pending(c); /* c is still valid here */
 }

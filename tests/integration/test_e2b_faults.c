@@ -1,16 +1,7 @@
 /* test_e2b_faults.c - libsbx under injected faults (sbx-emu /_emu/faults) and
  * HTTP/2 multiplexing at scale (asserted from /_emu/stats). */
 #include "emu_harness.h"
-
-struct res {
-  int done, calls, code, http, retryable;
-  char msg[300];
-  char id[64];
-  uint32_t pid;
-  int exit_code, have_res;
-  char out[1024];
-  size_t out_len;
-};
+#include "op_results.h"
 
 struct ctx {
   struct emu emu;
@@ -40,52 +31,6 @@ static void ctx_close(struct ctx *x) {
   emu_stop(&x->emu);
 }
 
-static void note(struct res *r, const sbx_error *err) {
-  r->calls++;
-  r->done = 1;
-  if (!err) return;
-  r->code = err->code;
-  r->http = err->http_status;
-  r->retryable = err->retryable;
-  snprintf(r->msg, sizeof r->msg, "%s", err->message);
-}
-
-static void on_sandbox(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                       const sbx_sandbox_info *info, void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  if (info) snprintf(r->id, sizeof r->id, "%s", info->id);
-}
-
-static void on_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
-  note(ud, err);
-}
-
-static void x_start(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud) {
-  ((struct res *)ud)->pid = pid;
-}
-
-static void x_out(sbx_client *c, sbx_op_id op, int fd, const char *d, size_t n, void *ud) {
-  struct res *r = ud;
-  if (r->out_len + n < sizeof r->out) {
-    memcpy(r->out + r->out_len, d, n);
-    r->out_len += n;
-    r->out[r->out_len] = 0;
-  }
-}
-
-static void x_done(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_exec_result *res,
-                   void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  if (res) {
-    r->have_res = 1;
-    r->exit_code = res->exit_code;
-  }
-}
-
-static const sbx_exec_cbs cbs = {x_start, x_out, x_done};
-
 #define WAIT(x, r) REQUIRE(run_until((x)->loop, &(r)->done, 30.0))
 
 static void create(struct ctx *x, struct res *r) {
@@ -101,7 +46,7 @@ static sbx_op_id exec(struct ctx *x, const char *sid, const char *cmd, struct re
   o.cmd = cmd;
   memset(r, 0, sizeof *r);
   sbx_op_id id;
-  REQUIRE(sbx_exec_start(x->c, sid, &o, &cbs, r, &id) == SBX_OK);
+  REQUIRE(sbx_exec_start(x->c, sid, &o, &exec_cbs, r, &id) == SBX_OK);
   return id;
 }
 

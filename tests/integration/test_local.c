@@ -6,28 +6,12 @@
 #include <signal.h>
 
 #include "emu_harness.h"
+#include "op_results.h"
 
 struct ctx {
   char root[128];
   struct ev_loop *loop;
   sbx_client *c;
-};
-
-struct res {
-  int done, calls, code, returned, early;
-  char msg[300];
-  char id[64], state[32], tmpl[256], started[64], end[64];
-  char meta[128];
-  int n_meta;
-  size_t n;
-  char next[64];
-  char names[1024], paths[2048];
-  int64_t size0;
-  int type0;
-  char perms0[16], mtime0[40];
-  char out[8192];
-  size_t out_len;
-  char ids[8][64];
 };
 
 static sbx_client *new_client(struct ev_loop *loop) {
@@ -57,73 +41,6 @@ static void ctx_close(struct ctx *x) {
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->root); /* watchdogs exit when it goes */
   if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", x->root);
-}
-
-static void note(struct res *r, const sbx_error *err) {
-  r->calls++;
-  r->done = 1;
-  if (!r->returned) r->early = 1;
-  if (!err) return;
-  r->code = err->code;
-  snprintf(r->msg, sizeof r->msg, "%s", err->message);
-}
-
-static void on_sandbox(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                       const sbx_sandbox_info *info, void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  if (!info) return;
-  snprintf(r->id, sizeof r->id, "%s", info->id);
-  snprintf(r->state, sizeof r->state, "%s", info->state);
-  snprintf(r->tmpl, sizeof r->tmpl, "%s", info->template_id);
-  snprintf(r->started, sizeof r->started, "%s", info->started_at);
-  snprintf(r->end, sizeof r->end, "%s", info->end_at);
-  r->n_meta = (int)info->n_metadata;
-  for (size_t i = 0; i < info->n_metadata; i++)
-    if (strcmp(info->metadata[i].key, "user") == 0)
-      snprintf(r->meta, sizeof r->meta, "%s", info->metadata[i].value);
-}
-
-static void on_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
-  note(ud, err);
-}
-
-static void on_list(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                    const sbx_sandbox_info *items, size_t n, const char *next, void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  r->n = n;
-  for (size_t i = 0; i < n && i < 8; i++)
-    snprintf(r->ids[i], sizeof r->ids[i], "%s", items[i].id);
-  snprintf(r->next, sizeof r->next, "%s", next ? next : "");
-}
-
-static void on_entries(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_file_entry *e,
-                       size_t n, void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  r->n = n;
-  for (size_t i = 0; i < n; i++) {
-    strncat(r->names, e[i].name, sizeof r->names - strlen(r->names) - 2);
-    strncat(r->names, ",", sizeof r->names - strlen(r->names) - 1);
-    strncat(r->paths, e[i].path, sizeof r->paths - strlen(r->paths) - 2);
-    strncat(r->paths, ",", sizeof r->paths - strlen(r->paths) - 1);
-  }
-  if (n) {
-    r->size0 = e[0].size;
-    r->type0 = e[0].type;
-    snprintf(r->perms0, sizeof r->perms0, "%s", e[0].permissions);
-    snprintf(r->mtime0, sizeof r->mtime0, "%s", e[0].modified_time);
-  }
-}
-
-static void on_bytes(sbx_client *c, sbx_op_id op, const char *d, size_t n, void *ud) {
-  struct res *r = ud;
-  if (r->out_len + n < sizeof r->out) {
-    memcpy(r->out + r->out_len, d, n);
-    r->out[r->out_len + n] = 0;
-  }
-  r->out_len += n;
 }
 
 #define WAIT(x, r) REQUIRE(run_until((x)->loop, &(r)->done, 20.0))
@@ -492,6 +409,23 @@ static void files(void) {
   WAIT(&x, &r);
   CHECK_EQ_INT(r.code, 0);
   CHECK(path_exists(x.root, sid, "/tmp/t.txt"));
+  /* many at once; an escaping path fails the op and names the path */
+  RESET(r);
+  sbx_upload many[2] = {{.path = "/tmp/m/one.txt", .data = "one", .len = 3},
+                        {.path = "/tmp/m2.txt", .data = "", .len = 0}};
+  REQUIRE(sbx_file_write_many(x.c, sid, many, 2, on_entries, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_EQ_STR(r.paths, "/tmp/m/one.txt,/tmp/m2.txt,");
+  CHECK(path_exists(x.root, sid, "/tmp/m2.txt"));
+  RESET(r);
+  sbx_upload evil[2] = {{.path = "/tmp/ok.txt", .data = "1", .len = 1},
+                        {.path = "../../escape.txt", .data = "2", .len = 1}};
+  REQUIRE(sbx_file_write_many(x.c, sid, evil, 2, on_entries, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, SBX_EINVAL);
+  CHECK(strstr(r.msg, "escape.txt") != NULL);
+  CHECK(!path_exists(x.root, sid, "/tmp/ok.txt")); /* checked whole before any write */
   RESET(r);
   sbx_download dl = {.path = "~/rel/b.txt", .on_data = on_bytes};
   REQUIRE(sbx_file_read(x.c, sid, &dl, on_done, &r, &id) == SBX_OK);
@@ -808,14 +742,6 @@ static void unknown_provider(void) {
 }
 
 /* ---- with real processes (exec is local_exec.c's) ---------------------------------------- */
-
-static void x_start(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud) {}
-static void x_done(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_exec_result *res,
-                   void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  if (res) r->size0 = res->pid;
-}
 
 /* The state letter of a process ('S', 'T', ...), 0 when it is gone. */
 static char proc_state(pid_t pid) {

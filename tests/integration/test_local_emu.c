@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "emu_harness.h"
+#include "op_results.h"
 
 struct ctx {
   struct emu emu;
@@ -17,59 +18,6 @@ struct ctx {
   sbx_client *c;
   char local[300]; /* <emu root>/local */
 };
-
-struct res {
-  int done, code;
-  char msg[256], id[64];
-  uint32_t pid;
-  char out[512];
-  size_t out_len;
-  int64_t size;
-};
-
-static void note(struct res *r, const sbx_error *err) {
-  r->done = 1;
-  if (err) {
-    r->code = err->code;
-    snprintf(r->msg, sizeof r->msg, "%s", err->message);
-  }
-}
-
-static void on_sandbox(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                       const sbx_sandbox_info *info, void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  if (info) snprintf(r->id, sizeof r->id, "%s", info->id);
-}
-
-static void on_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
-  note(ud, err);
-}
-
-static void on_entries(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_file_entry *e,
-                       size_t n, void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  if (n) r->size = e[0].size;
-}
-
-static void x_start(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud) {
-  ((struct res *)ud)->pid = pid;
-}
-
-static void x_out(sbx_client *c, sbx_op_id op, int fd, const char *d, size_t n, void *ud) {
-  struct res *r = ud;
-  if (r->out_len + n >= sizeof r->out) n = sizeof r->out - r->out_len - 1;
-  memcpy(r->out + r->out_len, d, n);
-  r->out[r->out_len += n] = 0;
-}
-
-static void x_done(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_exec_result *res,
-                   void *ud) {
-  note(ud, err);
-}
-
-static const sbx_exec_cbs cbs = {x_start, x_out, x_done};
 
 #define WAIT(x, r) REQUIRE(run_until((x)->loop, &(r)->done, 20))
 
@@ -112,7 +60,7 @@ static void exec_as(struct ctx *x, const char *sid, const char *cmd, const char 
   o.detach = detach;
   memset(r, 0, sizeof *r);
   sbx_op_id id;
-  REQUIRE(sbx_exec_start(x->c, sid, &o, &cbs, r, &id) == SBX_OK);
+  REQUIRE(sbx_exec_start(x->c, sid, &o, &exec_cbs, r, &id) == SBX_OK);
   WAIT(x, r);
   CHECK_EQ_INT(r->code, 0);
 }
@@ -207,7 +155,7 @@ static void process_runs_in_local_sandbox(void) {
   REQUIRE(sbx_fs_stat(x.c, sid, "/root/r.txt", on_entries, &s, &id) == SBX_OK);
   WAIT(&x, &s);
   CHECK_EQ_INT(s.code, 0);
-  CHECK_EQ_INT(s.size, 3);
+  CHECK_EQ_INT(s.size0, 3);
 
   /* the replies come once the processes are stopped, and running again */
   lifecycle(&x, "pause", sid);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "op_results.h"
 #include "sbx.h"
 #include "testlib.h"
 
@@ -17,16 +18,6 @@ struct ctx {
   sbx_client *c;
   char root[128];
   char sid[256];
-};
-
-struct res {
-  int done, calls, code;
-  char msg[300];
-  uint32_t pid;
-  int have_res, exit_code, exited;
-  char out[4096], err[1024];
-  size_t out_len, err_len;
-  uint64_t total;
 };
 
 static int run_until(struct ev_loop *loop, const int *flag, double s) {
@@ -47,53 +38,6 @@ static void spin(struct ev_loop *loop, double ms) {
     ev_run(loop, EVRUN_ONCE);
   ev_timer_stop(loop, &t);
 }
-
-static void note(struct res *r, const sbx_error *err) {
-  r->calls++;
-  r->done = 1;
-  if (err) {
-    r->code = err->code;
-    snprintf(r->msg, sizeof r->msg, "%s", err->message);
-  }
-}
-
-static void on_sandbox(sbx_client *c, sbx_op_id op, const sbx_error *err,
-                       const sbx_sandbox_info *info, void *ud) {
-  note(ud, err);
-}
-
-static void on_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
-  note(ud, err);
-}
-
-static void x_start(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud) {
-  ((struct res *)ud)->pid = pid;
-}
-
-static void x_out(sbx_client *c, sbx_op_id op, int fd, const char *d, size_t n, void *ud) {
-  struct res *r = ud;
-  r->total += n;
-  char *buf = fd == SBX_STDOUT ? r->out : r->err;
-  size_t *len = fd == SBX_STDOUT ? &r->out_len : &r->err_len;
-  size_t cap = fd == SBX_STDOUT ? sizeof r->out : sizeof r->err;
-  if (*len + n >= cap) n = cap - *len - 1;
-  memcpy(buf + *len, d, n);
-  *len += n;
-  buf[*len] = 0;
-}
-
-static void x_done(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_exec_result *res,
-                   void *ud) {
-  struct res *r = ud;
-  note(r, err);
-  if (res) {
-    r->have_res = 1;
-    r->exit_code = res->exit_code;
-    r->exited = res->exited;
-  }
-}
-
-static const sbx_exec_cbs cbs = {x_start, x_out, x_done};
 
 #define WAIT(x, r) REQUIRE(run_until((x)->loop, &(r)->done, 30))
 
@@ -150,7 +94,7 @@ static sbx_op_id run(struct ctx *x, const char *cmd, struct res *r, const sbx_ex
   o.cmd = cmd;
   memset(r, 0, sizeof *r);
   sbx_op_id id;
-  REQUIRE(sbx_exec_start(x->c, x->sid, &o, &cbs, r, &id) == SBX_OK);
+  REQUIRE(sbx_exec_start(x->c, x->sid, &o, &exec_cbs, r, &id) == SBX_OK);
   return id;
 }
 
@@ -276,7 +220,7 @@ static void detach_reattach_signal(void) {
   uint32_t pid = r.pid;
   struct res c2 = {0};
   sbx_op_id id;
-  REQUIRE(sbx_exec_connect(x.c, x.sid, pid, &cbs, &c2, &id) == SBX_OK);
+  REQUIRE(sbx_exec_connect(x.c, x.sid, pid, &exec_cbs, &c2, &id) == SBX_OK);
   for (int i = 0; i < 300 && !strstr(c2.out, "tick"); i++)
     spin(x.loop, 10);
   CHECK(strstr(c2.out, "tick") != NULL);
@@ -554,7 +498,7 @@ static void env_later_wins(void) {
   CHECK(strstr(r.out, "HOME=/tmp\n") != NULL);
   const char *keys[] = {"\nPATH=", "\nB=", "\nHOME="};
   for (size_t i = 0; i < 3; i++) { /* once each ("\n" + out: the first line counts too) */
-    char all[4200];
+    char all[sizeof r.out + 1];
     snprintf(all, sizeof all, "\n%s", r.out);
     const char *first = strstr(all, keys[i]);
     CHECK(first && !strstr(first + 1, keys[i]));

@@ -181,6 +181,36 @@ static void free_with_pending(void) {
   ev_loop_destroy(loop);
 }
 
+/* An op that finishes while an event for it still waits on the run queue
+ * (cancelled, then its timer fired first) must not leave the queue with a
+ * dangling pointer: ops queued after it still run. */
+static void finish_while_queued(void) {
+  struct ev_loop *loop = ev_loop_new(0);
+  sbx_client *c = new_client(loop, NULL);
+  int calls = 0, code = 0, early = 0, ret = 1;
+  struct toy *t = start_toy(c, &calls, &code, &early, &ret);
+  ev_run(loop, EVRUN_NOWAIT);
+  CHECK_EQ_INT(t->op.state, T_WAIT);
+  CHECK_EQ_INT(sbx_cancel(c, t->op.id), SBX_OK); /* queued for the next turn */
+  sbx__op_post(&t->op, OP_EV_TIMER);             /* ...but it finishes now */
+  CHECK_EQ_INT(calls, 1);
+  int calls2 = 0, code2 = 1;
+  start_toy(c, &calls2, &code2, &early, &ret); /* queued behind the finished one */
+  run_for(loop, 0.1);
+  CHECK_EQ_INT(calls2, 1);
+  CHECK_EQ_INT(code2, 0);
+  CHECK_EQ_INT(sbx_client_pending(c), 0);
+  /* and once more with the client freed while the finished op is queued */
+  int calls3 = 0, code3 = 0;
+  t = start_toy(c, &calls3, &code3, &early, &ret);
+  ev_run(loop, EVRUN_NOWAIT);
+  sbx_cancel(c, t->op.id);
+  sbx__op_post(&t->op, OP_EV_TIMER);
+  sbx_client_free(c);
+  CHECK_EQ_INT(calls3, 1);
+  ev_loop_destroy(loop);
+}
+
 /* ---- the call machine, against sockets we control --------------------------- */
 
 struct call_res {
@@ -355,6 +385,7 @@ static const struct test_case cases[] = {
     {"illegal_transition", illegal_transition},
     {"cancel_in_each_state", cancel_in_each_state},
     {"free_with_pending", free_with_pending},
+    {"finish_while_queued", finish_while_queued},
     {"cancel_call_states", cancel_call_states},
     {"retries_are_bounded", retries_are_bounded},
     {"token_bucket", token_bucket},
