@@ -178,6 +178,26 @@ t1=$(date +%s)
 check "SIGINT: the runner stops promptly with 130 (got $rc in $((t1 - t0)) s)" $?
 [ "$(alive "$(run_id "$T/int")")" -eq 0 ] && [ ! -s "$T/int/results.jsonl" ]
 check "SIGINT: 0 live sandboxes, no result for the interrupted tasks" $?
+"$SBX_BIN" run "$T/slow.jsonl" --results "$T/int2" --concurrency 4 >"$T/out" 2>"$T/err" &
+RUNNER=$!
+wait_lines "$T/int2/journal.jsonl" '"ev":"created"' 4 200
+kill -TERM "$RUNNER"
+kill -TERM "$RUNNER" # the second one: stop waiting, but still kill
+wait_pid "$RUNNER" 60
+rc=$?
+RUNNER=
+[ "$rc" -eq 143 ] && [ "$(alive "$(run_id "$T/int2")")" -eq 0 ]
+check "two SIGTERMs in a row: exit 143, still 0 live sandboxes (got $rc)" $?
+
+# ---- progress ----------------------------------------------------------------
+printf '{"id":"p1","commands":["sleep 2.5"]}\n{"id":"p2","commands":["true"]}\n' >"$T/prog.jsonl"
+sbx run "$T/prog.jsonl" --results "$T/prog" --json-progress
+n=$(grep -c '^{"progress":{"total":2,' "$T/err")
+[ "$rc" -eq 0 ] && [ "$n" -ge 2 ] && tail -n 1 "$T/err" | grep -q '"done":2,"ok":2'
+check "--json-progress: a JSON line a second on stderr, the last one final ($n lines)" $?
+sbx run "$T/prog.jsonl" --results "$T/prog-q" --quiet
+[ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && [ ! -s "$T/out" ]
+check "--quiet prints nothing" $?
 
 # ---- SIGKILL mid-batch, then resume -------------------------------------------
 # Each task appends its id to a host-visible log when it completes... the log
