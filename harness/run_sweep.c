@@ -19,12 +19,22 @@ struct run_sweep {
   void (*done)(struct run *r);
   char *next_token;
   char **ids;
+  int *tries; /* kill attempts per id */
   size_t n_ids, next_kill;
   int in_flight;
   int list_failures;
 };
 
 static void sweep_step(struct run_sweep *s);
+
+#define SWEEP_KILL_TRIES 4
+
+static void add_id(struct run_sweep *s, const char *id, int tries) {
+  s->ids = cli_xrealloc(s->ids, (s->n_ids + 1) * sizeof *s->ids);
+  s->tries = cli_xrealloc(s->tries, (s->n_ids + 1) * sizeof *s->tries);
+  s->ids[s->n_ids] = cli_xstrdup(id);
+  s->tries[s->n_ids++] = tries;
+}
 
 static void sweep_set(struct run_sweep *s, enum sweep_state to) {
   static const char *const names[] = {"listing", "killing", "done"};
@@ -51,10 +61,8 @@ static void list_cb(sbx_client *c, sbx_op_id op, const sbx_error *err,
     sweep_set(s, SW_KILLING);
     return;
   }
-  for (size_t i = 0; i < n; i++) {
-    s->ids = cli_xrealloc(s->ids, (s->n_ids + 1) * sizeof *s->ids);
-    s->ids[s->n_ids++] = cli_xstrdup(items[i].id);
-  }
+  for (size_t i = 0; i < n; i++)
+    add_id(s, items[i].id, 0);
   if (next_token && *next_token) {
     s->next_token = cli_xstrdup(next_token);
     sweep_set(s, SW_LISTING);
@@ -63,14 +71,27 @@ static void list_cb(sbx_client *c, sbx_op_id op, const sbx_error *err,
   }
 }
 
+/* One kill in flight: which id it was (the array may grow meanwhile). */
+struct sweep_kill {
+  struct run_sweep *s;
+  size_t idx;
+};
+
 static void kill_cb(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
-  struct run_sweep *s = ud;
+  struct sweep_kill *k = ud;
+  struct run_sweep *s = k->s;
+  size_t idx = k->idx;
+  free(k);
   s->in_flight--;
-  if (!err)
+  if (!err) {
     s->r->n_swept++;
-  else if (err->code != SBX_ENOTFOUND) {
-    fprintf(stderr, "sbx: run: a leftover sandbox could not be killed: %s\n",
-            err->message && *err->message ? err->message : sbx_strerror(err->code));
+  } else if (err->code != SBX_ENOTFOUND && err->code != SBX_ECLOSED &&
+             s->tries[idx] < SWEEP_KILL_TRIES) {
+    add_id(s, s->ids[idx], s->tries[idx]); /* a kill is idempotent: try again */
+  } else if (err->code != SBX_ENOTFOUND) {
+    fprintf(stderr,
+            "sbx: run: a leftover sandbox could not be killed: %s; run 'sbx reap --run %s'\n",
+            err->message && *err->message ? err->message : sbx_strerror(err->code), s->r->j.run_id);
     s->r->io_error = 1;
   }
   sweep_step(s);
@@ -96,8 +117,13 @@ static void sweep_step(struct run_sweep *s) {
     int window = r->hard ? 1 << 20 : (r->o.max_deleting > 0 ? r->o.max_deleting : 1);
     while (s->next_kill < s->n_ids && s->in_flight < window) {
       sbx_op_id id;
-      const char *sb = s->ids[s->next_kill++];
-      if (sbx_sandbox_kill(r->c, sb, kill_cb, s, &id) == SBX_OK) s->in_flight++;
+      struct sweep_kill *k = cli_xmalloc(sizeof *k);
+      *k = (struct sweep_kill){s, s->next_kill++};
+      s->tries[k->idx]++;
+      if (sbx_sandbox_kill(r->c, s->ids[k->idx], kill_cb, k, &id) == SBX_OK)
+        s->in_flight++;
+      else
+        free(k);
     }
     if (s->next_kill == s->n_ids && s->in_flight == 0) sweep_set(s, SW_DONE);
     return;
@@ -107,6 +133,7 @@ static void sweep_step(struct run_sweep *s) {
     for (size_t i = 0; i < s->n_ids; i++)
       free(s->ids[i]);
     free(s->ids);
+    free(s->tries);
     free(s->next_token);
     r->sweep = NULL;
     free(s);

@@ -21,6 +21,7 @@
 struct emu_proc;
 struct emu_stream;
 struct emu_fault;
+struct emu_dt_sb;
 
 enum emu_sb_state { EMU_SB_RUNNING = 0, EMU_SB_PAUSED = 1 };
 
@@ -45,6 +46,7 @@ struct emu_sandbox {
    * host dirs of its mounts (emu_fs.c), which override fs for those paths */
   char lid[32];
   char *mnt_host[EMU_N_MOUNTS];
+  const char *home_at; /* the sandbox path of the home mount; NULL: /home/user */
   struct emu_proc *procs;
   ev_timer ttl;
 };
@@ -81,6 +83,11 @@ struct emu_app {
   struct emu_fault *faults;
   const struct emu_fault *stream_fault; /* set while a faulted stream route runs */
   struct emu_counter *counters;
+
+  /* the Daytona half (emu_dt.h) */
+  struct emu_dt_sb *dt_head;
+  unsigned long dt_started, dt_stopped, dt_sessions;
+  double dt_minute_s; /* seconds per API "minute" (60; --daytona-minute-s for tests) */
 };
 
 /* emu_store.c: sandbox table and lifecycle. */

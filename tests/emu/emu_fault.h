@@ -11,6 +11,14 @@ enum emu_fault_action {
   EMU_FAULT_MALFORMED
 };
 
+#define EMU_FAULT_MAX_HEADERS 4
+
+/* Held by value: rules are copied when taken. */
+struct emu_fault_header {
+  char name[64];
+  char value[128];
+};
+
 struct emu_fault {
   struct emu_fault *next;
   char method[16]; /* "" matches any */
@@ -23,6 +31,8 @@ struct emu_fault {
   long delay_ms;
   enum emu_fault_action action;
   unsigned long after_messages;
+  struct emu_fault_header headers[EMU_FAULT_MAX_HEADERS]; /* extra reply headers of a status rule */
+  int n_headers;
 };
 
 #endif

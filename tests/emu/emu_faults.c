@@ -46,11 +46,35 @@ int emu_faults_take(struct emu_app *app, const char *method, const char *path,
 }
 
 static json_t *fault_json(const struct emu_fault *f) {
-  return json_pack("{s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:s,s:I}", "method", f->method, "path", f->path,
-                   "status", f->status, "retry_after", f->retry_after, "count",
-                   (json_int_t)f->count, "every", (json_int_t)f->every, "delay_ms",
-                   (json_int_t)f->delay_ms, "action", action_names[f->action], "after_messages",
-                   (json_int_t)f->after_messages);
+  json_t *o =
+      json_pack("{s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:s,s:I}", "method", f->method, "path", f->path,
+                "status", f->status, "retry_after", f->retry_after, "count", (json_int_t)f->count,
+                "every", (json_int_t)f->every, "delay_ms", (json_int_t)f->delay_ms, "action",
+                action_names[f->action], "after_messages", (json_int_t)f->after_messages);
+  json_t *h = json_object();
+  for (int i = 0; h && i < f->n_headers; i++)
+    json_object_set_new(h, f->headers[i].name, json_string(f->headers[i].value));
+  if (o && h) json_object_set_new(o, "headers", h);
+  return o;
+}
+
+/* "headers": {"X-RateLimit-Reset-sandbox-create": "30", ...}; NULL or *why. */
+static const char *parse_headers(json_t *h, struct emu_fault *f) {
+  if (!h) return NULL;
+  if (!json_is_object(h) || json_object_size(h) > EMU_FAULT_MAX_HEADERS)
+    return "headers must be an object of at most 4 strings";
+  const char *k;
+  json_t *v;
+  json_object_foreach(h, k, v) {
+    const char *s = json_string_value(v);
+    if (!s || !*k || strlen(k) >= sizeof f->headers[0].name ||
+        strlen(s) >= sizeof f->headers[0].value || strpbrk(k, "\r\n:") || strpbrk(s, "\r\n"))
+      return "each header needs a short name and a string value";
+    snprintf(f->headers[f->n_headers].name, sizeof f->headers[0].name, "%s", k);
+    snprintf(f->headers[f->n_headers].value, sizeof f->headers[0].value, "%s", s);
+    f->n_headers++;
+  }
+  return NULL;
 }
 
 /* Parse a rule; NULL with *why on bad input. */
@@ -93,6 +117,10 @@ static struct emu_fault *fault_parse(json_t *o, const char **why) {
   json_int_t after = json_integer_value(json_object_get(o, "after_messages"));
   f->after_messages = after > 0 ? (unsigned long)after : 0;
   if (f->action == EMU_FAULT_STATUS && !f->status && !f->delay_ms) f->status = 500;
+  if ((*why = parse_headers(json_object_get(o, "headers"), f))) {
+    fault_free(f);
+    return NULL;
+  }
   return f;
 }
 
@@ -140,10 +168,15 @@ int emu_faults_apply(struct emu_req *req, const struct emu_fault *f, int is_stre
     if (!f->status) return 0; /* a pure delay */
     char ra[16];
     snprintf(ra, sizeof ra, "%d", f->retry_after);
-    struct emu_header h = {(char *)"retry-after", ra};
-    emu_reply_json(req, f->status,
-                   json_pack("{s:i,s:s}", "code", f->status, "message", "injected fault"), &h,
-                   f->retry_after > 0 ? 1 : 0);
+    struct emu_header h[EMU_FAULT_MAX_HEADERS + 1];
+    size_t n = 0;
+    if (f->retry_after > 0) h[n++] = (struct emu_header){(char *)"retry-after", ra};
+    for (int i = 0; i < f->n_headers; i++) /* e.g. Daytona's X-RateLimit-*-sandbox-create */
+      h[n++] = (struct emu_header){(char *)f->headers[i].name, (char *)f->headers[i].value};
+    json_t *body = json_pack("{s:i,s:s}", "code", f->status, "message", "injected fault");
+    if (body && (!strncmp(req->path, "/api/", 5) || !strncmp(req->path, "/toolbox/", 9)))
+      json_object_set_new(body, "statusCode", json_integer(f->status)); /* Daytona's shape */
+    emu_reply_json(req, f->status, body, h, n);
     return 1;
   }
   case EMU_FAULT_DROP:

@@ -99,8 +99,9 @@ int emu_fs_mount_local(struct emu_sandbox *sb, const char *local_root, const cha
 static int mount_of(const struct emu_sandbox *sb, const char *sb_path, const char **rest) {
   if (!sb->mnt_host[0]) return -1;
   for (int i = 0; i < EMU_N_MOUNTS; i++) {
-    size_t n = strlen(mount_at[i]);
-    if (strncmp(sb_path, mount_at[i], n) == 0 && (sb_path[n] == '\0' || sb_path[n] == '/')) {
+    const char *at = i == 0 && sb->home_at ? sb->home_at : mount_at[i];
+    size_t n = strlen(at);
+    if (strncmp(sb_path, at, n) == 0 && (sb_path[n] == '\0' || sb_path[n] == '/')) {
       *rest = sb_path + n;
       return i;
     }

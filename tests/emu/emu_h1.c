@@ -60,6 +60,11 @@ struct h1_conn {
   int eof;
   int closed;
   int depth; /* > 0 while a route runs on our stack: defer the free */
+
+  /* after a 101: raw bytes to and from raw_ops (a WebSocket) */
+  int upgraded;
+  const struct emu_raw_ops *raw_ops; /* NULL once the owner closed */
+  void *raw_ud;
 };
 
 static void conn_update_io(struct h1_conn *c);
@@ -422,6 +427,13 @@ static void conn_close(struct h1_conn *c) {
     c->depth--;
     req_free(req);
   }
+  if (c->raw_ops) {
+    const struct emu_raw_ops *ops = c->raw_ops;
+    c->raw_ops = NULL;
+    c->depth++;
+    ops->on_gone(c->raw_ud);
+    c->depth--;
+  }
   if (c->ssl) {
     SSL_free(c->ssl);
     c->ssl = NULL;
@@ -430,11 +442,26 @@ static void conn_close(struct h1_conn *c) {
   c->srv->stats.conns_open[c->proto]--;
 }
 
+/* Upgraded: hand what came in to the owner (dropped once it closed). */
+static void raw_step(struct h1_conn *c) {
+  if (conn_read(c) < 0) {
+    conn_close(c);
+    return;
+  }
+  if (c->raw_ops && c->in_off < c->in.len)
+    c->raw_ops->on_data(c->raw_ud, c->in.data + c->in_off, c->in.len - c->in_off);
+  c->in.len = c->in_off = 0;
+  if (!c->closed && conn_flush(c) < 0) conn_close(c);
+  if (!c->closed && (c->eof || (c->close_after && c->out_off == c->out.len))) conn_close(c);
+}
+
 /* After any event: flush, read, parse, and settle the watcher. */
 static void conn_step(struct h1_conn *c) {
   c->depth++;
   if (conn_flush(c) < 0) {
     conn_close(c);
+  } else if (c->upgraded) {
+    raw_step(c);
   } else {
     if (!c->req && !c->closed) conn_process(c);
     if (!c->closed && conn_read(c) < 0) conn_close(c);
@@ -462,7 +489,7 @@ static void conn_update_io(struct h1_conn *c) {
   if (!c->eof && c->in.len - c->in_off < H1_IN_CAP) ev |= EV_READ;
   if (c->out_off < c->out.len || c->ssl_want_write) ev |= EV_WRITE;
   /* TLS may hold decrypted bytes that poll() cannot see: come back soon */
-  if (c->ssl && SSL_pending(c->ssl) > 0 && !c->req) ev |= EV_WRITE;
+  if (c->ssl && SSL_pending(c->ssl) > 0 && (!c->req || c->upgraded)) ev |= EV_WRITE;
   if (ev == c->io_events && ev_is_active(&c->io)) return;
   ev_io_stop(c->srv->loop, &c->io);
   ev_io_set(&c->io, c->fd, ev);
@@ -595,4 +622,45 @@ void emu_h1_resp_abort(struct emu_req *req, enum emu_abort how) {
   conn_close(c);
   /* free from the loop: the caller may be on our stack */
   if (c->depth == 0) conn_free(c);
+}
+
+/* ---- 101 Switching Protocols: the connection becomes a byte pipe ---- */
+
+struct emu_raw *emu_h1_upgrade(struct emu_req *req, const struct emu_header *hdrs, size_t n_hdrs,
+                               const struct emu_raw_ops *ops, void *ud) {
+  struct h1_conn *c = live_conn(req);
+  if (!c || c->eof) return NULL;
+  static const char line[] = "HTTP/1.1 101 Switching Protocols\r\n";
+  out_add(c, line, sizeof line - 1);
+  for (size_t i = 0; i < n_hdrs; i++) {
+    out_add(c, hdrs[i].name, strlen(hdrs[i].name));
+    out_add(c, ": ", 2);
+    out_add(c, hdrs[i].value, strlen(hdrs[i].value));
+    out_add(c, "\r\n", 2);
+  }
+  out_add(c, "\r\n", 2);
+  c->req = NULL;
+  c->srv->stats.streams_open--;
+  req_free(req);
+  c->upgraded = 1;
+  c->close_after = 0;
+  c->raw_ops = ops;
+  c->raw_ud = ud;
+  conn_kick(c); /* bytes that came with the request reach ops from the loop */
+  return (struct emu_raw *)c;
+}
+
+int emu_raw_send(struct emu_raw *r, const void *data, size_t len) {
+  struct h1_conn *c = (struct h1_conn *)r;
+  if (c->closed || c->eof) return -1;
+  out_add(c, data, len);
+  conn_kick(c);
+  return 0;
+}
+
+void emu_raw_close(struct emu_raw *r) {
+  struct h1_conn *c = (struct h1_conn *)r;
+  c->raw_ops = NULL;
+  c->close_after = 1;
+  conn_kick(c);
 }

@@ -9,5 +9,7 @@ int emu_h1_resp_start(struct emu_req *req, int status, const struct emu_header *
 int emu_h1_resp_write(struct emu_req *req, const void *data, size_t len);
 void emu_h1_resp_end(struct emu_req *req);
 void emu_h1_resp_abort(struct emu_req *req, enum emu_abort how);
+struct emu_raw *emu_h1_upgrade(struct emu_req *req, const struct emu_header *hdrs, size_t n_hdrs,
+                               const struct emu_raw_ops *ops, void *ud);
 
 #endif

@@ -86,6 +86,22 @@ enum emu_abort {
 /* Abort the response; req is freed (on_close is not called). */
 void emu_resp_abort(struct emu_req *req, enum emu_abort how);
 
+/* Upgrades (WebSocket). After a 101 on HTTP/1.1 the connection is a byte
+ * pipe between the peer and ops. */
+struct emu_raw_ops {
+  void (*on_data)(void *ud, const char *data, size_t len); /* bytes received */
+  void (*on_gone)(void *ud); /* the peer went away: no more calls, no more sends */
+};
+struct emu_raw;
+/* Answer 101 with hdrs and hand the connection to ops; req is freed. NULL
+ * (req untouched) on h2, which does not upgrade, or when the peer is gone. */
+struct emu_raw *emu_resp_upgrade(struct emu_req *req, const struct emu_header *hdrs, size_t n_hdrs,
+                                 const struct emu_raw_ops *ops, void *ud);
+/* Queue bytes (copied). 0, or -1 when the connection is going away. */
+int emu_raw_send(struct emu_raw *r, const void *data, size_t len);
+/* Close once the output is flushed; ops get no more calls. */
+void emu_raw_close(struct emu_raw *r);
+
 /* Hold a request open while a route waits for something async (a libsbx
  * callback): the hold outlives the request when the peer goes away first.
  * emu_req_hold returns NULL on no memory; emu_req_resume frees the hold and

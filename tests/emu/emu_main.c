@@ -1,5 +1,6 @@
 /* emu_main.c - sbx-emu: an emulator of the E2B sandbox cloud (control plane,
- * envd REST and Connect-RPC) on one libev loop. See usage(). */
+ * envd REST and Connect-RPC) and of Daytona's (API and toolbox) on one libev
+ * loop. See usage(). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "emu_app.h"
+#include "emu_dt.h"
 #include "emu_http.h"
 
 /* Weak: sbx-emu links without the TLS transport; --tls-port then fails. */
@@ -21,7 +23,7 @@ struct options {
   const char *host;
   int port, tls_port;
   const char *tls_cert, *tls_key, *port_file, *root, *api_key;
-  int exec_null, max_sandboxes, verbose;
+  int exec_null, max_sandboxes, verbose, dt_minute_s;
 };
 
 static void usage(FILE *f) {
@@ -29,6 +31,7 @@ static void usage(FILE *f) {
              "--tls-key F]\n"
              "               [--port-file PATH] [--exec real|null] [--root DIR] [--api-key KEY]\n"
              "               [--max-sandboxes N] [--verbose]\n"
+             "               [--daytona-minute-s N]  (seconds per Daytona interval minute)\n"
              "Port 0 picks a free port. Prints 'sbx-emu: http=PORT https=PORT' once listening.\n");
 }
 
@@ -42,19 +45,14 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 }
 
 static int parse_args(int argc, char **argv, struct options *o) {
-  static const struct option longs[] = {{"host", required_argument, 0, 'h'},
-                                        {"port", required_argument, 0, 'p'},
-                                        {"tls-port", required_argument, 0, 't'},
-                                        {"tls-cert", required_argument, 0, 'c'},
-                                        {"tls-key", required_argument, 0, 'k'},
-                                        {"port-file", required_argument, 0, 'f'},
-                                        {"exec", required_argument, 0, 'e'},
-                                        {"root", required_argument, 0, 'r'},
-                                        {"api-key", required_argument, 0, 'a'},
-                                        {"max-sandboxes", required_argument, 0, 'm'},
-                                        {"verbose", no_argument, 0, 'v'},
-                                        {"help", no_argument, 0, '?'},
-                                        {0, 0, 0, 0}};
+  static const struct option longs[] = {
+      {"host", required_argument, 0, 'h'},     {"port", required_argument, 0, 'p'},
+      {"tls-port", required_argument, 0, 't'}, {"tls-cert", required_argument, 0, 'c'},
+      {"tls-key", required_argument, 0, 'k'},  {"port-file", required_argument, 0, 'f'},
+      {"exec", required_argument, 0, 'e'},     {"root", required_argument, 0, 'r'},
+      {"api-key", required_argument, 0, 'a'},  {"max-sandboxes", required_argument, 0, 'm'},
+      {"verbose", no_argument, 0, 'v'},        {"daytona-minute-s", required_argument, 0, 'D'},
+      {"help", no_argument, 0, '?'},           {0, 0, 0, 0}};
   *o = (struct options){.host = "127.0.0.1", .tls_port = -1};
   int c;
   while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -70,6 +68,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
     case 'a': o->api_key = optarg; break;
     case 'm': bad = parse_int(optarg, 0, INT_MAX, &o->max_sandboxes); break;
     case 'v': o->verbose = 1; break;
+    case 'D': bad = parse_int(optarg, 1, 3600, &o->dt_minute_s); break;
     case 'e':
       if (strcmp(optarg, "null") == 0)
         o->exec_null = 1;
@@ -139,6 +138,7 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents) {
   struct emu_app *app = w->data;
   if (app->verbose) fprintf(stderr, "sbx-emu: signal %d, shutting down\n", w->signum);
   emu_store_shutdown(app); /* kills every sandbox (main waits for the local kills) */
+  emu_dt_shutdown(app);
   ev_break(loop, EVBREAK_ALL);
 }
 
@@ -161,6 +161,7 @@ int main(int argc, char **argv) {
   app->verbose = o.verbose;
   app->api_key = o.api_key ? strdup(o.api_key) : NULL;
   app->next_null_pid = 1000;
+  app->dt_minute_s = o.dt_minute_s > 0 ? o.dt_minute_s : 60; /* tests shorten the minute */
   if (setup_root(app, o.root) < 0) {
     fprintf(stderr, "sbx-emu: cannot use root directory %s: %s\n", o.root ? o.root : "(tmp)",
             strerror(errno));
@@ -214,6 +215,7 @@ int main(int argc, char **argv) {
   ev_run(loop, 0);
 
   emu_store_shutdown(app);
+  emu_dt_shutdown(app);
   emu_local_close(app); /* the local sandboxes' processes and dirs are gone after it */
   if (app->root_ours) emu_rm_rf(app->root);
   emu_faults_free(app);

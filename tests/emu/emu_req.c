@@ -62,6 +62,11 @@ void emu_resp_abort(struct emu_req *req, enum emu_abort how) {
   }
 }
 
+struct emu_raw *emu_resp_upgrade(struct emu_req *req, const struct emu_header *hdrs, size_t n_hdrs,
+                                 const struct emu_raw_ops *ops, void *ud) {
+  return is_h2(req) ? NULL : emu_h1_upgrade(req, hdrs, n_hdrs, ops, ud);
+}
+
 void emu_resp_simple(struct emu_req *req, int status, const char *content_type, const char *body,
                      size_t len) {
   struct emu_header h = {(char *)"content-type", (char *)content_type};

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "emu_app.h"
+#include "emu_dt.h"
 #include "emu_fault.h"
 
 struct delayed {
@@ -17,6 +18,10 @@ static void route(struct emu_req *req) {
   char id[64];
   if (emu_is_envd_request(req, id, sizeof id))
     emu_envd_dispatch(req, id);
+  else if (strncmp(req->path, "/api/", 5) == 0)
+    emu_dt_api_dispatch(req);
+  else if (strncmp(req->path, "/toolbox/", 9) == 0)
+    emu_dt_toolbox_dispatch(req);
   else if (strcmp(req->path, "/files") == 0 && strstr(req->query, "signature="))
     emu_reply_error(req, 401, "invalid signature"); /* signed for no sandbox we know */
   else

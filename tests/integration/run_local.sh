@@ -195,6 +195,13 @@ sbx run "$T/prog.jsonl" --results "$T/prog" --json-progress
 n=$(grep -c '^{"progress":{"total":2,' "$T/err")
 [ "$rc" -eq 0 ] && [ "$n" -ge 2 ] && tail -n 1 "$T/err" | grep -q '"done":2,"ok":2'
 check "--json-progress: a JSON line a second on stderr, the last one final ($n lines)" $?
+if command -v script >/dev/null 2>&1; then
+  # on a terminal: one line redrawn in place (\r + erase line), never scrolled
+  script -qc "'$SBX_BIN' run '$T/prog.jsonl' --results '$T/prog-tty'" /dev/null >"$T/tty.out" 2>&1
+  redraws=$(grep -o "$(printf '\r\033')\[K\[" "$T/tty.out" | wc -l)
+  [ "$redraws" -ge 5 ] && grep -q "2/2  ok 2" "$T/tty.out"
+  check "progress on a terminal is one line redrawn in place ($redraws redraws)" $?
+fi
 sbx run "$T/prog.jsonl" --results "$T/prog-q" --quiet
 [ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && [ ! -s "$T/out" ]
 check "--quiet prints nothing" $?
