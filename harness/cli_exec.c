@@ -360,6 +360,13 @@ int cmd_exec(struct cli *cli, int argc, char **argv) {
                     "process that started it)");
     cli_run(cli); /* nothing pending: frees the client */
     rc = CLI_EXIT_FAIL;
+  } else if (prov && strcmp(prov, "daytona") == 0 && (o.detach || o.stdin_open)) {
+    /* process/execute is unary: streaming sessions come in a later increment */
+    cli_fail_status(cli, sid, SBX_ENOTSUP,
+                    o.detach ? "daytona: --detach is not supported yet"
+                             : "daytona: --stdin is not supported yet");
+    cli_run(cli);
+    rc = CLI_EXIT_FAIL;
   } else if (!rc) {
     cli->on_interrupt = on_interrupt;
     cli->interrupt_ud = x;

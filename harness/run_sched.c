@@ -198,6 +198,14 @@ static int check_provider(struct run *r) {
   int bad = 0;
   for (size_t i = 0; i < r->specs.n; i++) {
     const struct run_spec *s = &r->specs.v[i];
+    if (!strcmp(r->provider, "daytona")) { /* honours them all, within its disk limit */
+      if (s->disk_gb > 10 && bad++ < 20)
+        fprintf(stderr,
+                "%s:%d: key 'sandbox.resources.disk_gb': daytona allows at most 10 GB per "
+                "sandbox\n",
+                r->o.tasks_path, s->line);
+      continue;
+    }
     const char *key = s->snapshot    ? "sandbox.snapshot"
                       : s->image     ? "sandbox.image"
                       : s->cpu       ? "sandbox.resources.cpu"

@@ -237,7 +237,11 @@ static void step_creating(struct run_task *t) {
   }
   sbx_create_opts o;
   sbx_create_opts_init(&o);
-  o.template_id = s->template_id;
+  o.template_id = s->snapshot ? s->snapshot : s->template_id; /* daytona: a snapshot name */
+  o.image = s->image;
+  o.cpu = s->cpu;
+  o.memory_gb = (s->memory_mb + 1023) / 1024;
+  o.disk_gb = s->disk_gb;
   o.timeout_s = s->lifetime_s ? s->lifetime_s : r->o.backstop_s;
   o.metadata = meta;
   o.n_metadata = nm;

@@ -95,13 +95,17 @@ typedef void (*sbx_log_fn)(void *ud, int level, const char *component, sbx_op_id
 enum { SBX_HTTP_AUTO = 0, SBX_HTTP_1_1 = 1, SBX_HTTP_2 = 2 };
 
 typedef struct sbx_config {
-  const char *provider;    /* "local" or "e2b". NULL: $SBX_PROVIDER, else "e2b"
-                              when an E2B key is set (api_key, E2B_API_KEY),
-                              else "local" */
+  const char *provider;    /* "local", "e2b" or "daytona". NULL: $SBX_PROVIDER,
+                              else "e2b" when an E2B key is set (api_key,
+                              E2B_API_KEY), else "daytona" when DAYTONA_API_KEY
+                              or DAYTONA_JWT_TOKEN is set, else "local" */
   int use_env;             /* 1 (default): unset fields below come from the env */
-  const char *api_key;     /* E2B_API_KEY */
+  const char *api_key;     /* E2B_API_KEY (daytona: DAYTONA_API_KEY, else
+                              DAYTONA_JWT_TOKEN) */
   const char *domain;      /* E2B_DOMAIN, default "e2b.app" */
-  const char *api_url;     /* E2B_API_URL, default https://api.<domain> */
+  const char *api_url;     /* E2B_API_URL, default https://api.<domain>
+                              (daytona: DAYTONA_API_URL, default
+                              https://app.daytona.io/api) */
   const char *sandbox_url; /* E2B_SANDBOX_URL: envd base for every sandbox */
   const char *ca_file;     /* extra CA bundle to trust (SBX_CA_FILE) */
   const char *local_root;  /* local provider: where sandboxes live (SBX_LOCAL_ROOT,
@@ -124,6 +128,11 @@ typedef struct sbx_config {
   sbx_log_fn log;
   void *log_ud;
   int trace; /* log every op state transition (also SBX_TRACE=1) */
+  /* Daytona: sent as X-Daytona-Organization-ID (needed with a JWT;
+   * DAYTONA_ORGANIZATION_ID) and the region of new sandboxes
+   * (DAYTONA_TARGET). NULL: from the env, else none. */
+  const char *organization_id;
+  const char *target;
 } sbx_config;
 
 /* Fill cfg with defaults. Always call it before setting fields: new fields are
@@ -147,7 +156,7 @@ sbx_status sbx_cancel(sbx_client *c, sbx_op_id op);
  * completes with SBX_ETIMEDOUT. SBX_ENOTFOUND when the op is not pending. */
 sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id op, long ms);
 
-/* The name of the client's provider ("local", "e2b"). */
+/* The name of the client's provider ("local", "e2b", "daytona"). */
 const char *sbx_client_provider(const sbx_client *c);
 
 /* Number of ops started and not yet completed. */
@@ -182,6 +191,11 @@ typedef struct sbx_create_opts {
   size_t n_deny_out;
   int secure;    /* SBX_UNSET, 0 or 1: envd access token (v1 path only) */
   int legacy_v1; /* 1: use POST /sandboxes instead of /v2/sandboxes */
+  /* Daytona only (other providers answer SBX_ENOTSUP when set): build from
+   * an image instead of a snapshot, with these resources (0: default; disk
+   * at most 10 GB). */
+  const char *image;
+  int cpu, memory_gb, disk_gb;
 } sbx_create_opts;
 
 void sbx_create_opts_init(sbx_create_opts *o);

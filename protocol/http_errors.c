@@ -177,6 +177,9 @@ static struct mapping map_status(enum sbx_e2b_plane plane, int http_status) {
   case 401:
   case 403: return (struct mapping){SBX_EAUTH, 0};
   case 404: return (struct mapping){SBX_ENOTFOUND, 0};
+  case 408:
+    if (plane == SBX_DAYTONA) return (struct mapping){SBX_ETIMEDOUT, 0};
+    return (struct mapping){SBX_EHTTP, 0};
   case 409: return (struct mapping){SBX_ECONFLICT, 0};
   case 429: return (struct mapping){SBX_ERATELIMIT, 1};
   case 500:
@@ -252,9 +255,13 @@ static const char *server_message(const char *body, size_t len, json_t **root, s
                                   struct sbx_errinfo *err) {
   *root = body && len ? sbx_json_loadb(body, len, NULL, 0) : NULL;
   if (json_is_object(*root)) {
-    copy_code(err->provider_code, sizeof err->provider_code, sbx_json_str(*root, "error_code"));
-    json_t *m = json_object_get(*root, "message");
-    if (json_is_string(m) && json_string_length(m) > 0) {
+    const char *code = sbx_json_str(*root, "error_code");
+    copy_code(err->provider_code, sizeof err->provider_code,
+              code ? code : sbx_json_str(*root, "code"));
+    static const char *const keys[] = {"message", "error"};
+    for (size_t i = 0; i < 2; i++) {
+      json_t *m = json_object_get(*root, keys[i]);
+      if (!json_is_string(m) || json_string_length(m) == 0) continue;
       size_t n = json_string_length(m);
       const char *s = trim(json_string_value(m), &n);
       *out_n = n;

@@ -7,7 +7,8 @@
 #include "../reactor/client.h"
 #include "provider.h"
 
-static const struct sbx_provider *const providers[] = {&sbx__provider_e2b, &sbx__provider_local};
+static const struct sbx_provider *const providers[] = {&sbx__provider_e2b, &sbx__provider_local,
+                                                       &sbx__provider_daytona};
 
 void sbx_config_init(sbx_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -38,6 +39,19 @@ void sbx_exec_opts_init(sbx_exec_opts *o) {
   memset(o, 0, sizeof *o);
 }
 
+static int env_set(const sbx_config *cfg, const char *name) {
+  const char *v = cfg->use_env ? getenv(name) : NULL;
+  return v && *v;
+}
+
+/* An explicit key or E2B_API_KEY picks e2b (the first cloud provider), then
+ * a Daytona credential picks daytona, else the embedded local provider. */
+static const char *default_provider(const sbx_config *cfg) {
+  if ((cfg->api_key && *cfg->api_key) || env_set(cfg, "E2B_API_KEY")) return "e2b";
+  if (env_set(cfg, "DAYTONA_API_KEY") || env_set(cfg, "DAYTONA_JWT_TOKEN")) return "daytona";
+  return "local";
+}
+
 static void set_err(char *buf, size_t len, const char *msg) {
   if (buf && len) snprintf(buf, len, "%s", msg);
 }
@@ -58,10 +72,8 @@ sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg_in, sbx_s
   }
   const char *name = cfg.provider;
   if (!name && cfg.use_env) name = getenv("SBX_PROVIDER");
-  if (!name || !*name) { /* cloud credentials pick the cloud; else the local default */
-    const char *key = cfg.use_env ? getenv("E2B_API_KEY") : NULL;
-    name = (cfg.api_key && *cfg.api_key) || (key && *key) ? "e2b" : "local";
-  }
+  if (!name || !*name) /* cloud credentials pick the cloud; else the local default */
+    name = default_provider(&cfg);
   const struct sbx_provider *p = NULL;
   for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
     if (strcmp(providers[i]->name, name) == 0) p = providers[i];
@@ -134,6 +146,16 @@ sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandb
     o = &def;
   }
   NEED(o->timeout_s >= 0 && (o->n_metadata == 0 || o->metadata) && (o->n_envs == 0 || o->envs));
+  const char *only_dt = o->image       ? "image"
+                        : o->cpu       ? "cpu"
+                        : o->memory_gb ? "memory_gb"
+                        : o->disk_gb   ? "disk_gb"
+                                       : NULL;
+  if (only_dt && strcmp(c->prov->name, "daytona") != 0) {
+    sbx__log(c, SBX_LOG_WARN, "api", 0, "%s: create option %s is not supported (daytona only)",
+             c->prov->name, only_dt);
+    return SBX_ENOTSUP;
+  }
   return c->prov->create(c, o, cb, ud, out);
 }
 

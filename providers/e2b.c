@@ -11,35 +11,9 @@
 #include "../protocol/base64.h"
 #include "../protocol/http_errors.h"
 #include "../protocol/json_util.h"
+#include "prov_util.h"
 
 /* ---- config ---------------------------------------------------------------- */
-
-static const char *pick(const char *explicit_value, int use_env, const char *env) {
-  if (explicit_value && *explicit_value) return explicit_value;
-  if (use_env) {
-    const char *v = getenv(env);
-    if (v && *v) return v;
-  }
-  return NULL;
-}
-
-static char *strip_slash(const char *s) {
-  char *d = strdup(s);
-  if (!d) return NULL;
-  size_t n = strlen(d);
-  while (n > 0 && d[n - 1] == '/')
-    d[--n] = 0;
-  return d;
-}
-
-/* "https://host:port/path" -> "https://host:port" (the admission key). */
-static char *origin_of(const char *url) {
-  const char *p = strstr(url, "://");
-  p = p ? p + 3 : url;
-  const char *slash = strchr(p, '/');
-  size_t n = slash ? (size_t)(slash - url) : strlen(url);
-  return strndup(url, n);
-}
 
 static int is_e2b_domain(const char *d) {
   static const char *const known[] = {"e2b.app", "e2b.dev", "e2b.pro", "e2b-staging.dev"};
@@ -76,10 +50,10 @@ static int e2b_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, s
   struct e2b_state *s = calloc(1, sizeof *s);
   if (!s) return -1;
   c->prov_state = s;
-  const char *key = pick(cfg->api_key, cfg->use_env, "E2B_API_KEY");
-  const char *domain = pick(cfg->domain, cfg->use_env, "E2B_DOMAIN");
-  const char *api = pick(cfg->api_url, cfg->use_env, "E2B_API_URL");
-  const char *sburl = pick(cfg->sandbox_url, cfg->use_env, "E2B_SANDBOX_URL");
+  const char *key = sbx__pick(cfg->api_key, cfg->use_env, "E2B_API_KEY");
+  const char *domain = sbx__pick(cfg->domain, cfg->use_env, "E2B_DOMAIN");
+  const char *api = sbx__pick(cfg->api_url, cfg->use_env, "E2B_API_URL");
+  const char *sburl = sbx__pick(cfg->sandbox_url, cfg->use_env, "E2B_SANDBOX_URL");
   if (!key) {
     if (errbuf && errlen)
       snprintf(errbuf, errlen, "e2b: no API key: set E2B_API_KEY (or sbx_config.api_key)");
@@ -93,14 +67,14 @@ static int e2b_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, s
     snprintf(buf, sizeof buf, "https://api.%s", s->domain);
     api = buf;
   }
-  s->api_url = strip_slash(api);
-  s->api_host = s->api_url ? origin_of(s->api_url) : NULL;
-  s->sandbox_url = sburl ? strip_slash(sburl) : NULL;
+  s->api_url = sbx__strip_slash(api);
+  s->api_host = s->api_url ? sbx__origin_of(s->api_url) : NULL;
+  s->sandbox_url = sburl ? sbx__strip_slash(sburl) : NULL;
   s->shared_host = is_e2b_domain(s->domain);
   /* Admission key for envd traffic: one shared origin, or one class for all
    * per-sandbox hosts (each of those is its own connection anyway). */
   if (s->sandbox_url)
-    s->envd_host = origin_of(s->sandbox_url);
+    s->envd_host = sbx__origin_of(s->sandbox_url);
   else if (s->shared_host) {
     if (asprintf(&s->envd_host, "https://sandbox.%s", s->domain) < 0) s->envd_host = NULL;
   } else
@@ -144,10 +118,7 @@ const struct sbx_provider sbx__provider_e2b = {
 /* ---- token cache -------------------------------------------------------------- */
 
 static size_t hash_id(const char *id) {
-  size_t h = 5381;
-  for (; *id; id++)
-    h = h * 33 + (unsigned char)*id;
-  return h % E2B_TOKEN_BUCKETS;
+  return sbx__hash_str(id, E2B_TOKEN_BUCKETS);
 }
 
 const struct e2b_token *e2b_token_find(struct e2b_state *s, const char *id) {
@@ -198,20 +169,6 @@ int e2b_valid_id(const char *id) {
 
 /* ---- requests ------------------------------------------------------------------- */
 
-static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value) {
-  size_t n = strlen(name) + strlen(value) + 3;
-  char *line = malloc(n);
-  if (!line) {
-    curl_slist_free_all(l);
-    return NULL;
-  }
-  snprintf(line, n, "%s: %s", name, value);
-  struct curl_slist *r = curl_slist_append(l, line);
-  free(line);
-  if (!r) curl_slist_free_all(l);
-  return r;
-}
-
 int e2b_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *method,
                 const char *body, const char *fmt, ...) {
   struct e2b_state *s = e2b_of(c);
@@ -227,9 +184,9 @@ int e2b_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, co
   r->method = method;
   r->url = *url_out;
   r->host = s->api_host;
-  r->headers = add_header(NULL, "X-API-Key", s->api_key);
+  r->headers = sbx__add_header(NULL, "X-API-Key", s->api_key);
   if (r->headers && body) {
-    r->headers = add_header(r->headers, "Content-Type", "application/json");
+    r->headers = sbx__add_header(r->headers, "Content-Type", "application/json");
     r->body = body;
     r->body_len = strlen(body);
   }
@@ -255,16 +212,16 @@ int e2b_envd_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, c
   r->method = method;
   r->url = *url_out;
   r->host = s->envd_host;
-  struct curl_slist *h = add_header(NULL, "E2b-Sandbox-Id", id);
-  if (h) h = add_header(h, "E2b-Sandbox-Port", E2B_ENVD_PORT);
-  if (h && t && t->token[0]) h = add_header(h, "X-Access-Token", t->token);
+  struct curl_slist *h = sbx__add_header(NULL, "E2b-Sandbox-Id", id);
+  if (h) h = sbx__add_header(h, "E2b-Sandbox-Port", E2B_ENVD_PORT);
+  if (h && t && t->token[0]) h = sbx__add_header(h, "X-Access-Token", t->token);
   if (h && user && *user) {
     char raw[256], enc[400];
     snprintf(raw, sizeof raw, "%s:", user);
     sbx_base64_encode(raw, strlen(raw), enc);
     char basic[420];
     snprintf(basic, sizeof basic, "Basic %s", enc);
-    h = add_header(h, "Authorization", basic);
+    h = sbx__add_header(h, "Authorization", basic);
   }
   r->headers = h;
   return h ? 0 : SBX_ENOMEM;

@@ -12,6 +12,7 @@
 
 #include "../protocol/json_util.h"
 #include "e2b.h"
+#include "prov_util.h"
 #include "small_file.h"
 
 struct file_op {
@@ -40,28 +41,16 @@ static struct file_op *file_of(struct sbx_op *op) {
   return (struct file_op *)op;
 }
 
-/* Percent-encode everything but RFC 3986 unreserved characters. */
-static void url_encode(FILE *f, const char *s) {
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-        ch == '-' || ch == '_' || ch == '.' || ch == '~')
-      fputc(ch, f);
-    else
-      fprintf(f, "%%%02X", ch);
-  }
-}
-
 static char *files_query(const char *path, const char *user) {
   char *q = NULL;
   size_t n = 0;
   FILE *f = open_memstream(&q, &n);
   if (!f) return NULL;
   fputs("/files?path=", f);
-  url_encode(f, path);
+  sbx__url_encode(f, path);
   if (user && *user) {
     fputs("&username=", f);
-    url_encode(f, user);
+    sbx__url_encode(f, user);
   }
   fclose(f);
   return q;

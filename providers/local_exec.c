@@ -155,9 +155,18 @@ static void maybe_finished(struct local_proc *p) {
   if (p->exited && p->out_fd < 0 && p->err_fd < 0) proc_finished(local_of(p->c), p);
 }
 
+static int read_once(struct local_proc *p, int is_out);
+
 static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct local_proc *p = w->data;
-  close_fd(loop, &p->out_w, &p->out_fd); /* a background child kept the pipes */
+  /* What the command wrote before it exited may still sit in the pipes (a
+   * busy loop can run this timer before their read events): read it all,
+   * then close what a background child keeps open. */
+  for (int i = 0; i < 256 && p->out_fd >= 0 && read_once(p, 1) > 0; i++)
+    ; /* bounded: a background child may keep writing */
+  for (int i = 0; i < 256 && p->err_fd >= 0 && read_once(p, 0) > 0; i++)
+    ;
+  close_fd(loop, &p->out_w, &p->out_fd);
   close_fd(loop, &p->err_w, &p->err_fd);
   maybe_finished(p);
 }
@@ -166,17 +175,18 @@ static void kill_group(struct local_proc *p) {
   if (!p->exited) kill(-p->pid, SIGKILL);
 }
 
-static void output_cb(struct ev_loop *loop, ev_io *w, int revents) {
-  struct local_proc *p = w->data;
-  int is_out = w == &p->out_w;
+/* One read of stdout or stderr: 1 when bytes came (and were delivered), 0
+ * when none are there now, -1 at EOF (the fd is then closed). */
+static int read_once(struct local_proc *p, int is_out) {
+  struct ev_loop *loop = p->c->loop;
+  ev_io *w = is_out ? &p->out_w : &p->err_w;
   int *fd = is_out ? &p->out_fd : &p->err_fd;
   char buf[READ_CHUNK];
   ssize_t n = read(*fd, buf, sizeof buf);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
   if (n <= 0) {
     close_fd(loop, w, fd);
-    maybe_finished(p);
-    return;
+    return -1;
   }
   p->out_bytes += (uint64_t)n;
   size_t cap = p->c->cfg.max_output;
@@ -185,11 +195,17 @@ static void output_cb(struct ev_loop *loop, ev_io *w, int revents) {
       p->capped = 1;
       kill_group(p);
     }
-    return;
+    return 1;
   }
   struct exec_op *x = p->op;
   if (x && x->cbs.on_output)
     x->cbs.on_output(x->op.c, x->op.id, is_out ? SBX_STDOUT : SBX_STDERR, buf, (size_t)n, x->op.ud);
+  return 1;
+}
+
+static void output_cb(struct ev_loop *loop, ev_io *w, int revents) {
+  struct local_proc *p = w->data;
+  if (read_once(p, w == &p->out_w) < 0) maybe_finished(p);
 }
 
 static void process_exited(struct local_proc *p) {

@@ -53,5 +53,6 @@ enum { SBX_FS_LIST, SBX_FS_STAT, SBX_FS_MKDIR, SBX_FS_REMOVE, SBX_FS_MOVE };
 
 extern const struct sbx_provider sbx__provider_e2b;
 extern const struct sbx_provider sbx__provider_local;
+extern const struct sbx_provider sbx__provider_daytona;
 
 #endif

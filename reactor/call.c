@@ -6,17 +6,18 @@
 #include "client.h"
 
 const char *const sbx__call_state_names[CALL_N_STATES] = {
-    "INIT", "WAIT_RATE", "RESOLVE", "REQUEST", "STREAMING", "RETRY_WAIT", "DONE"};
+    "INIT", "WAIT_RATE", "RESOLVE", "REQUEST", "STREAMING", "RETRY_WAIT", "DONE", "POLL_WAIT"};
 
 #define B(s) (1u << (s))
 const uint32_t sbx__call_allowed[CALL_N_STATES] = {
     [CALL_INIT] = B(CALL_WAIT_RATE),
     [CALL_WAIT_RATE] = B(CALL_RESOLVE) | B(CALL_REQUEST),
     [CALL_RESOLVE] = B(CALL_WAIT_RATE) | B(CALL_RETRY_WAIT),
-    [CALL_REQUEST] = B(CALL_STREAMING) | B(CALL_RETRY_WAIT),
+    [CALL_REQUEST] = B(CALL_STREAMING) | B(CALL_RETRY_WAIT) | B(CALL_POLL_WAIT),
     [CALL_STREAMING] = 0,
     [CALL_RETRY_WAIT] = B(CALL_WAIT_RATE),
     [CALL_DONE] = 0,
+    [CALL_POLL_WAIT] = B(CALL_WAIT_RATE),
 };
 #undef B
 
@@ -143,7 +144,8 @@ static enum op_step_result step_resolve(struct sbx_op *op) {
   op->http = NULL;
   sbx__http_free(h);
   if (st) return fail_or_retry(k, &e, was_unsent);
-  k->phase = CALL_REQUEST;
+  k->resolves++;
+  k->phase = k->resolves < 3 && k->hooks->needs_resolve(k) ? CALL_RESOLVE : CALL_REQUEST;
   op_set_state(op, CALL_WAIT_RATE);
   return OP_NEXT;
 }
@@ -165,6 +167,12 @@ static enum op_step_result finish_request(struct sbx_call *k) {
   if (op->err) {
     op_set_state(op, CALL_DONE);
     return OP_NEXT;
+  }
+  if (st == CALL_POLL) {
+    k->attempts = 0; /* each poll gets its own retries */
+    sbx__op_timer_start(op, k->poll_ms > 0 ? k->poll_ms : 1);
+    op_set_state(op, CALL_POLL_WAIT);
+    return OP_WAIT;
   }
   if (st) return fail_or_retry(k, &e, was_unsent);
   op_set_state(op, CALL_DONE);
@@ -196,10 +204,16 @@ static enum op_step_result step_retry_wait(struct sbx_op *op) {
   return OP_NEXT;
 }
 
+static enum op_step_result step_poll_wait(struct sbx_op *op) {
+  if (!op_take(op, OP_EV_TIMER)) return OP_WAIT;
+  op_set_state(op, CALL_WAIT_RATE);
+  return OP_NEXT;
+}
+
 static enum op_step_result step_done(struct sbx_op *op) {
   return OP_WAIT; /* the driver finishes the op */
 }
 
 const op_step_fn sbx__call_steps[CALL_N_STATES] = {step_init,    step_wait_rate, step_resolve,
                                                    step_request, step_streaming, step_retry_wait,
-                                                   step_done};
+                                                   step_done,    step_poll_wait};

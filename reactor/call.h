@@ -2,8 +2,12 @@
  * HTTP requests: an optional resolve request (e.g. fetch a sandbox's access
  * token), then the main request, unary or streaming.
  *
- *   INIT -> WAIT_RATE -> [RESOLVE -> WAIT_RATE ->] REQUEST [-> STREAMING] -> DONE
+ *   INIT -> WAIT_RATE -> [RESOLVE -> WAIT_RATE ->]+ REQUEST [-> STREAMING] -> DONE
  *   a retryable failure in RESOLVE/REQUEST: -> RETRY_WAIT -> WAIT_RATE -> ...
+ *   parse asks to poll (CALL_POLL): REQUEST -> POLL_WAIT -> WAIT_RATE -> REQUEST
+ *
+ * A resolve repeats while needs_resolve still says so (at most 3 times): a
+ * lookup may take two requests.
  *
  * A provider defines an op kind per operation with SBX_CALL_KIND() and
  * supplies hooks that build requests and parse replies; the machine owns
@@ -23,6 +27,7 @@ enum call_state {
   CALL_STREAMING,
   CALL_RETRY_WAIT,
   CALL_DONE,
+  CALL_POLL_WAIT, /* parse asked for the request again after k->poll_ms */
   CALL_N_STATES
 };
 
@@ -32,6 +37,8 @@ enum call_retry {
 };
 
 struct sbx_call;
+
+#define CALL_POLL 1 /* parse: not yet; poll again after k->poll_ms */
 
 struct call_hooks {
   enum sbx_rate_class cls;
@@ -43,7 +50,9 @@ struct call_hooks {
   int (*parse_resolve)(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e);
   /* Build the main request: 0 or a negative status with e filled. */
   int (*build)(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e);
-  /* Parse the finished main request (status, body or stream end). */
+  /* Parse the finished main request (status, body or stream end). May
+   * return CALL_POLL with k->poll_ms set: wait, then build and send again
+   * (e.g. poll a sandbox until it has started). */
   int (*parse)(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e);
   /* Streaming calls: how long to wait for the stream to be established
    * (sbx__call_streaming) before failing; 0: the request timeout. */
@@ -55,6 +64,8 @@ struct sbx_call {
   const struct call_hooks *hooks;
   int attempts;
   int phase; /* CALL_RESOLVE or CALL_REQUEST: where WAIT_RATE goes next */
+  int resolves;
+  long poll_ms; /* set by parse with CALL_POLL */
   unsigned streaming_call : 1;
 };
 

@@ -51,6 +51,8 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
     const char *sp = memchr(p, ' ', len);
     h->status = sp ? strtol(sp + 1, NULL, 10) : 0;
     h->retry_after_ms = -1;
+    h->rl_reset_ms = -1;
+    h->rl_exhausted = 0;
     struct sbx_host_slot *slot = &h->c->hosts[h->slot];
     if (!slot->warm) {
       slot->warm = 1; /* admit the waiting ones from the loop, not from curl */
@@ -74,6 +76,11 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
   val[vlen] = 0;
   if (nlen == 11 && strncasecmp(p, "retry-after", 11) == 0) {
     h->retry_after_ms = sbx_parse_retry_after(val, (long)time(NULL));
+  } else if (nlen > 18 && strncasecmp(p, "x-ratelimit-reset-", 18) == 0) {
+    long ms = sbx_parse_retry_after(val, (long)time(NULL)); /* seconds until reset */
+    if (ms > h->rl_reset_ms) h->rl_reset_ms = ms;
+  } else if (nlen > 22 && strncasecmp(p, "x-ratelimit-remaining-", 22) == 0) {
+    if (strcmp(val, "0") == 0) h->rl_exhausted = 1;
   } else if (nlen == 12 && strncasecmp(p, "x-next-token", 12) == 0 && vlen) {
     free(h->next_token);
     h->next_token = strdup(val);
@@ -293,6 +300,7 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   h->op = op;
   h->c = c;
   h->retry_after_ms = -1;
+  h->rl_reset_ms = -1;
   h->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
   h->sink = r->sink;
   /* "Expect:" off: no 100-continue round trip before uploads. */

@@ -59,9 +59,11 @@ struct sbx_http {
   unsigned too_big : 1;
   long status; /* HTTP status, 0 when none */
   CURLcode result;
-  long retry_after_ms; /* -1 when absent */
-  char *next_token;    /* X-Next-Token */
-  struct sbx_buf body; /* buffered reply */
+  long retry_after_ms;       /* -1 when absent */
+  long rl_reset_ms;          /* largest X-RateLimit-Reset-<name>, -1 when absent */
+  unsigned rl_exhausted : 1; /* some X-RateLimit-Remaining-<name> was 0 */
+  char *next_token;          /* X-Next-Token */
+  struct sbx_buf body;       /* buffered reply */
   size_t max_body;
   sbx_http_sink_fn sink;
   /* upload state */

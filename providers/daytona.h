@@ -1,0 +1,162 @@
+/* daytona.h - the Daytona provider's internals: credentials and URLs, the
+ * per-client cache of toolbox base URLs, request builders, and the pure
+ * encoders/decoders its ops share (daytona_parse.c, unit-tested).
+ *
+ * Control plane: <api_url>/sandbox... with Authorization: Bearer.
+ * Toolbox: <toolboxProxyUrl>/<id>/... on one shared proxy host, so calls for
+ * many sandboxes multiplex over few HTTP/2 connections.
+ *
+ * This first increment runs commands with the unary POST /process/execute.
+ * Streaming sessions (stdin, detach, reattach, signals) go over the toolbox's
+ * WebSocket log stream and come in a later increment: those entries are
+ * NULL (SBX_ENOTSUP) or refused with a message naming the option. */
+#ifndef SBX_PROVIDERS_DAYTONA_H
+#define SBX_PROVIDERS_DAYTONA_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "../reactor/call.h"
+#include "../reactor/client.h"
+#include "provider.h"
+
+#define DT_BUCKETS 1024
+#define DT_DEFAULT_API_URL "https://app.daytona.io/api"
+#define DT_MAX_DISK_GB 10    /* per-sandbox maximum (daytona-protocol.md 5) */
+#define DT_WAIT_MAX_MS 60000 /* bound on waiting for a sandbox to start */
+
+struct dt_toolbox {
+  struct dt_toolbox *next;
+  char *id;
+  char *base; /* <toolboxProxyUrl>/<id>, no trailing slash */
+  char *host; /* admission key: scheme://host:port */
+};
+
+struct dt_state {
+  char *token; /* API key or JWT: never logged */
+  char *org_id;
+  char *target;
+  char *api_url; /* no trailing slash */
+  char *api_host;
+  struct dt_toolbox *tb[DT_BUCKETS];
+};
+
+static inline struct dt_state *dt_of(struct sbx_client *c) {
+  return (struct dt_state *)c->prov_state;
+}
+
+/* ---- daytona.c: cache, requests, replies ---- */
+
+const struct dt_toolbox *dt_toolbox_find(struct dt_state *s, const char *id);
+int dt_toolbox_put(struct dt_state *s, const char *id, const char *proxy_url);
+void dt_toolbox_drop(struct dt_state *s, const char *id);
+/* Remember the toolbox URL of a Sandbox DTO (when it has one). */
+void dt_toolbox_learn(struct dt_state *s, const json_t *dto);
+
+/* Ids and names go into URL paths: [A-Za-z0-9._-]+ only. */
+int dt_valid_id(const char *id);
+
+/* Control-plane request: url = api_url + path (printf), auth headers, JSON
+ * body (borrowed, "" for none). Returns 0 or SBX_ENOMEM. */
+int dt_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *method,
+               const char *body, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Toolbox request for sandbox id (the cache must hold it). */
+int dt_toolbox_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *id,
+                   const char *method, const char *path_and_query);
+
+/* Map a non-2xx reply; what names the operation. Honours Retry-After and,
+ * when a limit is used up, X-RateLimit-Reset-<name>. */
+int dt_http_error(const struct sbx_http *h, const char *what, struct sbx_errinfo *e);
+/* A toolbox reply: as above, but a sandbox that is not running becomes
+ * "sandbox <id> is not started" (SBX_ECONFLICT). */
+int dt_toolbox_error(const struct sbx_http *h, const char *id, const char *what,
+                     struct sbx_errinfo *e);
+
+/* The head of every toolbox op: the call, the sandbox id and the URL of the
+ * current request. The resolve hooks fill the toolbox cache when it lacks
+ * the sandbox (GET /sandbox/{id}, then /toolbox-proxy-url when empty). */
+struct dt_tb_op {
+  struct sbx_call k;
+  char *id;
+  char *url;
+  int asked_proxy; /* GET /sandbox/{id}/toolbox-proxy-url was sent */
+};
+int dt_tb_needs_resolve(struct sbx_call *k);
+int dt_tb_build_resolve(struct sbx_call *k, struct sbx_http_req *r);
+int dt_tb_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e);
+#define DT_TB_RESOLVE_HOOKS                                                                        \
+  .needs_resolve = dt_tb_needs_resolve, .build_resolve = dt_tb_build_resolve,                      \
+  .parse_resolve = dt_tb_parse_resolve
+/* Allocate a toolbox op (size >= sizeof(struct dt_tb_op), head first). */
+struct dt_tb_op *dt_tb_op_new(sbx_client *c, const struct op_kind *kind, const struct call_hooks *h,
+                              size_t size, const char *id, void *ud, sbx_status *st);
+
+/* ---- daytona_parse.c: pure helpers ---- */
+
+/* Public state names: started -> "running", stopped -> "paused", else as is. */
+const char *dt_public_state(const char *state);
+/* 1 when a toolbox error says the sandbox is not running (proxy 400/502). */
+int dt_says_not_started(int http_status, const char *body, size_t len);
+/* Seconds to whole minutes, rounded up, at least 1. */
+long dt_minutes(long seconds);
+
+/* Sandbox info view over a Sandbox DTO (strings borrowed from it). */
+struct dt_info_view {
+  sbx_sandbox_info info;
+  sbx_kv *meta; /* owned */
+};
+int dt_info_from_json(const json_t *o, struct dt_info_view *v);
+void dt_info_view_free(struct dt_info_view *v);
+
+/* POST /sandbox body; NULL with a message in err (status in *st) when an
+ * option cannot be honoured. */
+char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *st, char *err,
+                     size_t errlen);
+/* "?labels=<urlencoded JSON>&states=..&limit=..&cursor=.." ("" when none). */
+char *dt_list_query(const sbx_list_opts *o);
+/* "/files<sub>?<k1>=<enc v1>[&<k2>=<enc v2>]" (k2 NULL: one pair). */
+char *dt_files_query(const char *sub, const char *k1, const char *v1, const char *k2,
+                     const char *v2);
+/* argv joined into one shell command line, each word single-quoted. */
+char *dt_join_argv(const char *const *argv);
+
+/* Entries over FileInfo JSON (an array or one object); dir names the listed
+ * directory so entries get a path when the reply has none. */
+struct dt_entries {
+  sbx_file_entry *items;
+  char **paths; /* owned */
+  size_t n;
+};
+int dt_entries_fill(const json_t *v, const char *dir, struct dt_entries *out);
+void dt_entries_free(struct dt_entries *e);
+
+/* Multipart framing of bulk-upload, file i: the text part files[i].path, then
+ * the header of files[i].file (filename = basename). Appended to f. */
+void dt_part_head(FILE *f, const char *boundary, size_t i, const char *path);
+/* A whole bulk-upload body of n in-memory or small local files. */
+char *dt_multipart_body(const char *boundary, const sbx_upload *ups, size_t n, size_t *len,
+                        sbx_status *st);
+
+/* ---- ops ---- */
+sbx_status dt_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
+                     sbx_op_id *out);
+sbx_status dt_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
+                      sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_info(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb, void *ud,
+                          sbx_op_id *out);
+sbx_status dt_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
+                         const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+sbx_status dt_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
+                         void *ud, sbx_op_id *out);
+sbx_status dt_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
+                              sbx_entries_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
+                        void *ud, sbx_op_id *out);
+sbx_status dt_fs(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
+                 int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out);
+
+#endif

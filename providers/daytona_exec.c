@@ -1,0 +1,159 @@
+/* daytona_exec.c - run a command with the toolbox's unary POST
+ * /process/execute: the combined output arrives whole in the reply and is
+ * delivered once through on_output(SBX_STDOUT), then on_done. Streaming
+ * (stdin, detach, reattach) needs the session WebSocket: a later increment. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../protocol/json_util.h"
+#include "daytona.h"
+#include "e2b.h"
+
+#define DT_NO_TIMEOUT_MS (24L * 3600 * 1000) /* the SDK's default request deadline */
+
+struct dexec_op {
+  struct dt_tb_op t;
+  char *body;
+  long timeout_ms;
+  sbx_exec_cbs cbs;
+  json_t *doc;
+  int timed_out; /* 408: the daemon killed the command */
+};
+
+static struct dexec_op *dexec_of(struct sbx_op *op) {
+  return (struct dexec_op *)op;
+}
+
+static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
+  struct dexec_op *x = dexec_of(&k->op);
+  free(x->t.url);
+  x->t.url = NULL;
+  int st = dt_toolbox_req(k->op.c, r, &x->t.url, x->t.id, "POST", "/process/execute");
+  if (st) return st;
+  r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
+  if (!r->headers) return SBX_ENOMEM;
+  r->body = x->body;
+  r->body_len = strlen(x->body);
+  /* JSON escaping can double the output; the cap is checked on the result */
+  r->max_body = k->op.c->cfg.max_output * 2 + 4096;
+  r->timeout_ms = x->timeout_ms ? x->timeout_ms + 5000 : DT_NO_TIMEOUT_MS;
+  return 0;
+}
+
+static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
+  struct dexec_op *x = dexec_of(&k->op);
+  char what[200];
+  snprintf(what, sizeof what, "daytona: exec in sandbox %s", x->t.id);
+  if (h->status == 408) {
+    x->timed_out = 1;
+    return 0;
+  }
+  if (h->status != 200) return dt_toolbox_error(h, x->t.id, what, e);
+  x->doc = e2b_parse_json(h, what, e);
+  if (!x->doc) return e->status;
+  if (!json_is_object(x->doc)) {
+    sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply is not an object", what);
+    return SBX_EPROTO;
+  }
+  size_t cap = k->op.c->cfg.max_output;
+  const char *out = sbx_json_str(x->doc, "result");
+  if (cap && out && strlen(out) > cap) {
+    sbx_errinfo_set(e, SBX_ETOOBIG, "%s: output over the %zu-byte cap", what, cap);
+    return SBX_ETOOBIG;
+  }
+  return 0;
+}
+
+static void complete(struct sbx_op *op, const sbx_error *err) {
+  struct dexec_op *x = dexec_of(op);
+  if (err) {
+    x->cbs.on_done(op->c, op->id, err, NULL, op->ud);
+    return;
+  }
+  sbx_exec_result res = {.exit_code = -1, .status = "timeout"};
+  if (!x->timed_out) {
+    const json_t *rv = json_object_get(x->doc, "result");
+    const char *out = json_string_value(rv);
+    if (out && json_string_length(rv) && x->cbs.on_output)
+      x->cbs.on_output(op->c, op->id, SBX_STDOUT, out, json_string_length(rv), op->ud);
+    json_t *code = json_object_get(x->doc, "exitCode");
+    if (!code) code = json_object_get(x->doc, "code");
+    res.exit_code = json_is_integer(code) ? (int)json_integer_value(code) : -1;
+    res.exited = res.exit_code >= 0;
+    res.status = "";
+  }
+  char status[32];
+  if (res.exited) {
+    snprintf(status, sizeof status, "exit status %d", res.exit_code);
+    res.status = status;
+  }
+  x->cbs.on_done(op->c, op->id, NULL, &res, op->ud);
+}
+
+static void destroy(struct sbx_op *op) {
+  struct dexec_op *x = dexec_of(op);
+  free(x->t.id);
+  free(x->t.url);
+  free(x->body);
+  if (x->doc) json_decref(x->doc);
+}
+
+SBX_CALL_KIND(kind_exec, "daytona.exec", complete, destroy);
+
+/* Not idempotent: a command that may have run is not run again. */
+static const struct call_hooks hooks_exec = {.cls = SBX_RATE_DATA,
+                                             .retry = CALL_RETRY_UNSENT,
+                                             DT_TB_RESOLVE_HOOKS,
+                                             .build = build,
+                                             .parse = parse};
+
+static char *request_body(const sbx_exec_opts *o) {
+  char *cmd = o->cmd ? strdup(o->cmd) : dt_join_argv(o->argv);
+  json_t *b = json_object();
+  if (!cmd || !b) {
+    free(cmd);
+    json_decref(b);
+    return NULL;
+  }
+  json_object_set_new(b, "command", json_string(cmd));
+  free(cmd);
+  if (o->cwd && *o->cwd) json_object_set_new(b, "cwd", json_string(o->cwd));
+  if (o->n_envs) {
+    json_t *env = json_object();
+    for (size_t i = 0; i < o->n_envs; i++)
+      if (o->envs[i].key && o->envs[i].value)
+        json_object_set_new(env, o->envs[i].key, json_string(o->envs[i].value));
+    json_object_set_new(b, "envs", env);
+  }
+  if (o->timeout_ms > 0)
+    json_object_set_new(b, "timeout", json_integer((o->timeout_ms + 999) / 1000));
+  char *s = sbx_json_dump(b, NULL);
+  json_decref(b);
+  return s;
+}
+
+sbx_status dt_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
+                         const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out) {
+  const char *opt = o->stdin_open ? "stdin_open" : o->detach ? "detach" : NULL;
+  if (!opt && o->user && *o->user) opt = "user";
+  if (opt) {
+    sbx__log(c, SBX_LOG_WARN, "daytona", 0,
+             "daytona: exec option %s is not supported yet (process/execute is unary)", opt);
+    return SBX_ENOTSUP;
+  }
+  char *body = request_body(o);
+  if (!body) return SBX_ENOMEM;
+  sbx_status st;
+  struct dexec_op *x =
+      (struct dexec_op *)dt_tb_op_new(c, &kind_exec, &hooks_exec, sizeof *x, id, ud, &st);
+  if (!x) {
+    free(body);
+    return st;
+  }
+  x->body = body;
+  x->timeout_ms = o->timeout_ms;
+  x->cbs = *cbs;
+  *out = x->t.k.op.id;
+  return SBX_OK;
+}

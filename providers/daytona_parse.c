@@ -1,0 +1,333 @@
+/* daytona_parse.c - pure encoders and decoders of the Daytona wire format
+ * (no I/O, unit-tested in tests/unit/test_daytona_*.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../protocol/json_util.h"
+#include "daytona.h"
+#include "prov_util.h"
+#include "small_file.h"
+
+const char *dt_public_state(const char *state) {
+  if (!state) return "";
+  if (strcmp(state, "started") == 0) return "running";
+  if (strcmp(state, "stopped") == 0) return "paused";
+  return state;
+}
+
+static int contains_ci(const char *s, size_t n, const char *needle) {
+  size_t k = strlen(needle);
+  for (size_t i = 0; s && i + k <= n; i++)
+    if (strncasecmp(s + i, needle, k) == 0) return 1;
+  return 0;
+}
+
+/* The proxy answers 400 "failed to resolve container IP ... Is the Sandbox
+ * started?" or 502 while a sandbox is stopping or stopped (protocol 4.1). */
+int dt_says_not_started(int http_status, const char *body, size_t len) {
+  if (http_status != 400 && http_status != 502) return 0;
+  return contains_ci(body, len, "not started") || contains_ci(body, len, "sandbox started") ||
+         contains_ci(body, len, "is not running") || contains_ci(body, len, "container IP");
+}
+
+long dt_minutes(long seconds) {
+  long m = (seconds + 59) / 60;
+  return m < 1 ? 1 : m;
+}
+
+/* ---- sandbox info ---------------------------------------------------------------- */
+
+static const char *str_or_empty(const json_t *o, const char *key) {
+  const char *v = sbx_json_str(o, key);
+  return v ? v : "";
+}
+
+int dt_info_from_json(const json_t *o, struct dt_info_view *v) {
+  memset(v, 0, sizeof *v);
+  if (!json_is_object(o) || !sbx_json_str(o, "id")) return SBX_EPROTO;
+  v->info.id = sbx_json_str(o, "id");
+  v->info.template_id = str_or_empty(o, "snapshot");
+  v->info.state = dt_public_state(sbx_json_str(o, "state"));
+  v->info.envd_version = str_or_empty(o, "daemonVersion");
+  v->info.started_at = str_or_empty(o, "createdAt");
+  v->info.end_at = "";
+  v->info.cpu_count = (int)sbx_json_int(o, "cpu", 0);
+  v->info.memory_mb = (int)sbx_json_int(o, "memory", 0) * 1024; /* GiB */
+  const json_t *labels = json_object_get(o, "labels");
+  size_t n = json_is_object(labels) ? json_object_size(labels) : 0;
+  if (n && (v->meta = calloc(n, sizeof *v->meta))) {
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)labels, key, val) {
+      if (!json_is_string(val)) continue;
+      v->meta[v->info.n_metadata].key = key;
+      v->meta[v->info.n_metadata++].value = json_string_value(val);
+    }
+  }
+  v->info.metadata = v->meta;
+  return 0;
+}
+
+void dt_info_view_free(struct dt_info_view *v) {
+  free(v->meta);
+  v->meta = NULL;
+}
+
+/* ---- create ------------------------------------------------------------------------ */
+
+static json_t *kv_object(const sbx_kv *kv, size_t n) {
+  json_t *o = json_object();
+  for (size_t i = 0; o && i < n; i++)
+    if (kv[i].key && kv[i].value) json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+  return o;
+}
+
+static char *refuse(sbx_status *st, sbx_status code, char *err, size_t errlen, const char *msg) {
+  *st = code;
+  if (err && errlen) snprintf(err, errlen, "%s", msg);
+  return NULL;
+}
+
+/* Lifetime: the sandbox stops after timeout_s (rounded up to minutes) without
+ * activity, and with auto_pause unset/0 a stopped sandbox is deleted at once
+ * (autoDeleteInterval 0); auto_pause=1 keeps it stopped (Daytona's pause). */
+char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *st, char *err,
+                     size_t errlen) {
+  if (o->n_deny_out)
+    return refuse(st, SBX_ENOTSUP, err, errlen,
+                  "daytona: deny_out is not supported (use allow_internet=0 with allow_out)");
+  if (o->disk_gb > DT_MAX_DISK_GB)
+    return refuse(st, SBX_EINVAL, err, errlen,
+                  "daytona: disk_gb is over the per-sandbox limit of 10 GB");
+  if (o->cpu < 0 || o->memory_gb < 0 || o->disk_gb < 0)
+    return refuse(st, SBX_EINVAL, err, errlen, "daytona: negative cpu, memory_gb or disk_gb");
+  int custom_tmpl = o->template_id && *o->template_id && strcmp(o->template_id, "base") != 0;
+  int image = o->image && *o->image;
+  if (image && custom_tmpl)
+    return refuse(st, SBX_EINVAL, err, errlen,
+                  "daytona: give a snapshot (template_id) or an image, not both");
+  if (!image && (o->cpu || o->memory_gb || o->disk_gb))
+    return refuse(st, SBX_ENOTSUP, err, errlen,
+                  "daytona: cpu, memory_gb and disk_gb need an image (a snapshot fixes them)");
+  *st = SBX_ENOMEM;
+  json_t *b = json_object();
+  if (!b) return NULL;
+  if (custom_tmpl) json_object_set_new(b, "snapshot", json_string(o->template_id));
+  if (image) {
+    char *df = NULL;
+    if (asprintf(&df, "FROM %s\n", o->image) < 0) df = NULL;
+    json_t *bi = json_object();
+    json_object_set_new(bi, "dockerfileContent", json_string(df ? df : ""));
+    json_object_set_new(b, "buildInfo", bi);
+    free(df);
+    if (o->cpu) json_object_set_new(b, "cpu", json_integer(o->cpu));
+    if (o->memory_gb) json_object_set_new(b, "memory", json_integer(o->memory_gb));
+    if (o->disk_gb) json_object_set_new(b, "disk", json_integer(o->disk_gb));
+  }
+  json_object_set_new(b, "labels", kv_object(o->metadata, o->n_metadata));
+  json_object_set_new(b, "env", kv_object(o->envs, o->n_envs));
+  if (target && *target) json_object_set_new(b, "target", json_string(target));
+  if (o->allow_internet == 0) json_object_set_new(b, "networkBlockAll", json_true());
+  if (o->n_allow_out) {
+    size_t len = 1;
+    for (size_t i = 0; i < o->n_allow_out; i++)
+      len += strlen(o->allow_out[i] ? o->allow_out[i] : "") + 1;
+    char *list = calloc(1, len);
+    for (size_t i = 0; list && i < o->n_allow_out; i++) {
+      if (!o->allow_out[i] || !*o->allow_out[i]) continue;
+      if (*list) strcat(list, ",");
+      strcat(list, o->allow_out[i]);
+    }
+    json_object_set_new(b, "networkAllowList", json_string(list ? list : ""));
+    free(list);
+  }
+  long lifetime = o->timeout_s > 0 ? o->timeout_s : 300;
+  json_object_set_new(b, "autoStopInterval", json_integer(dt_minutes(lifetime)));
+  if (o->auto_pause != 1) json_object_set_new(b, "autoDeleteInterval", json_integer(0));
+  char *s = sbx_json_dump(b, NULL);
+  json_decref(b);
+  if (s) *st = SBX_OK;
+  return s;
+}
+
+/* ---- queries --------------------------------------------------------------------- */
+
+/* labels is one JSON object, URL-encoded (daytona-protocol.md 3.4); the
+ * public states map back: running -> started, paused -> stopped. */
+char *dt_list_query(const sbx_list_opts *o) {
+  char *q = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&q, &len);
+  if (!f) return NULL;
+  char sep = '?';
+  if (o->next_token && *o->next_token) {
+    fprintf(f, "%ccursor=", sep), sep = '&';
+    sbx__url_encode(f, o->next_token);
+  }
+  fprintf(f, "%climit=%d", sep, o->limit > 0 ? o->limit : 100), sep = '&';
+  if (o->n_metadata) {
+    json_t *labels = kv_object(o->metadata, o->n_metadata);
+    char *js = labels ? sbx_json_dump(labels, NULL) : NULL;
+    json_decref(labels);
+    if (js) {
+      fputs("&labels=", f);
+      sbx__url_encode(f, js);
+    }
+    free(js);
+  }
+  if (o->state && *o->state) {
+    if (strstr(o->state, "running")) fputs("&states=started", f);
+    if (strstr(o->state, "paused")) fputs("&states=stopped", f);
+  }
+  fclose(f);
+  return q;
+}
+
+char *dt_files_query(const char *sub, const char *k1, const char *v1, const char *k2,
+                     const char *v2) {
+  char *q = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&q, &n);
+  if (!f) return NULL;
+  fprintf(f, "/files%s?%s=", sub, k1);
+  sbx__url_encode(f, v1);
+  if (k2) {
+    fprintf(f, "&%s=", k2);
+    sbx__url_encode(f, v2);
+  }
+  fclose(f);
+  return q;
+}
+
+/* 'it'\''s' quoting: safe for any byte but NUL. */
+char *dt_join_argv(const char *const *argv) {
+  char *s = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&s, &n);
+  if (!f) return NULL;
+  for (size_t i = 0; argv[i]; i++) {
+    if (i) fputc(' ', f);
+    fputc('\'', f);
+    for (const char *p = argv[i]; *p; p++)
+      if (*p == '\'')
+        fputs("'\\''", f);
+      else
+        fputc(*p, f);
+    fputc('\'', f);
+  }
+  fclose(f);
+  return s;
+}
+
+/* ---- FileInfo --------------------------------------------------------------------- */
+
+/* "0644" (or "644") as octal; 0 when absent or not octal. */
+static uint32_t octal(const char *s) {
+  uint32_t v = 0;
+  for (; s && *s; s++) {
+    if (*s < '0' || *s > '7') return 0;
+    v = v * 8 + (uint32_t)(*s - '0');
+  }
+  return v;
+}
+
+static void fill_entry(sbx_file_entry *f, const json_t *o) {
+  f->name = str_or_empty(o, "name");
+  f->type = sbx_json_bool(o, "isDir", 0) ? SBX_FILE_DIR : SBX_FILE_REGULAR;
+  const char *mode = sbx_json_str(o, "mode"); /* "-rw-r--r--" */
+  if (mode && mode[0] == 'l') f->type = SBX_FILE_SYMLINK;
+  f->size = sbx_json_int64(o, "size", 0);
+  f->mode = octal(sbx_json_str(o, "permissions"));
+  f->permissions = mode ? mode : "";
+  f->owner = str_or_empty(o, "owner");
+  f->group = str_or_empty(o, "group");
+  const char *mt = sbx_json_str(o, "modifiedAt");
+  f->modified_time = mt ? mt : str_or_empty(o, "modTime");
+  f->symlink_target = NULL;
+}
+
+/* The entry's path: the reply's "path", else dir + "/" + name. */
+static char *entry_path(const json_t *o, const char *dir, const char *name) {
+  const char *p = sbx_json_str(o, "path");
+  if (p && *p) return strdup(p);
+  if (!dir || !*dir) return strdup(name);
+  size_t dl = strlen(dir);
+  char *s = NULL;
+  if (asprintf(&s, "%.*s/%s", (int)(dl > 1 && dir[dl - 1] == '/' ? dl - 1 : dl), dir, name) < 0)
+    return NULL;
+  return s;
+}
+
+int dt_entries_fill(const json_t *v, const char *dir, struct dt_entries *out) {
+  memset(out, 0, sizeof *out);
+  if (!json_is_object(v) && !json_is_array(v)) return SBX_EPROTO;
+  size_t n = json_is_object(v) ? 1 : json_array_size(v);
+  if (n == 0) return 0;
+  out->items = calloc(n, sizeof *out->items);
+  out->paths = calloc(n, sizeof *out->paths);
+  if (!out->items || !out->paths) {
+    dt_entries_free(out);
+    return SBX_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const json_t *o = json_is_object(v) ? v : json_array_get(v, i);
+    if (!json_is_object(o)) {
+      dt_entries_free(out);
+      return SBX_EPROTO;
+    }
+    out->n = i + 1;
+    fill_entry(&out->items[i], o);
+    out->paths[i] = entry_path(o, dir, out->items[i].name);
+    out->items[i].path = out->paths[i] ? out->paths[i] : "";
+  }
+  return 0;
+}
+
+void dt_entries_free(struct dt_entries *e) {
+  for (size_t i = 0; e->paths && i < e->n; i++)
+    free(e->paths[i]);
+  free(e->paths);
+  free(e->items);
+  memset(e, 0, sizeof *e);
+}
+
+/* ---- multipart --------------------------------------------------------------------- */
+
+void dt_part_head(FILE *f, const char *boundary, size_t i, const char *path) {
+  const char *base = strrchr(path, '/');
+  base = base && base[1] ? base + 1 : path;
+  fprintf(f,
+          "--%s\r\nContent-Disposition: form-data; name=\"files[%zu].path\"\r\n\r\n%s\r\n"
+          "--%s\r\nContent-Disposition: form-data; name=\"files[%zu].file\"; filename=\"%s\"\r\n"
+          "Content-Type: application/octet-stream\r\n\r\n",
+          boundary, i, path, boundary, i, base);
+}
+
+char *dt_multipart_body(const char *boundary, const sbx_upload *ups, size_t n, size_t *len,
+                        sbx_status *st) {
+  char *body = NULL;
+  FILE *f = open_memstream(&body, len);
+  if (!f) return *st = SBX_ENOMEM, NULL;
+  *st = SBX_OK;
+  for (size_t i = 0; i < n; i++) {
+    char *data = NULL;
+    size_t dlen = ups[i].len;
+    if (ups[i].local_path && !(data = sbx__read_small_file(ups[i].local_path, &dlen))) {
+      *st = SBX_EIO;
+      break;
+    }
+    dt_part_head(f, boundary, i, ups[i].path);
+    if (dlen) fwrite(data ? data : ups[i].data, 1, dlen, f);
+    fputs("\r\n", f);
+    free(data);
+  }
+  fprintf(f, "--%s--\r\n", boundary);
+  if (fclose(f) != 0 && *st == SBX_OK) *st = SBX_ENOMEM;
+  if (*st != SBX_OK) {
+    free(body);
+    return NULL;
+  }
+  return body;
+}

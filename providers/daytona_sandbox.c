@@ -1,0 +1,342 @@
+/* daytona_sandbox.c - Daytona control-plane ops: create, connect (start),
+ * info, kill (delete), pause (stop), set timeout (autostop), list. Each is a
+ * call op (reactor/call.h). Create, connect and pause wait for the target
+ * state by polling GET /sandbox/{id} from the call's POLL_WAIT state with a
+ * growing interval, bounded by DT_WAIT_MAX_MS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../protocol/json_util.h"
+#include "daytona.h"
+#include "e2b.h"
+
+enum sbox_what { W_CREATE, W_CONNECT, W_INFO, W_KILL, W_PAUSE, W_TIMEOUT, W_LIST };
+
+struct sbox_op {
+  struct sbx_call k;
+  enum sbox_what what;
+  char *id;
+  char *url;
+  char *body;
+  char *query;
+  long minutes; /* set_timeout */
+  int polling;  /* the next request is GET /sandbox/{id} */
+  int keep_set; /* pause: auto-delete is off, the stop comes next */
+  int polls;
+  double t0;
+  sbx_sandbox_cb scb;
+  sbx_done_cb dcb;
+  sbx_list_cb lcb;
+  json_t *doc;
+  char *next_token;
+};
+
+static struct sbox_op *sbox_of(struct sbx_call *k) {
+  return (struct sbox_op *)k;
+}
+
+static void describe(const struct sbox_op *s, char *buf, size_t n) {
+  static const char *const verbs[] = {"create sandbox", "start sandbox",
+                                      "get sandbox",    "delete sandbox",
+                                      "stop sandbox",   "set auto-stop interval of sandbox",
+                                      "list sandboxes"};
+  snprintf(buf, n, "daytona: %s%s%s", verbs[s->what], s->id ? " " : "", s->id ? s->id : "");
+}
+
+/* ---- build ------------------------------------------------------------------- */
+
+static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
+  struct sbox_op *s = sbox_of(k);
+  struct sbx_client *c = k->op.c;
+  free(s->url);
+  s->url = NULL;
+  if (s->polling) return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox/%s", s->id);
+  switch (s->what) {
+  case W_CREATE: return dt_api_req(c, r, &s->url, "POST", s->body, "/sandbox");
+  case W_CONNECT: return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/start", s->id);
+  case W_INFO: return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox/%s", s->id);
+  case W_KILL: return dt_api_req(c, r, &s->url, "DELETE", NULL, "/sandbox/%s", s->id);
+  case W_PAUSE:
+    /* A sandbox made with delete-on-stop (no auto_pause) would be deleted by
+     * the stop: a paused sandbox is kept, so auto-delete goes off first. */
+    if (!s->keep_set)
+      return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/autodelete/-1", s->id);
+    return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/stop", s->id);
+  case W_TIMEOUT:
+    return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/autostop/%ld", s->id, s->minutes);
+  case W_LIST:
+    r->max_body = 16u << 20;
+    return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox%s", s->query ? s->query : "");
+  }
+  return SBX_EINVAL;
+}
+
+/* ---- parse ------------------------------------------------------------------- */
+
+/* Not there yet: poll again after 100 ms growing x1.5 up to 1 s, within the
+ * bound; CALL_POLL or an error. */
+static int poll_again(struct sbox_op *s, const char *what, const char *state,
+                      struct sbx_errinfo *e) {
+  struct sbx_call *k = &s->k;
+  double waited_ms = (ev_now(k->op.c->loop) - s->t0) * 1000.0;
+  if (waited_ms > DT_WAIT_MAX_MS) {
+    sbx_errinfo_set(e, SBX_ETIMEDOUT, "%s: still '%s' after %d s", what, state,
+                    DT_WAIT_MAX_MS / 1000);
+    return SBX_ETIMEDOUT;
+  }
+  long ms = 100;
+  for (int i = 0; i < s->polls && ms < 1000; i++)
+    ms = ms * 3 / 2;
+  k->poll_ms = ms > 1000 ? 1000 : ms;
+  s->polls++;
+  s->polling = 1;
+  if (!s->id) s->id = strdup(sbx_json_str(s->doc, "id"));
+  json_decref(s->doc);
+  s->doc = NULL;
+  return s->id ? CALL_POLL : SBX_ENOMEM;
+}
+
+/* Create and start wait for "started"; stop waits for "stopped" (an
+ * ephemeral sandbox is destroyed instead). */
+static int check_state(struct sbox_op *s, const char *what, struct sbx_errinfo *e) {
+  const char *state = sbx_json_str(s->doc, "state");
+  if (!state) return 0; /* an old server without states: take it as done */
+  if (s->what == W_PAUSE) {
+    if (!strcmp(state, "stopped") || !strcmp(state, "destroyed") || !strcmp(state, "archived"))
+      return 0;
+    return poll_again(s, what, state, e);
+  }
+  if (!strcmp(state, "started")) return 0;
+  if (!strcmp(state, "error") || !strcmp(state, "build_failed")) {
+    const char *why = sbx_json_str(s->doc, "errorReason");
+    sbx_errinfo_set(e, SBX_EPROVIDER, "%s: the sandbox failed to start: state %s: %s", what, state,
+                    why ? why : "no reason given");
+    return SBX_EPROVIDER;
+  }
+  return poll_again(s, what, state, e);
+}
+
+static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
+  struct sbox_op *s = sbox_of(k);
+  struct dt_state *st = dt_of(k->op.c);
+  char what[200];
+  describe(s, what, sizeof what);
+  if (h->status < 200 || h->status >= 300) {
+    if (s->what == W_PAUSE && s->polling && h->status == 404) return 0; /* ephemeral: gone */
+    int rc = dt_http_error(h, what, e);
+    if (h->status == 404 && s->id) dt_toolbox_drop(st, s->id);
+    if (s->what == W_PAUSE && h->status == 400 && s->keep_set && !s->polling) {
+      /* "not in a stoppable state" */
+      e->status = SBX_ECONFLICT;
+      return SBX_ECONFLICT;
+    }
+    return rc;
+  }
+  if (s->what == W_KILL) {
+    dt_toolbox_drop(st, s->id);
+    return 0;
+  }
+  if (s->what == W_TIMEOUT) return 0;
+  if (s->what == W_PAUSE && !s->keep_set) {
+    s->keep_set = 1;
+    k->poll_ms = 1; /* the stop request, on the next turn */
+    return CALL_POLL;
+  }
+  s->doc = e2b_parse_json(h, what, e);
+  if (!s->doc) return e->status;
+  if (s->what == W_LIST) {
+    json_t *items = json_is_array(s->doc) ? s->doc : json_object_get(s->doc, "items");
+    if (!json_is_array(items)) {
+      sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no items array", what);
+      return SBX_EPROTO;
+    }
+    for (size_t i = 0; i < json_array_size(items); i++)
+      dt_toolbox_learn(st, json_array_get(items, i));
+    const char *next = sbx_json_str(s->doc, "nextCursor");
+    if (next && *next) s->next_token = strdup(next);
+    return 0;
+  }
+  if (!json_is_object(s->doc) || !sbx_json_str(s->doc, "id")) {
+    sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no sandbox id", what);
+    return SBX_EPROTO;
+  }
+  dt_toolbox_learn(st, s->doc);
+  if (s->what == W_INFO) return 0;
+  return check_state(s, what, e);
+}
+
+/* ---- complete ------------------------------------------------------------------- */
+
+static void deliver_info(struct sbox_op *s, const sbx_error *err) {
+  struct dt_info_view v = {0};
+  if (!err && dt_info_from_json(s->doc, &v) == 0) {
+    s->scb(s->k.op.c, s->k.op.id, NULL, &v.info, s->k.op.ud);
+    dt_info_view_free(&v);
+    return;
+  }
+  sbx_error fallback = {.code = SBX_EPROTO,
+                        .retry_after_ms = -1,
+                        .provider_code = "",
+                        .message = "daytona: malformed sandbox in the reply"};
+  s->scb(s->k.op.c, s->k.op.id, err ? err : &fallback, NULL, s->k.op.ud);
+}
+
+static void deliver_list(struct sbox_op *s, const sbx_error *err) {
+  if (err) {
+    s->lcb(s->k.op.c, s->k.op.id, err, NULL, 0, NULL, s->k.op.ud);
+    return;
+  }
+  json_t *arr = json_is_array(s->doc) ? s->doc : json_object_get(s->doc, "items");
+  size_t n = json_array_size(arr), got = 0;
+  sbx_sandbox_info *items = n ? calloc(n, sizeof *items) : NULL;
+  struct dt_info_view *views = n ? calloc(n, sizeof *views) : NULL;
+  if (n && (!items || !views)) {
+    sbx_error oom = {.code = SBX_ENOMEM,
+                     .retry_after_ms = -1,
+                     .provider_code = "",
+                     .message = "daytona: list sandboxes: out of memory"};
+    s->lcb(s->k.op.c, s->k.op.id, &oom, NULL, 0, NULL, s->k.op.ud);
+  } else {
+    for (size_t i = 0; i < n; i++)
+      if (dt_info_from_json(json_array_get(arr, i), &views[got]) == 0) {
+        items[got] = views[got].info;
+        got++;
+      }
+    s->lcb(s->k.op.c, s->k.op.id, NULL, items, got, s->next_token, s->k.op.ud);
+  }
+  for (size_t i = 0; i < got; i++)
+    dt_info_view_free(&views[i]);
+  free(items);
+  free(views);
+}
+
+static void complete(struct sbx_op *op, const sbx_error *err) {
+  struct sbox_op *s = (struct sbox_op *)op;
+  switch (s->what) {
+  case W_CREATE:
+  case W_CONNECT:
+  case W_INFO: deliver_info(s, err); break;
+  case W_LIST: deliver_list(s, err); break;
+  default: s->dcb(op->c, op->id, err, op->ud); break;
+  }
+}
+
+static void destroy(struct sbx_op *op) {
+  struct sbox_op *s = (struct sbox_op *)op;
+  free(s->id);
+  free(s->url);
+  free(s->body);
+  free(s->query);
+  free(s->next_token);
+  if (s->doc) json_decref(s->doc);
+}
+
+SBX_CALL_KIND(kind_create, "daytona.create", complete, destroy);
+SBX_CALL_KIND(kind_connect, "daytona.connect", complete, destroy);
+SBX_CALL_KIND(kind_info, "daytona.info", complete, destroy);
+SBX_CALL_KIND(kind_kill, "daytona.kill", complete, destroy);
+SBX_CALL_KIND(kind_pause, "daytona.pause", complete, destroy);
+SBX_CALL_KIND(kind_timeout, "daytona.set_timeout", complete, destroy);
+SBX_CALL_KIND(kind_list, "daytona.list", complete, destroy);
+
+/* A create whose reply was lost must not be repeated blindly. */
+static const struct call_hooks hooks_create = {
+    .cls = SBX_RATE_CREATE, .retry = CALL_RETRY_UNSENT, .build = build, .parse = parse};
+static const struct call_hooks hooks_lifecycle = {
+    .cls = SBX_RATE_LIFECYCLE, .retry = CALL_RETRY_ANY, .build = build, .parse = parse};
+
+static struct sbox_op *start(sbx_client *c, const struct op_kind *kind, const struct call_hooks *h,
+                             enum sbox_what what, const char *id, void *ud, sbx_status *st) {
+  if (id && !dt_valid_id(id)) {
+    *st = SBX_EINVAL;
+    return NULL;
+  }
+  char *idc = id ? strdup(id) : NULL;
+  if (id && !idc) {
+    *st = SBX_ENOMEM;
+    return NULL;
+  }
+  struct sbox_op *s = (struct sbox_op *)sbx__call_new(c, kind, h, sizeof *s, ud, st);
+  if (!s) {
+    free(idc);
+    return NULL;
+  }
+  s->what = what;
+  s->id = idc;
+  s->t0 = ev_now(c->loop);
+  return s;
+}
+
+sbx_status dt_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
+                     sbx_op_id *out) {
+  sbx_status st;
+  char why[200];
+  char *body = dt_create_body(o, dt_of(c)->target, &st, why, sizeof why);
+  if (!body) {
+    if (st != SBX_ENOMEM) sbx__log(c, SBX_LOG_WARN, "daytona", 0, "%s", why);
+    return st;
+  }
+  struct sbox_op *s = start(c, &kind_create, &hooks_create, W_CREATE, NULL, ud, &st);
+  if (!s) {
+    free(body);
+    return st;
+  }
+  s->body = body;
+  s->scb = cb;
+  *out = s->k.op.id;
+  return SBX_OK;
+}
+
+static sbx_status start_simple(sbx_client *c, const struct op_kind *kind, enum sbox_what what,
+                               const char *id, sbx_sandbox_cb scb, sbx_done_cb dcb, void *ud,
+                               sbx_op_id *out, long minutes) {
+  sbx_status st;
+  struct sbox_op *s = start(c, kind, &hooks_lifecycle, what, id, ud, &st);
+  if (!s) return st;
+  s->scb = scb;
+  s->dcb = dcb;
+  s->minutes = minutes;
+  *out = s->k.op.id;
+  return SBX_OK;
+}
+
+/* timeout_s is not sent: a started sandbox keeps its auto-stop interval
+ * (use set_timeout to change it). */
+sbx_status dt_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
+                      sbx_sandbox_cb cb, void *ud, sbx_op_id *out) {
+  return start_simple(c, &kind_connect, W_CONNECT, id, cb, NULL, ud, out, 0);
+}
+
+sbx_status dt_info(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud, sbx_op_id *out) {
+  return start_simple(c, &kind_info, W_INFO, id, cb, NULL, ud, out, 0);
+}
+
+sbx_status dt_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  return start_simple(c, &kind_kill, W_KILL, id, NULL, cb, ud, out, 0);
+}
+
+sbx_status dt_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  return start_simple(c, &kind_pause, W_PAUSE, id, NULL, cb, ud, out, 0);
+}
+
+sbx_status dt_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb, void *ud,
+                          sbx_op_id *out) {
+  return start_simple(c, &kind_timeout, W_TIMEOUT, id, NULL, cb, ud, out, dt_minutes(timeout_s));
+}
+
+sbx_status dt_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
+                   sbx_op_id *out) {
+  char *query = dt_list_query(o);
+  if (!query) return SBX_ENOMEM;
+  sbx_status st;
+  struct sbox_op *s = start(c, &kind_list, &hooks_lifecycle, W_LIST, NULL, ud, &st);
+  if (!s) {
+    free(query);
+    return st;
+  }
+  s->query = query;
+  s->lcb = cb;
+  *out = s->k.op.id;
+  return SBX_OK;
+}

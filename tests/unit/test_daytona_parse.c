@@ -1,0 +1,245 @@
+/* test_daytona_parse.c - the pure Daytona encoders and decoders: error body
+ * mapping, list query encoding, create body, FileInfo parsing, multipart
+ * framing, argv joining. */
+#include <jansson.h>
+
+#include "../../protocol/http_errors.h"
+#include "../../providers/daytona.h"
+#include "sbx.h"
+#include "testlib.h"
+
+static int map(int status, const char *body, struct sbx_errinfo *e) {
+  return sbx_e2b_map_http_error(SBX_DAYTONA, status, body, body ? strlen(body) : 0, -1,
+                                "daytona: get sandbox x", e);
+}
+
+static void test_error_bodies(void) {
+  struct sbx_errinfo e;
+  CHECK_EQ_INT(map(404,
+                   "{\"path\":\"/api/sandbox/x\",\"statusCode\":404,\"error\":\"Not Found\","
+                   "\"message\":\"Sandbox with ID or name x not found\"}",
+                   &e),
+               SBX_ENOTFOUND);
+  CHECK_EQ_STR(e.message, "daytona: get sandbox x: 404: Sandbox with ID or name x not found");
+  CHECK_EQ_INT(map(401,
+                   "{\"statusCode\":401,\"message\":\"authentication failed: bad\","
+                   "\"code\":\"UNAUTHORIZED\"}",
+                   &e),
+               SBX_EAUTH);
+  CHECK_EQ_STR(e.provider_code, "UNAUTHORIZED");
+  CHECK_EQ_INT(map(403, "{}", &e), SBX_EAUTH);
+  CHECK_EQ_INT(map(409, "{\"message\":\"Sandbox state change in progress\"}", &e), SBX_ECONFLICT);
+  CHECK_EQ_INT(map(429, "{\"statusCode\":429,\"message\":\"Rate limit exceeded\"}", &e),
+               SBX_ERATELIMIT);
+  CHECK(e.retryable);
+  CHECK_EQ_INT(map(502, "", &e), SBX_EUNAVAIL);
+  CHECK(e.retryable);
+  CHECK_EQ_INT(map(503, NULL, &e), SBX_EUNAVAIL);
+  CHECK_EQ_INT(
+      map(408, "{\"code\":\"REQUEST_TIMEOUT\",\"message\":\"command execution timeout\"}", &e),
+      SBX_ETIMEDOUT);
+  /* message absent: "error" is used */
+  CHECK_EQ_INT(map(400, "{\"error\":\"request body must be non-empty\"}", &e), SBX_EINVAL);
+  CHECK(strstr(e.message, "request body must be non-empty") != NULL);
+}
+
+static void test_not_started(void) {
+  const char *b = "{\"message\":\"failed to resolve container IP for sandbox x. Is the Sandbox "
+                  "started?\"}";
+  CHECK(dt_says_not_started(400, b, strlen(b)));
+  CHECK(dt_says_not_started(502, "sandbox is not started", 22));
+  CHECK(!dt_says_not_started(404, b, strlen(b)));
+  CHECK(!dt_says_not_started(400, "{\"message\":\"bad path\"}", 22));
+  CHECK_EQ_STR(dt_public_state("started"), "running");
+  CHECK_EQ_STR(dt_public_state("stopped"), "paused");
+  CHECK_EQ_STR(dt_public_state("creating"), "creating");
+  CHECK_EQ_INT(dt_minutes(0), 1);
+  CHECK_EQ_INT(dt_minutes(60), 1);
+  CHECK_EQ_INT(dt_minutes(61), 2);
+  CHECK_EQ_INT(dt_minutes(300), 5);
+}
+
+static void test_list_query(void) {
+  sbx_list_opts o;
+  memset(&o, 0, sizeof o);
+  char *q = dt_list_query(&o);
+  CHECK_EQ_STR(q, "?limit=100");
+  free(q);
+  sbx_kv kv[] = {{"env", "dev"}};
+  o.metadata = kv;
+  o.n_metadata = 1;
+  o.limit = 5;
+  o.next_token = "eyJ+a/=";
+  o.state = "running,paused";
+  q = dt_list_query(&o);
+  CHECK_EQ_STR(q, "?cursor=eyJ%2Ba%2F%3D&limit=5&labels=%7B%22env%22%3A%22dev%22%7D"
+                  "&states=started&states=stopped");
+  free(q);
+  q = dt_files_query("/move", "source", "/a b", "destination", "/c&d");
+  CHECK_EQ_STR(q, "/files/move?source=%2Fa%20b&destination=%2Fc%26d");
+  free(q);
+}
+
+static void test_create_body(void) {
+  sbx_create_opts o;
+  sbx_create_opts_init(&o);
+  sbx_status st;
+  char why[200];
+  char *b = dt_create_body(&o, NULL, &st, why, sizeof why);
+  REQUIRE(b);
+  json_t *j = json_loads(b, 0, NULL);
+  CHECK(json_object_get(j, "snapshot") == NULL); /* "base"/NULL: the provider default */
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "autoStopInterval")), 5);
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "autoDeleteInterval")), 0);
+  CHECK(json_is_object(json_object_get(j, "labels")));
+  json_decref(j);
+  free(b);
+  sbx_kv meta[] = {{"sbx.run", "r1"}};
+  const char *allow[] = {"10.0.0.0/8", "1.1.1.1/32"};
+  o.template_id = "daytona-small";
+  o.metadata = meta;
+  o.n_metadata = 1;
+  o.timeout_s = 121;
+  o.auto_pause = 1;
+  o.allow_internet = 0;
+  o.allow_out = allow;
+  o.n_allow_out = 2;
+  b = dt_create_body(&o, "eu", &st, why, sizeof why);
+  REQUIRE(b);
+  j = json_loads(b, 0, NULL);
+  CHECK_EQ_STR(json_string_value(json_object_get(j, "snapshot")), "daytona-small");
+  CHECK_EQ_STR(json_string_value(json_object_get(j, "target")), "eu");
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "autoStopInterval")), 3);
+  CHECK(json_object_get(j, "autoDeleteInterval") == NULL);
+  CHECK(json_is_true(json_object_get(j, "networkBlockAll")));
+  CHECK_EQ_STR(json_string_value(json_object_get(j, "networkAllowList")), "10.0.0.0/8,1.1.1.1/32");
+  CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(j, "labels"), "sbx.run")), "r1");
+  json_decref(j);
+  free(b);
+  /* refusals name the option */
+  const char *deny[] = {"0.0.0.0/0"};
+  o.deny_out = deny;
+  o.n_deny_out = 1;
+  CHECK(dt_create_body(&o, NULL, &st, why, sizeof why) == NULL);
+  CHECK_EQ_INT(st, SBX_ENOTSUP);
+  CHECK(strstr(why, "deny_out") && strstr(why, "daytona"));
+  sbx_create_opts_init(&o);
+  o.image = "python:3.12";
+  o.disk_gb = 11;
+  CHECK(dt_create_body(&o, NULL, &st, why, sizeof why) == NULL);
+  CHECK_EQ_INT(st, SBX_EINVAL);
+  CHECK(strstr(why, "10 GB") != NULL);
+  o.disk_gb = 5;
+  o.cpu = 2;
+  o.memory_gb = 4;
+  b = dt_create_body(&o, NULL, &st, why, sizeof why);
+  REQUIRE(b);
+  j = json_loads(b, 0, NULL);
+  CHECK_EQ_STR(
+      json_string_value(json_object_get(json_object_get(j, "buildInfo"), "dockerfileContent")),
+      "FROM python:3.12\n");
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "cpu")), 2);
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "memory")), 4);
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "disk")), 5);
+  json_decref(j);
+  free(b);
+  o.image = NULL;
+  CHECK(dt_create_body(&o, NULL, &st, why, sizeof why) == NULL);
+  CHECK_EQ_INT(st, SBX_ENOTSUP);
+}
+
+static void test_info_view(void) {
+  json_t *j = json_loads("{\"id\":\"abc\",\"snapshot\":\"daytona-small\",\"state\":\"stopped\","
+                         "\"cpu\":2,\"memory\":4,\"createdAt\":\"2026-01-01T00:00:00Z\","
+                         "\"labels\":{\"user\":\"u1\",\"n\":1}}",
+                         0, NULL);
+  struct dt_info_view v;
+  REQUIRE(dt_info_from_json(j, &v) == 0);
+  CHECK_EQ_STR(v.info.id, "abc");
+  CHECK_EQ_STR(v.info.template_id, "daytona-small");
+  CHECK_EQ_STR(v.info.state, "paused");
+  CHECK_EQ_STR(v.info.started_at, "2026-01-01T00:00:00Z");
+  CHECK_EQ_INT(v.info.cpu_count, 2);
+  CHECK_EQ_INT(v.info.memory_mb, 4096);
+  CHECK_EQ_INT((int)v.info.n_metadata, 1);
+  CHECK_EQ_STR(v.info.metadata[0].value, "u1");
+  dt_info_view_free(&v);
+  json_decref(j);
+  j = json_loads("{\"state\":\"started\"}", 0, NULL);
+  CHECK_EQ_INT(dt_info_from_json(j, &v), SBX_EPROTO);
+  json_decref(j);
+}
+
+static void test_file_info(void) {
+  json_t *j = json_loads(
+      "[{\"name\":\"a.txt\",\"size\":12,\"mode\":\"-rw-r--r--\",\"modTime\":\"2026-01-01 "
+      "00:00:00 +0000 UTC\",\"modifiedAt\":\"2026-01-01T00:00:00Z\",\"isDir\":false,"
+      "\"owner\":\"1000\",\"group\":\"1000\",\"permissions\":\"0644\"},"
+      "{\"name\":\"sub\",\"size\":4096,\"mode\":\"drwxr-xr-x\",\"modTime\":\"t\",\"isDir\":true,"
+      "\"owner\":\"0\",\"group\":\"0\",\"permissions\":\"0755\"}]",
+      0, NULL);
+  struct dt_entries e;
+  REQUIRE(dt_entries_fill(j, "/home/x/", &e) == 0);
+  REQUIRE(e.n == 2);
+  CHECK_EQ_STR(e.items[0].name, "a.txt");
+  CHECK_EQ_STR(e.items[0].path, "/home/x/a.txt");
+  CHECK_EQ_INT(e.items[0].type, SBX_FILE_REGULAR);
+  CHECK_EQ_INT((int)e.items[0].size, 12);
+  CHECK_EQ_INT((int)e.items[0].mode, 0644);
+  CHECK_EQ_STR(e.items[0].permissions, "-rw-r--r--");
+  CHECK_EQ_STR(e.items[0].modified_time, "2026-01-01T00:00:00Z");
+  CHECK_EQ_STR(e.items[0].owner, "1000");
+  CHECK_EQ_INT(e.items[1].type, SBX_FILE_DIR);
+  CHECK_EQ_INT((int)e.items[1].mode, 0755);
+  CHECK_EQ_STR(e.items[1].modified_time, "t"); /* modTime when modifiedAt is absent */
+  dt_entries_free(&e);
+  json_decref(j);
+  j = json_loads("7", 0, NULL);
+  CHECK_EQ_INT(dt_entries_fill(j, "/", &e), SBX_EPROTO);
+  json_decref(j);
+}
+
+static void test_multipart(void) {
+  sbx_upload ups[2] = {{.path = "/tmp/d/a.txt", .data = "hi", .len = 2},
+                       {.path = "b", .data = "", .len = 0}};
+  size_t len = 0;
+  sbx_status st;
+  char *b = dt_multipart_body("BND", ups, 2, &len, &st);
+  REQUIRE(b);
+  const char *want =
+      "--BND\r\nContent-Disposition: form-data; name=\"files[0].path\"\r\n\r\n/tmp/d/a.txt\r\n"
+      "--BND\r\nContent-Disposition: form-data; name=\"files[0].file\"; filename=\"a.txt\"\r\n"
+      "Content-Type: application/octet-stream\r\n\r\nhi\r\n"
+      "--BND\r\nContent-Disposition: form-data; name=\"files[1].path\"\r\n\r\nb\r\n"
+      "--BND\r\nContent-Disposition: form-data; name=\"files[1].file\"; filename=\"b\"\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n\r\n"
+      "--BND--\r\n";
+  CHECK_EQ_INT((int)len, (int)strlen(want));
+  CHECK(memcmp(b, want, len) == 0);
+  free(b);
+  sbx_upload bad = {.path = "x", .local_path = "/nonexistent/sbx-file"};
+  CHECK(dt_multipart_body("B", &bad, 1, &len, &st) == NULL);
+  CHECK_EQ_INT(st, SBX_EIO);
+}
+
+static void test_join_argv(void) {
+  const char *argv[] = {"echo", "it's", "a b", NULL};
+  char *s = dt_join_argv(argv);
+  CHECK_EQ_STR(s, "'echo' 'it'\\''s' 'a b'");
+  free(s);
+}
+
+int main(int argc, char **argv) {
+  static const struct test_case cases[] = {
+      {"error_bodies", test_error_bodies},
+      {"not_started", test_not_started},
+      {"list_query", test_list_query},
+      {"create_body", test_create_body},
+      {"info_view", test_info_view},
+      {"file_info", test_file_info},
+      {"multipart", test_multipart},
+      {"join_argv", test_join_argv},
+      {NULL, NULL},
+  };
+  return test_main("daytona_parse", cases, argc, argv, 60);
+}
