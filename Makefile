@@ -75,6 +75,9 @@ $(B)/sbx-emu: $(EMU_OBJ) $(STATIC)
 $(B)/sbx-bench: bench/sbx_bench.c $(STATIC)
 	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
 
+$(B)/sbx-dt-bench: bench/sbx_dt_bench.c $(STATIC)
+	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
 $(B)/tests/%: tests/unit/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
@@ -111,8 +114,8 @@ test-conformance: tests-build
 run: all
 	sh examples/run-batch.sh $(B)
 
-bench: all $(B)/sbx-bench
-	sh bench/run.sh $(B); rc=$$?; sh bench/batch.sh $(B) && exit $$rc
+bench: all $(B)/sbx-bench $(B)/sbx-dt-bench
+	sh bench/run.sh $(B); rc=$$?; sh bench/batch.sh $(B) || rc=1; sh bench/dt.sh $(B) || rc=1; exit $$rc
 
 FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -479,7 +479,8 @@ static void list_cb(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx
       go_kill_or_end(t);
       return;
     }
-    char *full = cli_xasprintf("%.*s/%s", (int)dlen, p, name);
+    /* a bare pattern ("*.txt") lists the home: its matches stay relative */
+    char *full = slash ? cli_xasprintf("%.*s/%s", (int)dlen, p, name) : cli_xstrdup(name);
     add_str(&t->matches, &t->n_matches, full);
     free(full);
   }

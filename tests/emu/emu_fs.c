@@ -147,6 +147,8 @@ int emu_fs_inside(const struct emu_sandbox *sb, const char *host, int follow_las
   for (int i = 0; i < EMU_N_MOUNTS && sb->mnt_host[i]; i++)
     if (under(host, sb->mnt_host[i])) top = sb->mnt_host[i];
   if (!realpath(top, root)) return 0;
+  /* the top itself (a home listed as "." or "/home/daytona") is inside */
+  if (realpath(host, real) && strcmp(real, root) == 0) return 1;
   char *probe = strdup(host);
   if (!probe) return 0;
   if (!follow_last) {

@@ -102,7 +102,7 @@ printf 'the quick brown fox\n' >"$H/input.txt"
 SECRET="sbx-secret-$$-value"
 export SBX_TEST_TOKEN="$SECRET"
 cat >"$H/batch.jsonl" <<EOF
-{"id":"upload","files":[{"path":"/home/user/in/input.txt","local":"input.txt"},{"path":"b64.bin","content_base64":"AAEC/w=="}],"commands":["wc -c < in/input.txt","od -An -tx1 b64.bin | tr -d ' '"],"artifacts":["/home/user/in/input.txt","/home/user/*.bin","/home/user/missing.txt"]}
+{"id":"upload","files":[{"path":"/home/user/in/input.txt","local":"input.txt"},{"path":"b64.bin","content_base64":"AAEC/w=="}],"commands":["wc -c < in/input.txt","od -An -tx1 b64.bin | tr -d ' '"],"artifacts":["/home/user/in/input.txt","/home/user/*.bin","/home/user/missing.txt","*.bin"]}
 {"id":"secret","sandbox":{"secret_env":{"TOKEN":"SBX_TEST_TOKEN"}},"commands":["echo token=\$TOKEN; echo \$TOKEN >&2; sleep 1"]}
 {"id":"fail-stop","commands":["exit 4","echo skipped"]}
 {"id":"fail-continue","commands":[{"run":"exit 5","on_failure":"continue"},"echo still runs"]}
@@ -135,8 +135,9 @@ grep '"task":"upload"' "$R" | grep -q '"status":"ok"' &&
   grep '"task":"upload"' "$R" | grep -q '"stdout_tail":"000102ff\\n"' &&
   cmp -s "$H/input.txt" "$T/r1/artifacts/upload/home/user/in/input.txt" &&
   [ "$(od -An -tx1 "$T/r1/artifacts/upload/home/user/b64.bin" | tr -d ' ')" = "000102ff" ] &&
-  grep '"task":"upload"' "$R" | grep -q '"artifacts_missing":\["/home/user/missing.txt"\]'
-check "uploads (file, base64), commands, artifacts (path, glob, missing)" $?
+  grep '"task":"upload"' "$R" | grep -q '"artifacts_missing":\["/home/user/missing.txt"\]' &&
+  cmp -s "$T/r1/artifacts/upload/home/user/b64.bin" "$T/r1/artifacts/upload/b64.bin"
+check "uploads (file, base64), commands, artifacts (path, glob, bare glob, missing)" $?
 grep '"task":"secret"' "$R" | grep -q '"status":"ok"' && grep '"task":"secret"' "$R" | grep -q 'token=\*\*\*'
 check "the secret reaches the sandbox and is masked in the output tails" $?
 ! grep -rqF -- "$SECRET" "$T/r1" "$T/err" "$T/out"

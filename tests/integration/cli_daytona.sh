@@ -1,0 +1,140 @@
+#!/bin/sh
+# cli_daytona.sh - the `sbx` command line and `sbx run` with --provider
+# daytona against a fresh sbx-emu (its Daytona half, real exec through the
+# local provider, TLS so toolbox calls share h2 connections).
+# Usage: sh tests/integration/cli_daytona.sh [BUILD_DIR]
+set -u
+
+B=${1:-${SBX_BUILD:-build}}
+. "$(dirname "$0")/lib/common.sh"
+SBX_BIN=$B/sbx
+EMU_BIN=$B/sbx-emu
+CERTS=$B/certs
+need cli_daytona "$SBX_BIN" "$EMU_BIN" "$CERTS/ca.pem"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/sbx-cli-dt.XXXXXX") || exit 1
+RUNNER=
+cleanup() {
+  [ -n "$RUNNER" ] && kill -9 "$RUNNER" 2>/dev/null
+  stop_emu
+  [ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+start_emu cli_daytona --port 0 --tls-port 0 --tls-cert "$CERTS/server.pem" \
+  --tls-key "$CERTS/server.key"
+CTL=http://127.0.0.1:$PORT
+API=https://127.0.0.1:$TLS_PORT/api
+unset E2B_API_KEY SBX_PROVIDER
+
+sbx() { # stdout in $T/out, stderr in $T/err, exit code in $rc
+  DAYTONA_API_KEY=dt-test-key timeout 60 "$SBX_BIN" --provider daytona --api-url "$API" \
+    --ca-file "$CERTS/ca.pem" "$@" >"$T/out" 2>"$T/err"
+  rc=$?
+}
+stat_of() { # jq-less: a number from /_emu/stats by a "key":N pattern
+  curl -s "$CTL/_emu/stats" | sed -n "s/.*$1\([0-9]*\).*/\1/p"
+}
+
+# ---- one sandbox through every subcommand -------------------------------------
+sbx create --meta suite=cli-dt --env GREETING=hi --timeout 600
+id=$(cat "$T/out")
+[ "$rc" -eq 0 ] && [ -n "$id" ]
+check "create prints the id" $?
+sbx ls --meta suite=cli-dt --json
+[ "$rc" -eq 0 ] && grep -q "\"$id\"" "$T/out" && [ "$(grep -c '"id":' "$T/out")" -eq 1 ]
+check "ls by label finds it (and only it)" $?
+sbx info "$id"
+[ "$rc" -eq 0 ] && grep -q "running" "$T/out"
+check "info says running" $?
+sbx exec "$id" -- 'echo "$GREETING from daytona"; exit 3'
+[ "$rc" -eq 3 ] && [ "$(cat "$T/out")" = "hi from daytona" ]
+check "exec prints the output and exits with the command's code" $?
+printf 'payload\n' >"$T/in.txt"
+sbx put "$id" "$T/in.txt" /home/daytona/d/in.txt
+[ "$rc" -eq 0 ]
+check "put" $?
+sbx get "$id" /home/daytona/d/in.txt "$T/back.txt"
+[ "$rc" -eq 0 ] && cmp -s "$T/in.txt" "$T/back.txt"
+check "get returns the same bytes" $?
+sbx exec "$id" -- 'cat d/in.txt'
+[ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "payload" ]
+check "the command sees the uploaded file" $?
+sbx fs mkdir "$id" /home/daytona/d/sub
+[ "$rc" -eq 0 ]
+check "fs mkdir" $?
+sbx fs mv "$id" /home/daytona/d/in.txt /home/daytona/d/sub/moved.txt
+[ "$rc" -eq 0 ]
+check "fs mv" $?
+sbx fs ls "$id" /home/daytona/d/sub
+[ "$rc" -eq 0 ] && grep -q "moved.txt" "$T/out"
+check "fs ls" $?
+sbx fs stat "$id" /home/daytona/d/sub/moved.txt
+[ "$rc" -eq 0 ] && grep -q "8" "$T/out"
+check "fs stat" $?
+sbx fs rm "$id" /home/daytona/d/sub
+[ "$rc" -eq 0 ]
+check "fs rm" $?
+sbx get "$id" /home/daytona/d/sub/moved.txt "$T/gone.txt"
+[ "$rc" -eq 1 ] && grep -q SBX_ENOTFOUND "$T/err"
+check "a removed file is not found" $?
+sbx timeout "$id" 900
+[ "$rc" -eq 0 ]
+check "timeout" $?
+sbx pause "$id"
+[ "$rc" -eq 0 ]
+check "pause (stop)" $?
+sbx info "$id"
+[ "$rc" -eq 0 ] && grep -q "paused" "$T/out"
+check "a paused sandbox is kept (info says paused)" $?
+sbx exec "$id" -- true
+[ "$rc" -ne 0 ] && grep -q "not started" "$T/err"
+check "exec in a stopped sandbox is refused, saying it is not started" $?
+sbx resume "$id"
+[ "$rc" -eq 0 ]
+check "resume (start)" $?
+sbx exec "$id" -- 'ls d'
+[ "$rc" -eq 0 ]
+check "exec after resume" $?
+sbx exec "$id" --detach -- 'sleep 1'
+[ "$rc" -ne 0 ] && grep -q "detach" "$T/err" && grep -q "daytona" "$T/err"
+check "--detach is refused, naming the option and the provider" $?
+sbx kill "$id"
+[ "$rc" -eq 0 ]
+check "kill" $?
+sbx info "$id"
+[ "$rc" -eq 1 ] && grep -q SBX_ENOTFOUND "$T/err"
+check "a killed sandbox is not found" $?
+DAYTONA_API_KEY= timeout 60 "$SBX_BIN" --provider daytona --api-url "$API" ls >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -qi "DAYTONA_API_KEY" "$T/err"
+check "no credentials: a usage error naming DAYTONA_API_KEY" $?
+
+# ---- sbx run on daytona, through 429s that carry rate-limit headers ----------------
+i=1
+while [ $i -le 60 ]; do
+  printf '{"id":"dt-%02d","files":[{"path":"a.txt","content":"%d"},{"path":"b.txt","content":"b"}],"commands":["cat a.txt b.txt"],"artifacts":["*.txt"]}\n' "$i" "$i"
+  i=$((i + 1))
+done >"$T/tasks.jsonl"
+curl -s -o /dev/null -X POST "$CTL/_emu/faults" -d '{"method":"POST","path":"/api/sandbox","status":429,"every":10,"count":0,"headers":{"X-RateLimit-Remaining-sandbox-create":"0","X-RateLimit-Reset-sandbox-create":"1"}}'
+h2_before=$(stat_of '"h2":{"open":[0-9]*,"total":')
+t0=$(date +%s)
+DAYTONA_API_KEY=dt-test-key "$SBX_BIN" --provider daytona --api-url "$API" --ca-file "$CERTS/ca.pem" \
+  run "$T/tasks.jsonl" --results "$T/res" --concurrency 20 --quiet >"$T/out" 2>"$T/err" &
+RUNNER=$!
+wait_pid "$RUNNER" 120
+rc=$?
+RUNNER=
+t1=$(date +%s)
+R=$T/res/results.jsonl
+[ "$rc" -eq 0 ] && [ "$(count_lines "$R" '"status":"ok"')" -eq 60 ] &&
+  grep '"task":"dt-07"' "$R" | grep -q '"stdout_tail":"7b"' && [ -f "$T/res/artifacts/dt-07/b.txt" ]
+check "sbx run: 60 tasks on daytona through 429s, all ok (exit $rc in $((t1 - t0)) s)" $?
+[ "$(stat_of '"daytona":{"live":')" = 0 ]
+check "sbx run: no daytona sandbox left" $?
+h2=$(($(stat_of '"h2":{"open":[0-9]*,"total":') - h2_before))
+[ "$h2" -ge 1 ] && [ "$h2" -le 8 ]
+check "the batch (control plane and toolbox) used $h2 h2 connections (at most 8)" $?
+
+finish cli_daytona
