@@ -18,6 +18,7 @@
 
 #include "../reactor/call.h"
 #include "../reactor/client.h"
+#include "info_view.h"
 #include "provider.h"
 
 #define DT_BUCKETS 1024
@@ -100,13 +101,8 @@ int dt_says_not_started(int http_status, const char *body, size_t len);
 /* Seconds to whole minutes, rounded up, at least 1. */
 long dt_minutes(long seconds);
 
-/* Sandbox info view over a Sandbox DTO (strings borrowed from it). */
-struct dt_info_view {
-  sbx_sandbox_info info;
-  sbx_kv *meta; /* owned */
-};
-int dt_info_from_json(const json_t *o, struct dt_info_view *v);
-void dt_info_view_free(struct dt_info_view *v);
+/* Sandbox info over a Sandbox DTO (info_view.h). */
+int dt_info_from_json(const json_t *o, struct sbx_info_view *v);
 
 /* POST /sandbox body; NULL with a message in err (status in *st) when an
  * option cannot be honoured. */

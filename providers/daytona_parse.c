@@ -44,7 +44,7 @@ static const char *str_or_empty(const json_t *o, const char *key) {
   return v ? v : "";
 }
 
-int dt_info_from_json(const json_t *o, struct dt_info_view *v) {
+int dt_info_from_json(const json_t *o, struct sbx_info_view *v) {
   memset(v, 0, sizeof *v);
   if (!json_is_object(o) || !sbx_json_str(o, "id")) return SBX_EPROTO;
   v->info.id = sbx_json_str(o, "id");
@@ -55,24 +55,8 @@ int dt_info_from_json(const json_t *o, struct dt_info_view *v) {
   v->info.end_at = "";
   v->info.cpu_count = (int)sbx_json_int(o, "cpu", 0);
   v->info.memory_mb = (int)sbx_json_int(o, "memory", 0) * 1024; /* GiB */
-  const json_t *labels = json_object_get(o, "labels");
-  size_t n = json_is_object(labels) ? json_object_size(labels) : 0;
-  if (n && (v->meta = calloc(n, sizeof *v->meta))) {
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)labels, key, val) {
-      if (!json_is_string(val)) continue;
-      v->meta[v->info.n_metadata].key = key;
-      v->meta[v->info.n_metadata++].value = json_string_value(val);
-    }
-  }
-  v->info.metadata = v->meta;
+  sbx__info_view_meta(v, json_object_get(o, "labels"));
   return 0;
-}
-
-void dt_info_view_free(struct dt_info_view *v) {
-  free(v->meta);
-  v->meta = NULL;
 }
 
 /* ---- create ------------------------------------------------------------------------ */
@@ -307,27 +291,5 @@ void dt_part_head(FILE *f, const char *boundary, size_t i, const char *path) {
 
 char *dt_multipart_body(const char *boundary, const sbx_upload *ups, size_t n, size_t *len,
                         sbx_status *st) {
-  char *body = NULL;
-  FILE *f = open_memstream(&body, len);
-  if (!f) return *st = SBX_ENOMEM, NULL;
-  *st = SBX_OK;
-  for (size_t i = 0; i < n; i++) {
-    char *data = NULL;
-    size_t dlen = ups[i].len;
-    if (ups[i].local_path && !(data = sbx__read_small_file(ups[i].local_path, &dlen))) {
-      *st = SBX_EIO;
-      break;
-    }
-    dt_part_head(f, boundary, i, ups[i].path);
-    if (dlen) fwrite(data ? data : ups[i].data, 1, dlen, f);
-    fputs("\r\n", f);
-    free(data);
-  }
-  fprintf(f, "--%s--\r\n", boundary);
-  if (fclose(f) != 0 && *st == SBX_OK) *st = SBX_ENOMEM;
-  if (*st != SBX_OK) {
-    free(body);
-    return NULL;
-  }
-  return body;
+  return sbx__multipart_body(boundary, ups, n, dt_part_head, len, st);
 }

@@ -168,56 +168,17 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
 
 /* ---- complete ------------------------------------------------------------------- */
 
-static void deliver_info(struct sbox_op *s, const sbx_error *err) {
-  struct dt_info_view v = {0};
-  if (!err && dt_info_from_json(s->doc, &v) == 0) {
-    s->scb(s->k.op.c, s->k.op.id, NULL, &v.info, s->k.op.ud);
-    dt_info_view_free(&v);
-    return;
-  }
-  sbx_error fallback = {.code = SBX_EPROTO,
-                        .retry_after_ms = -1,
-                        .provider_code = "",
-                        .message = "daytona: malformed sandbox in the reply"};
-  s->scb(s->k.op.c, s->k.op.id, err ? err : &fallback, NULL, s->k.op.ud);
-}
-
-static void deliver_list(struct sbox_op *s, const sbx_error *err) {
-  if (err) {
-    s->lcb(s->k.op.c, s->k.op.id, err, NULL, 0, NULL, s->k.op.ud);
-    return;
-  }
-  json_t *arr = json_is_array(s->doc) ? s->doc : json_object_get(s->doc, "items");
-  size_t n = json_array_size(arr), got = 0;
-  sbx_sandbox_info *items = n ? calloc(n, sizeof *items) : NULL;
-  struct dt_info_view *views = n ? calloc(n, sizeof *views) : NULL;
-  if (n && (!items || !views)) {
-    sbx_error oom = {.code = SBX_ENOMEM,
-                     .retry_after_ms = -1,
-                     .provider_code = "",
-                     .message = "daytona: list sandboxes: out of memory"};
-    s->lcb(s->k.op.c, s->k.op.id, &oom, NULL, 0, NULL, s->k.op.ud);
-  } else {
-    for (size_t i = 0; i < n; i++)
-      if (dt_info_from_json(json_array_get(arr, i), &views[got]) == 0) {
-        items[got] = views[got].info;
-        got++;
-      }
-    s->lcb(s->k.op.c, s->k.op.id, NULL, items, got, s->next_token, s->k.op.ud);
-  }
-  for (size_t i = 0; i < got; i++)
-    dt_info_view_free(&views[i]);
-  free(items);
-  free(views);
-}
-
 static void complete(struct sbx_op *op, const sbx_error *err) {
   struct sbox_op *s = (struct sbox_op *)op;
   switch (s->what) {
   case W_CREATE:
   case W_CONNECT:
-  case W_INFO: deliver_info(s, err); break;
-  case W_LIST: deliver_list(s, err); break;
+  case W_INFO: sbx__deliver_info(op, s->scb, s->doc, err, dt_info_from_json, "daytona"); break;
+  case W_LIST: {
+    json_t *arr = json_is_array(s->doc) ? s->doc : json_object_get(s->doc, "items");
+    sbx__deliver_list(op, s->lcb, arr, s->next_token, err, dt_info_from_json, "daytona");
+    break;
+  }
   default: s->dcb(op->c, op->id, err, op->ud); break;
   }
 }

@@ -284,31 +284,12 @@ json_t *e2b_parse_json(const struct sbx_http *h, const char *what, struct sbx_er
   return doc;
 }
 
-static void kv_from_object(const json_t *obj, sbx_kv **out, size_t *n) {
-  *out = NULL;
-  *n = 0;
-  if (!json_is_object(obj) || json_object_size(obj) == 0) return;
-  sbx_kv *kv = calloc(json_object_size(obj), sizeof *kv);
-  if (!kv) return;
-  const char *key;
-  json_t *val;
-  size_t i = 0;
-  json_object_foreach((json_t *)obj, key, val) {
-    if (!json_is_string(val)) continue;
-    kv[i].key = key;
-    kv[i].value = json_string_value(val);
-    i++;
-  }
-  *out = kv;
-  *n = i;
-}
-
 static const char *str_or_empty(const json_t *o, const char *key) {
   const char *v = sbx_json_str(o, key);
   return v ? v : "";
 }
 
-int e2b_info_from_json(const json_t *o, struct e2b_info_view *v) {
+int e2b_info_from_json(const json_t *o, struct sbx_info_view *v) {
   memset(v, 0, sizeof *v);
   if (!json_is_object(o) || !sbx_json_str(o, "sandboxID")) return SBX_EPROTO;
   v->info.id = sbx_json_str(o, "sandboxID");
@@ -319,14 +300,8 @@ int e2b_info_from_json(const json_t *o, struct e2b_info_view *v) {
   v->info.end_at = str_or_empty(o, "endAt");
   v->info.cpu_count = (int)sbx_json_int(o, "cpuCount", 0);
   v->info.memory_mb = (int)sbx_json_int(o, "memoryMB", 0);
-  kv_from_object(json_object_get(o, "metadata"), &v->meta, &v->info.n_metadata);
-  v->info.metadata = v->meta;
+  sbx__info_view_meta(v, json_object_get(o, "metadata"));
   return 0;
-}
-
-void e2b_info_view_free(struct e2b_info_view *v) {
-  free(v->meta);
-  v->meta = NULL;
 }
 
 static int file_type(const json_t *o) {

@@ -7,6 +7,7 @@
 
 #include "../reactor/call.h"
 #include "../reactor/client.h"
+#include "info_view.h"
 #include "provider.h"
 
 #define E2B_ENVD_PORT "49983"
@@ -72,13 +73,8 @@ int e2b_http_error(const struct sbx_http *h, int envd, const char *what, struct 
 /* Parse a JSON body; SBX_EPROTO with a message naming what on failure. */
 json_t *e2b_parse_json(const struct sbx_http *h, const char *what, struct sbx_errinfo *e);
 
-/* Sandbox info view over a JSON object (strings borrowed from it). */
-struct e2b_info_view {
-  sbx_sandbox_info info;
-  sbx_kv *meta; /* owned array */
-};
-int e2b_info_from_json(const json_t *o, struct e2b_info_view *v);
-void e2b_info_view_free(struct e2b_info_view *v);
+/* Sandbox info over a sandbox JSON object (info_view.h). */
+int e2b_info_from_json(const json_t *o, struct sbx_info_view *v);
 
 /* Entry views over EntryInfo JSON (proto or REST shape). */
 struct e2b_entries {

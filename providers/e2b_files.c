@@ -331,36 +331,13 @@ sbx_status e2b_file_write(sbx_client *c, const char *id, const sbx_upload *up, s
   return SBX_OK;
 }
 
-/* The multipart body of n files, one part named "file" each with its path
- * as the filename (envd writes each part there: e2b-protocol.md 4.3). */
-static char *many_body(const char *boundary, const sbx_upload *ups, size_t n, size_t *len,
-                       sbx_status *st) {
-  char *body = NULL;
-  FILE *f = open_memstream(&body, len);
-  if (!f) return *st = SBX_ENOMEM, NULL;
-  *st = SBX_OK;
-  for (size_t i = 0; i < n && *st == SBX_OK; i++) {
-    char *data = NULL;
-    size_t dlen = ups[i].len;
-    if (ups[i].local_path && !(data = sbx__read_small_file(ups[i].local_path, &dlen))) {
-      *st = SBX_EIO;
-      break;
-    }
-    fprintf(f,
-            "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n",
-            boundary, ups[i].path);
-    if (dlen) fwrite(data ? data : ups[i].data, 1, dlen, f);
-    fputs("\r\n", f);
-    free(data);
-  }
-  fprintf(f, "--%s--\r\n", boundary);
-  if (fclose(f) != 0 && *st == SBX_OK) *st = SBX_ENOMEM;
-  if (*st != SBX_OK) {
-    free(body);
-    return NULL;
-  }
-  return body;
+/* envd writes each part named "file" to the path in its filename
+ * (e2b-protocol.md 4.3). */
+static void e2b_part_head(FILE *f, const char *boundary, size_t i, const char *path) {
+  fprintf(f,
+          "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+          "Content-Type: application/octet-stream\r\n\r\n",
+          boundary, path);
 }
 
 sbx_status e2b_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
@@ -375,7 +352,7 @@ sbx_status e2b_file_write_many(sbx_client *c, const char *id, const sbx_upload *
            rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
   sbx_status st;
   size_t len = 0;
-  char *body = many_body(boundary, ups, n, &len, &st);
+  char *body = sbx__multipart_body(boundary, ups, n, e2b_part_head, &len, &st);
   if (!body) return st;
   /* no path query: each part names its own target */
   char *query = NULL;

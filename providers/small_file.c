@@ -35,3 +35,30 @@ char *sbx__read_small_file(const char *path, size_t *len) {
   *len = got;
   return buf;
 }
+
+char *sbx__multipart_body(const char *boundary, const sbx_upload *ups, size_t n,
+                          sbx_part_head_fn head, size_t *len, sbx_status *st) {
+  char *body = NULL;
+  FILE *f = open_memstream(&body, len);
+  if (!f) return *st = SBX_ENOMEM, NULL;
+  *st = SBX_OK;
+  for (size_t i = 0; i < n; i++) {
+    char *data = NULL;
+    size_t dlen = ups[i].len;
+    if (ups[i].local_path && !(data = sbx__read_small_file(ups[i].local_path, &dlen))) {
+      *st = SBX_EIO;
+      break;
+    }
+    head(f, boundary, i, ups[i].path);
+    if (dlen) fwrite(data ? data : ups[i].data, 1, dlen, f);
+    fputs("\r\n", f);
+    free(data);
+  }
+  fprintf(f, "--%s--\r\n", boundary);
+  if (fclose(f) != 0 && *st == SBX_OK) *st = SBX_ENOMEM;
+  if (*st != SBX_OK) {
+    free(body);
+    return NULL;
+  }
+  return body;
+}

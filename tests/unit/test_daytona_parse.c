@@ -153,7 +153,7 @@ static void test_info_view(void) {
                          "\"cpu\":2,\"memory\":4,\"createdAt\":\"2026-01-01T00:00:00Z\","
                          "\"labels\":{\"user\":\"u1\",\"n\":1}}",
                          0, NULL);
-  struct dt_info_view v;
+  struct sbx_info_view v;
   REQUIRE(dt_info_from_json(j, &v) == 0);
   CHECK_EQ_STR(v.info.id, "abc");
   CHECK_EQ_STR(v.info.template_id, "daytona-small");
@@ -163,7 +163,7 @@ static void test_info_view(void) {
   CHECK_EQ_INT(v.info.memory_mb, 4096);
   CHECK_EQ_INT((int)v.info.n_metadata, 1);
   CHECK_EQ_STR(v.info.metadata[0].value, "u1");
-  dt_info_view_free(&v);
+  sbx__info_view_free(&v);
   json_decref(j);
   j = json_loads("{\"state\":\"started\"}", 0, NULL);
   CHECK_EQ_INT(dt_info_from_json(j, &v), SBX_EPROTO);

@@ -1,0 +1,33 @@
+/* info_view.h - sandbox info over a provider's JSON reply (strings borrowed
+ * from it), and handing one or a page of them to the caller's callback:
+ * the same for every HTTP provider, only the JSON shape differs. */
+#ifndef SBX_PROVIDERS_INFO_VIEW_H
+#define SBX_PROVIDERS_INFO_VIEW_H
+
+#include <jansson.h>
+
+#include "sbx.h"
+
+struct sbx_op;
+
+struct sbx_info_view {
+  sbx_sandbox_info info;
+  sbx_kv *meta; /* owned array; keys and values borrowed from the JSON */
+};
+
+/* Fill v from one sandbox object; 0, or SBX_EPROTO when it is not one. */
+typedef int (*sbx_info_parse_fn)(const json_t *o, struct sbx_info_view *v);
+
+/* v->info.metadata from a JSON object of strings (others skipped). */
+void sbx__info_view_meta(struct sbx_info_view *v, const json_t *obj);
+void sbx__info_view_free(struct sbx_info_view *v);
+
+/* The op's sandbox callback with doc parsed, or err (a doc that does not
+ * parse becomes SBX_EPROTO, the message prefixed with who). */
+void sbx__deliver_info(struct sbx_op *op, sbx_sandbox_cb cb, const json_t *doc,
+                       const sbx_error *err, sbx_info_parse_fn parse, const char *who);
+/* The op's list callback with the sandboxes of arr that parse. */
+void sbx__deliver_list(struct sbx_op *op, sbx_list_cb cb, const json_t *arr, const char *next_token,
+                       const sbx_error *err, sbx_info_parse_fn parse, const char *who);
+
+#endif
