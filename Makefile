@@ -25,8 +25,8 @@ endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wwrite-strings -Wno-unused-parameter
 CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fPIC -MMD -MP -Iinclude $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS)
-LIBS    := -lcurl -ljansson -lev -lssl -lcrypto -lm
-EMULIBS := -lnghttp2 -lhttp_parser -lwslay -lz
+LIBS    := -lcurl -ljansson -lev -lwslay -lssl -lcrypto -lm
+EMULIBS := -lnghttp2 -lhttp_parser -lz
 
 LIB_SRC  := $(sort $(wildcard protocol/*.c reactor/*.c providers/*.c))
 CLI_SRC  := $(sort $(wildcard harness/*.c))

@@ -57,19 +57,29 @@ static void clean_message(char *msg, int truncated) {
   }
 }
 
+/* Format into buf (size n > 0) and make the result one clean line. */
+static void format_line(char *buf, size_t n, const char *fmt, va_list ap) {
+  int k = fmt ? vsnprintf(buf, n, fmt, ap) : -1;
+  if (k < 0) {
+    buf[0] = '\0';
+    return;
+  }
+  clean_message(buf, (size_t)k >= n);
+}
+
 void sbx_errinfo_vset(struct sbx_errinfo *e, int status, const char *fmt, va_list ap) {
   if (!e) return;
   e->status = status;
-  if (!fmt) {
-    e->message[0] = '\0';
-    return;
-  }
-  int n = vsnprintf(e->message, sizeof e->message, fmt, ap);
-  if (n < 0) {
-    e->message[0] = '\0';
-    return;
-  }
-  clean_message(e->message, (size_t)n >= sizeof e->message);
+  format_line(e->message, sizeof e->message, fmt, ap);
+}
+
+int sbx_errbuf_set(char *buf, size_t n, int status, const char *fmt, ...) {
+  if (!buf || !n) return status;
+  va_list ap;
+  va_start(ap, fmt);
+  format_line(buf, n, fmt, ap);
+  va_end(ap);
+  return status;
 }
 
 void sbx_errinfo_set(struct sbx_errinfo *e, int status, const char *fmt, ...) {

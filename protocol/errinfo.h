@@ -24,6 +24,10 @@ void sbx_errinfo_clear(struct sbx_errinfo *e);
 void sbx_errinfo_set(struct sbx_errinfo *e, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void sbx_errinfo_vset(struct sbx_errinfo *e, int status, const char *fmt, va_list ap);
+/* The same formatting into a caller's plain buffer (buf may be NULL or n 0),
+ * for sans-I/O parsers that report "<status> + one line"; returns status. */
+int sbx_errbuf_set(char *buf, size_t n, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Prepend "<prefix>: " to the message (truncating the end to fit). */
 void sbx_errinfo_prefix(struct sbx_errinfo *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
