@@ -119,6 +119,7 @@ static sbx_status start_exec(struct bench *b, int i, struct op *o) {
   sbx_exec_opts xo;
   sbx_exec_opts_init(&xo);
   xo.cmd = "echo x";
+  xo.buffered = 1; /* process/execute, as the SDK's executeCommand */
   sbx_op_id id;
   return sbx_exec_start(b->c, b->ids[i % b->n_ids], &xo, &echo_cbs, o, &id);
 }

@@ -118,9 +118,14 @@ static void stdin_close_remote(struct exec_state *x) {
   sbx_op_id op = 0;
   x->stdin_closing = 1;
   stdin_stop(x);
-  cli_track(x->cli,
-            sbx_process_close_stdin(x->cli->client, x->sandbox_id, x->pid, stdin_done_cb, x, &op),
-            &op, "stdin");
+  sbx_status st =
+      sbx_process_close_stdin(x->cli->client, x->sandbox_id, x->pid, stdin_done_cb, x, &op);
+  if (st == SBX_ENOTSUP) { /* Daytona: session input has no end */
+    fprintf(stderr, "sbx: %s: the provider cannot close stdin: the command gets no end of input\n",
+            x->sandbox_id);
+    return;
+  }
+  cli_track(x->cli, st, &op, "stdin");
 }
 
 static void stdin_cb(struct ev_loop *loop, ev_io *w, int revents) {
@@ -359,13 +364,6 @@ int cmd_exec(struct cli *cli, int argc, char **argv) {
                     "local: --detach is not supported (a local command ends with the sbx "
                     "process that started it)");
     cli_run(cli); /* nothing pending: frees the client */
-    rc = CLI_EXIT_FAIL;
-  } else if (prov && strcmp(prov, "daytona") == 0 && (o.detach || o.stdin_open)) {
-    /* process/execute is unary: streaming sessions come in a later increment */
-    cli_fail_status(cli, sid, SBX_ENOTSUP,
-                    o.detach ? "daytona: --detach is not supported yet"
-                             : "daytona: --stdin is not supported yet");
-    cli_run(cli);
     rc = CLI_EXIT_FAIL;
   } else if (!rc) {
     cli->on_interrupt = on_interrupt;

@@ -261,6 +261,10 @@ typedef struct sbx_exec_opts {
   int stdin_open;  /* 1: keep stdin open for sbx_process_write_stdin */
   int detach;      /* 1: complete once the pid is known; the process
                       keeps running (reattach with sbx_exec_connect) */
+  int buffered;    /* 1: output may come once, at the end, when that is
+                      cheaper. Daytona then runs one POST /process/execute
+                      (stdout and stderr combined) instead of a session whose
+                      log is followed live; others always stream. */
 } sbx_exec_opts;
 
 void sbx_exec_opts_init(sbx_exec_opts *o);

@@ -8,7 +8,10 @@ void sbx_dt_demux_init(struct sbx_dt_demux *d) {
 }
 
 static void emit(struct sbx_dt_demux *d, const char *p, size_t n, sbx_dt_demux_cb cb, void *ud) {
-  if (n && d->stream != SBX_DT_NONE) cb(ud, d->stream, p, n);
+  if (n && d->stream != SBX_DT_NONE)
+    cb(ud, d->stream, p, n);
+  else
+    d->dropped += n;
 }
 
 /* The held marker bytes turned out to be data. */

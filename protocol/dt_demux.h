@@ -15,6 +15,7 @@ struct sbx_dt_demux {
   int stream;         /* SBX_DT_*: where data goes now */
   unsigned char held; /* the marker byte being collected (1 or 2) */
   size_t n_held;      /* how many of it (1 or 2), 0 when none */
+  size_t dropped;     /* bytes that came before the first marker */
 };
 
 /* Called with each run of bytes of one stream (never empty). */

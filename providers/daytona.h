@@ -6,10 +6,9 @@
  * Toolbox: <toolboxProxyUrl>/<id>/... on one shared proxy host, so calls for
  * many sandboxes multiplex over few HTTP/2 connections.
  *
- * This first increment runs commands with the unary POST /process/execute.
- * Streaming sessions (stdin, detach, reattach, signals) go over the toolbox's
- * WebSocket log stream and come in a later increment: those entries are
- * NULL (SBX_ENOTSUP) or refused with a message naming the option. */
+ * Commands stream through sessions followed over a WebSocket
+ * (daytona_session.c); opts.buffered takes the unary POST /process/execute.
+ * A pid is sbx's own number, naming the command's session "sbx-<pid>". */
 #ifndef SBX_PROVIDERS_DAYTONA_H
 #define SBX_PROVIDERS_DAYTONA_H
 
@@ -146,6 +145,20 @@ sbx_status dt_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_don
 sbx_status dt_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud, sbx_op_id *out);
 sbx_status dt_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                          const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+/* daytona_session.c: streaming exec in a session of its own, and reattach */
+sbx_status dt_session_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
+                                 const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+sbx_status dt_exec_connect(sbx_client *c, const char *id, uint32_t pid, const sbx_exec_cbs *cbs,
+                           void *ud, sbx_op_id *out);
+/* The reply of GET /process/session/<sid>: its (last) command's id into
+ * *cmd_id, or an error (SBX_ENOTFOUND for an unknown session). */
+int dt_session_cmd_id(const struct sbx_http *h, const char *id, const char *what, char **cmd_id,
+                      struct sbx_errinfo *e);
+/* daytona_process.c */
+sbx_status dt_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
+                     void *ud, sbx_op_id *out);
+sbx_status dt_write_stdin(sbx_client *c, const char *id, uint32_t pid, const void *data, size_t len,
+                          sbx_done_cb cb, void *ud, sbx_op_id *out);
 sbx_status dt_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
                          void *ud, sbx_op_id *out);
 sbx_status dt_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,

@@ -1,7 +1,7 @@
-/* daytona_exec.c - run a command with the toolbox's unary POST
- * /process/execute: the combined output arrives whole in the reply and is
- * delivered once through on_output(SBX_STDOUT), then on_done. Streaming
- * (stdin, detach, reattach) needs the session WebSocket: a later increment. */
+/* daytona_exec.c - exec with opts.buffered: the toolbox's unary POST
+ * /process/execute, whose combined output arrives whole in the reply and is
+ * delivered once through on_output(SBX_STDOUT), then on_done. Everything
+ * else streams through a session (daytona_session.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,13 +135,14 @@ static char *request_body(const sbx_exec_opts *o) {
 
 sbx_status dt_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                          const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out) {
-  const char *opt = o->stdin_open ? "stdin_open" : o->detach ? "detach" : NULL;
-  if (!opt && o->user && *o->user) opt = "user";
-  if (opt) {
+  if (o->user && *o->user) {
     sbx__log(c, SBX_LOG_WARN, "daytona", 0,
-             "daytona: exec option %s is not supported yet (process/execute is unary)", opt);
+             "daytona: exec option user is not supported (the toolbox runs commands as the "
+             "sandbox's user)");
     return SBX_ENOTSUP;
   }
+  if (!o->buffered || o->stdin_open || o->detach)
+    return dt_session_exec_start(c, id, o, cbs, ud, out);
   char *body = request_body(o);
   if (!body) return SBX_ENOMEM;
   sbx_status st;

@@ -14,7 +14,7 @@ const uint32_t sbx__call_allowed[CALL_N_STATES] = {
     [CALL_WAIT_RATE] = B(CALL_RESOLVE) | B(CALL_REQUEST),
     [CALL_RESOLVE] = B(CALL_WAIT_RATE) | B(CALL_RETRY_WAIT),
     [CALL_REQUEST] = B(CALL_STREAMING) | B(CALL_RETRY_WAIT) | B(CALL_POLL_WAIT),
-    [CALL_STREAMING] = 0,
+    [CALL_STREAMING] = B(CALL_POLL_WAIT), /* a phased op goes on after its stream */
     [CALL_RETRY_WAIT] = B(CALL_WAIT_RATE),
     [CALL_DONE] = 0,
     [CALL_POLL_WAIT] = B(CALL_WAIT_RATE),
@@ -158,7 +158,7 @@ static enum op_step_result finish_request(struct sbx_call *k) {
   int st = 0;
   if (op->err) /* the stream sink already recorded why it stopped */
     st = op->err->status;
-  else if (!h->sink_aborted)
+  else if (!h->sink_aborted && !k->hooks->parse_transport)
     st = sbx__http_curl_error(h, op->kind->name, &e);
   if (!op->err && !st) st = k->hooks->parse(k, h, &e);
   int was_unsent = unsent(h);

@@ -5,6 +5,7 @@
  *   INIT -> WAIT_RATE -> [RESOLVE -> WAIT_RATE ->]+ REQUEST [-> STREAMING] -> DONE
  *   a retryable failure in RESOLVE/REQUEST: -> RETRY_WAIT -> WAIT_RATE -> ...
  *   parse asks to poll (CALL_POLL): REQUEST -> POLL_WAIT -> WAIT_RATE -> REQUEST
+ *   (also after a stream: STREAMING -> POLL_WAIT, for ops made of phases)
  *
  * A resolve repeats while needs_resolve still says so (at most 3 times): a
  * lookup may take two requests.
@@ -57,6 +58,9 @@ struct call_hooks {
   /* Streaming calls: how long to wait for the stream to be established
    * (sbx__call_streaming) before failing; 0: the request timeout. */
   long handshake_ms;
+  /* 1: parse also sees transport failures (h->result != CURLE_OK) and maps
+   * them itself, e.g. a deadline that is a result rather than an error. */
+  unsigned parse_transport : 1;
 };
 
 struct sbx_call {

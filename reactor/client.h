@@ -27,16 +27,24 @@ struct sbx_host_slot {
 
 #define SBX_EASY_POOL 32
 
+/* A libcurl multi handle on the loop (curl_bridge.c). */
+struct sbx_multi {
+  CURLM *m;
+  struct sbx_client *c;
+  ev_timer timer;
+  int timer_weak; /* timer owes the loop an ev_ref */
+};
+
 struct sbx_client {
   struct ev_loop *loop;
   sbx_config cfg;  /* strings point into owned copies below */
   char *owned[16]; /* owned config strings */
   int n_owned;
-  CURLM *multi;
-  ev_timer curl_timer;
-  int curl_timer_weak; /* curl_timer owes the loop an ev_ref (curl_bridge.c) */
-  ev_timer runq_timer; /* flushes the run queue on the next loop turn */
-  ev_timer keepalive;  /* active iff ops are pending: keeps ev_run going */
+  struct sbx_multi mh;    /* every request: h2 connections shared per host */
+  struct sbx_multi mh_up; /* WebSocket upgrades (lazy): one HTTP/1.1 connection
+                             each, kept out of mh's per-host connection cap */
+  ev_timer runq_timer;    /* flushes the run queue on the next loop turn */
+  ev_timer keepalive;     /* active iff ops are pending: keeps ev_run going */
   struct sbx_op *runq_head, *runq_tail;
   struct sbx_op *ops[SBX_OP_TABLE_SIZE];
   size_t n_ops;

@@ -32,22 +32,23 @@ static void io_start_weak(struct ev_loop *loop, ev_io *w, int *weak) {
   *weak = 1;
 }
 
-static void timer_stop_weak(struct sbx_client *c) {
-  unweaken(c->loop, &c->curl_timer_weak);
-  ev_timer_stop(c->loop, &c->curl_timer);
+static void timer_stop_weak(struct sbx_multi *bm) {
+  unweaken(bm->c->loop, &bm->timer_weak);
+  ev_timer_stop(bm->c->loop, &bm->timer);
 }
 
 struct sock_watch {
   ev_io io;
-  struct sbx_client *c;
+  struct sbx_multi *bm;
   curl_socket_t fd;
   int weak; /* an ev_unref is owed back */
 };
 
-static void drain(struct sbx_client *c) {
+static void drain(struct sbx_multi *bm) {
+  struct sbx_client *c = bm->c;
   CURLMsg *msg;
   int left;
-  while ((msg = curl_multi_info_read(c->multi, &left))) {
+  while ((msg = curl_multi_info_read(bm->m, &left))) {
     if (msg->msg != CURLMSG_DONE) continue;
     struct sbx_http *h = NULL;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&h);
@@ -58,36 +59,39 @@ static void drain(struct sbx_client *c) {
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
   struct sock_watch *sw = (struct sock_watch *)w;
-  struct sbx_client *c = sw->c;
+  struct sbx_multi *bm = sw->bm;
+  struct sbx_client *c = bm->c;
   if (revents & EV_ERROR) unweaken(loop, &sw->weak); /* libev stopped it */
   int action =
       (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
   int running;
   sbx__client_enter(c);
-  curl_multi_socket_action(c->multi, sw->fd, action, &running);
-  drain(c);
+  curl_multi_socket_action(bm->m, sw->fd, action, &running);
+  drain(bm);
   sbx__client_leave(c);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct sbx_client *c = w->data;
+  struct sbx_multi *bm = w->data;
+  struct sbx_client *c = bm->c;
   int running;
-  unweaken(loop, &c->curl_timer_weak); /* libev stopped the expired one-shot timer */
+  unweaken(loop, &bm->timer_weak); /* libev stopped the expired one-shot timer */
   sbx__client_enter(c);
-  curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-  drain(c);
+  curl_multi_socket_action(bm->m, CURL_SOCKET_TIMEOUT, 0, &running);
+  drain(bm);
   sbx__client_leave(c);
 }
 
 /* CURLMOPT_SOCKETFUNCTION. Under HTTP/2 a socket is not a transfer, so the
  * watcher lives in curl's per-socket slot, never per easy handle. */
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
-  struct sbx_client *c = userp;
+  struct sbx_multi *bm = userp;
+  struct sbx_client *c = bm->c;
   struct sock_watch *sw = socketp;
   if (what == CURL_POLL_REMOVE) {
     if (sw) {
       io_stop_weak(c->loop, &sw->io, &sw->weak);
-      curl_multi_assign(c->multi, fd, NULL);
+      curl_multi_assign(bm->m, fd, NULL);
       free(sw);
     }
     return 0;
@@ -95,10 +99,10 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   if (!sw) {
     sw = calloc(1, sizeof *sw);
     if (!sw) return -1;
-    sw->c = c;
+    sw->bm = bm;
     sw->fd = fd;
     ev_init(&sw->io, io_cb);
-    curl_multi_assign(c->multi, fd, sw);
+    curl_multi_assign(bm->m, fd, sw);
   }
   int ev = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
   if (ev_is_active(&sw->io) && (sw->io.events & (EV_READ | EV_WRITE)) == ev) return 0;
@@ -113,44 +117,65 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 
 /* CURLMOPT_TIMERFUNCTION: never call curl from here; arm a libev timer. */
 static int timerfunc_cb(CURLM *multi, long timeout_ms, void *userp) {
-  struct sbx_client *c = userp;
-  timer_stop_weak(c);
+  struct sbx_multi *bm = userp;
+  timer_stop_weak(bm);
   if (timeout_ms >= 0) {
-    ev_timer_set(&c->curl_timer, (double)timeout_ms / 1000.0, 0.);
-    ev_timer_start(c->loop, &c->curl_timer);
-    ev_unref(c->loop);
-    c->curl_timer_weak = 1;
+    ev_timer_set(&bm->timer, (double)timeout_ms / 1000.0, 0.);
+    ev_timer_start(bm->c->loop, &bm->timer);
+    ev_unref(bm->c->loop);
+    bm->timer_weak = 1;
   }
   return 0;
 }
 
-int sbx__bridge_init(struct sbx_client *c) {
-  c->multi = curl_multi_init();
-  if (!c->multi) return -1;
-  ev_timer_init(&c->curl_timer, timer_cb, 0., 0.);
-  c->curl_timer.data = c;
-  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timerfunc_cb);
-  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-  curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-  curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->cfg.max_connections);
-  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->cfg.max_connections * 4);
-  long streams = c->cfg.max_connections > 0 ? c->cfg.max_streams / c->cfg.max_connections : 100;
-  if (streams < 1) streams = 1;
-  curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, streams);
+static int multi_init(struct sbx_client *c, struct sbx_multi *bm) {
+  bm->m = curl_multi_init();
+  if (!bm->m) return -1;
+  bm->c = c;
+  ev_timer_init(&bm->timer, timer_cb, 0., 0.);
+  bm->timer.data = bm;
+  curl_multi_setopt(bm->m, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(bm->m, CURLMOPT_SOCKETDATA, bm);
+  curl_multi_setopt(bm->m, CURLMOPT_TIMERFUNCTION, timerfunc_cb);
+  curl_multi_setopt(bm->m, CURLMOPT_TIMERDATA, bm);
   return 0;
 }
 
-void sbx__bridge_add(struct sbx_client *c, struct sbx_http *h) {
-  curl_multi_add_handle(c->multi, h->easy);
+int sbx__bridge_init(struct sbx_client *c) {
+  if (multi_init(c, &c->mh) != 0) return -1;
+  CURLM *m = c->mh.m;
+  curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->cfg.max_connections);
+  curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)c->cfg.max_connections * 4);
+  long streams = c->cfg.max_connections > 0 ? c->cfg.max_streams / c->cfg.max_connections : 100;
+  if (streams < 1) streams = 1;
+  curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS, streams);
+  return 0;
+}
+
+/* An upgraded connection carries one WebSocket until it closes, so upgrades
+ * get a multi handle of their own: mh's per-host connection cap is meant
+ * for shared h2 connections and would make streams wait for each other. */
+int sbx__bridge_add(struct sbx_client *c, struct sbx_http *h) {
+  struct sbx_multi *bm = h->upgrade ? &c->mh_up : &c->mh;
+  if (!bm->m && multi_init(c, bm) != 0) return -1;
+  return curl_multi_add_handle(bm->m, h->easy) == CURLM_OK ? 0 : -1;
+}
+
+void sbx__bridge_remove(struct sbx_client *c, struct sbx_http *h) {
+  curl_multi_remove_handle(h->upgrade ? c->mh_up.m : c->mh.m, h->easy);
+}
+
+static void multi_cleanup(struct sbx_multi *bm) {
+  if (!bm->m) return;
+  /* Every easy handle is gone by now (ops were closed); cleanup may still
+   * call the socket callback while it closes pooled connections. */
+  curl_multi_cleanup(bm->m);
+  bm->m = NULL;
+  timer_stop_weak(bm);
 }
 
 void sbx__bridge_cleanup(struct sbx_client *c) {
-  if (!c->multi) return;
-  /* Every easy handle is gone by now (ops were closed); cleanup may still
-   * call the socket callback while it closes pooled connections. */
-  curl_multi_cleanup(c->multi);
-  c->multi = NULL;
-  timer_stop_weak(c);
+  multi_cleanup(&c->mh_up);
+  multi_cleanup(&c->mh);
 }

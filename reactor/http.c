@@ -54,10 +54,19 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
     h->rl_reset_ms = -1;
     h->rl_exhausted = 0;
     struct sbx_host_slot *slot = &h->c->hosts[h->slot];
-    if (!slot->warm) {
-      slot->warm = 1; /* admit the waiting ones from the loop, not from curl */
+    if (!slot->warm && !h->upgrade) { /* an HTTP/1.1 upgrade tells nothing of h2 */
+      slot->warm = 1;                 /* admit the waiting ones from the loop, not from curl */
       h->c->admit_pending = 1;
       if (!ev_is_active(&h->c->runq_timer)) ev_timer_start(h->c->loop, &h->c->runq_timer);
+    }
+    return len;
+  }
+  if (h->upgrade && h->status == 101 && (len == 2 || len == 1) && (*p == '\r' || *p == '\n')) {
+    /* The upgrade is accepted: the sink learns it now, not at the first byte. */
+    h->streaming = 1;
+    if (h->op->cancel_req || h->sink(h->op, "", 0) != 0) {
+      h->sink_aborted = 1;
+      return 0;
     }
     return len;
   }
@@ -81,6 +90,8 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
     if (ms > h->rl_reset_ms) h->rl_reset_ms = ms;
   } else if (nlen > 22 && strncasecmp(p, "x-ratelimit-remaining-", 22) == 0) {
     if (strcmp(val, "0") == 0) h->rl_exhausted = 1;
+  } else if (nlen == 20 && h->upgrade && strncasecmp(p, "sec-websocket-accept", 20) == 0) {
+    if (vlen < sizeof h->ws_accept) memcpy(h->ws_accept, val, vlen + 1); /* else stays "" */
   } else if (nlen == 12 && strncasecmp(p, "x-next-token", 12) == 0 && vlen) {
     free(h->next_token);
     h->next_token = strdup(val);
@@ -103,7 +114,7 @@ static void release_upload_buffer(struct sbx_http *h) {
 static size_t write_cb(char *p, size_t sz, size_t n, void *ud) {
   struct sbx_http *h = ud;
   size_t len = sz * n;
-  if (h->bytes_in == 0 && h->sink && h->status >= 200 && h->status < 300) {
+  if (h->bytes_in == 0 && h->sink && h->status >= 200 && h->status < 300 && !h->upgrade) {
     h->streaming = 1;
     release_upload_buffer(h);
   }
@@ -176,7 +187,7 @@ static int host_slot(struct sbx_client *c, const char *host) {
 static void admit(struct sbx_client *c, struct sbx_http *h) {
   c->hosts[h->slot].inflight++;
   h->added = 1;
-  sbx__bridge_add(c, h);
+  if (sbx__bridge_add(c, h) != 0) sbx__http_done(h, CURLE_OUT_OF_MEMORY);
 }
 
 /* HTTP/1.1 carries one transfer per connection: more than max_connections
@@ -241,8 +252,9 @@ static void set_common(struct sbx_client *c, struct sbx_http *h, const struct sb
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "sbx/" SBX_VERSION);
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-  long ver = c->cfg.http_version == SBX_HTTP_1_1 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS;
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, r->upgrade ? 0L : 1L);
+  long ver = c->cfg.http_version == SBX_HTTP_1_1 || r->upgrade ? CURL_HTTP_VERSION_1_1
+                                                               : CURL_HTTP_VERSION_2TLS;
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, ver);
   if (c->cfg.ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.ca_file);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->cfg.connect_timeout_ms);
@@ -303,6 +315,7 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   h->rl_reset_ms = -1;
   h->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
   h->sink = r->sink;
+  h->upgrade = r->upgrade && r->sink;
   /* "Expect:" off: no 100-continue round trip before uploads. */
   r->headers = curl_slist_append(r->headers, "Expect:");
   if (!r->headers) goto nomem;
@@ -312,7 +325,10 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
   set_method_and_body(h, r);
   op->http = h;
-  if (c->hosts[h->slot].inflight >= slot_limit(c, &c->hosts[h->slot])) {
+  if (h->upgrade) { /* its own connection: no host slot to wait for */
+    h->added = 1;
+    if (sbx__bridge_add(c, h) != 0) sbx__http_done(h, CURLE_OUT_OF_MEMORY);
+  } else if (c->hosts[h->slot].inflight >= slot_limit(c, &c->hosts[h->slot])) {
     struct sbx_host_slot *s = &c->hosts[h->slot];
     h->waiting = 1;
     if (s->wait_tail)
@@ -370,9 +386,9 @@ static void detach(struct sbx_client *c, struct sbx_http *h) {
    * it goes out with the connection's next frame. When no other stream
    * would carry it, closing the connection tells the server instead. */
   if (!h->done) curl_easy_setopt(h->easy, CURLOPT_FORBID_REUSE, 1L);
-  curl_multi_remove_handle(c->multi, h->easy);
+  sbx__bridge_remove(c, h);
   h->added = 0;
-  release_slot(c, h->slot);
+  if (!h->upgrade) release_slot(c, h->slot);
 }
 
 void sbx__http_done(struct sbx_http *h, CURLcode result) {

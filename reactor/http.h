@@ -2,8 +2,8 @@
  *
  * The op fills a struct sbx_http_req and calls sbx__http_start(). The body
  * is either buffered (capped) or, for a 2xx reply with a stream sink, handed
- * to the sink as it arrives. Completion is only reported while draining
- * curl_multi_info_read: the op receives OP_EV_HTTP and reads the result. */
+ * to the sink as it arrives (likewise the bytes after a 101 upgrade). Completion is only reported
+ * while draining curl_multi_info_read: the op receives OP_EV_HTTP and reads the result. */
 #ifndef SBX_REACTOR_HTTP_H
 #define SBX_REACTOR_HTTP_H
 
@@ -41,8 +41,13 @@ struct sbx_http_req {
   size_t prefix_len, suffix_len;
   size_t max_body;       /* cap on a buffered reply body */
   sbx_http_sink_fn sink; /* for 2xx replies: stream instead of buffering */
-  long timeout_ms;       /* whole transfer; 0: none */
-  long idle_timeout_s;   /* abort when no byte arrives for this long; 0: none */
+  /* With a sink: the request asks for a protocol upgrade (the caller adds
+   * the headers). It goes over HTTP/1.1 on a connection of its own; a 101
+   * reply calls the sink once with len 0 when its headers are complete,
+   * then hands it every byte of the upgraded connection. */
+  unsigned upgrade : 1;
+  long timeout_ms;     /* whole transfer; 0: none */
+  long idle_timeout_s; /* abort when no byte arrives for this long; 0: none */
 };
 
 struct sbx_http {
@@ -57,7 +62,9 @@ struct sbx_http {
   unsigned streaming : 1; /* body goes to the sink */
   unsigned sink_aborted : 1;
   unsigned too_big : 1;
-  long status; /* HTTP status, 0 when none */
+  unsigned upgrade : 1; /* see sbx_http_req.upgrade */
+  char ws_accept[64];   /* Sec-WebSocket-Accept of an upgrade reply */
+  long status;          /* HTTP status, 0 when none */
   CURLcode result;
   long retry_after_ms;       /* -1 when absent */
   long rl_reset_ms;          /* largest X-RateLimit-Reset-<name>, -1 when absent */
@@ -101,7 +108,9 @@ void sbx__buf_free(struct sbx_buf *b);
 /* The multi bridge (curl_bridge.c). */
 int sbx__bridge_init(struct sbx_client *c);
 void sbx__bridge_cleanup(struct sbx_client *c);
-void sbx__bridge_add(struct sbx_client *c, struct sbx_http *h);
+/* Add h to its multi handle (mh, or mh_up for upgrades): 0 or -1. */
+int sbx__bridge_add(struct sbx_client *c, struct sbx_http *h);
+void sbx__bridge_remove(struct sbx_client *c, struct sbx_http *h);
 
 /* Free the client's pooled easy handles (client teardown). */
 void sbx__http_pool_free(struct sbx_client *c);

@@ -97,9 +97,18 @@ check "resume (start)" $?
 sbx exec "$id" -- 'ls d'
 [ "$rc" -eq 0 ]
 check "exec after resume" $?
-sbx exec "$id" --detach -- 'sleep 1'
-[ "$rc" -ne 0 ] && grep -q "detach" "$T/err" && grep -q "daytona" "$T/err"
-check "--detach is refused, naming the option and the provider" $?
+sbx exec "$id" -- 'echo o; echo e 1>&2; exit 5'
+[ "$rc" -eq 5 ] && [ "$(cat "$T/out")" = "o" ] && grep -qx "e" "$T/err"
+check "exec streams stdout and stderr apart and exits with the command's code" $?
+printf 'line one\nline two\n' | DAYTONA_API_KEY=dt-test-key timeout 60 "$SBX_BIN" \
+  --provider daytona --api-url "$API" --ca-file "$CERTS/ca.pem" exec --stdin "$id" -- \
+  'read a; read b; echo "$b/$a"' >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "line two/line one" ]
+check "exec --stdin forwards input" $?
+sbx exec "$id" --detach -- 'echo detached >/tmp/det.txt; sleep 1'
+[ "$rc" -eq 0 ] && grep -qE '^[0-9]+$' "$T/out"
+check "exec --detach prints the pid" $?
 sbx kill "$id"
 [ "$rc" -eq 0 ]
 check "kill" $?

@@ -7,6 +7,7 @@ struct sink {
   char out[4096], err[4096];
   size_t n_out, n_err;
   int empty_calls, bad_stream;
+  size_t dropped; /* the demuxer's count of bytes before the first marker */
 };
 
 static void on_bytes(void *ud, int stream, const char *data, size_t len) {
@@ -35,6 +36,7 @@ static void feed_cut(struct sink *s, const char *in, size_t len, const size_t *c
     at = end;
   }
   sbx_dt_demux_finish(&d, on_bytes, s);
+  s->dropped = d.dropped;
 }
 
 static void expect(const struct sink *s, const char *out, size_t n_out, const char *err,
@@ -58,6 +60,7 @@ static void whole(void) {
   struct sink s;
   feed_cut(&s, sample, sizeof sample - 1, NULL, 0);
   expect(&s, want_out, sizeof want_out - 1, want_err, sizeof want_err - 1);
+  CHECK_EQ_INT(s.dropped, 4); /* "junk" is counted, so callers can refuse it */
 }
 
 static void every_split_point(void) {
