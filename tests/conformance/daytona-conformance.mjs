@@ -84,6 +84,21 @@ await step('session: async command, streamed logs split', async () => {
   eq(info.exitCode, 0, 'exitCode')
 })
 
+await step('session: a long log in 1024-byte frames, markers split across them', async () => {
+  // ~23 KB of interleaved lines: the history replay and the live tail are
+  // cut every 1024 bytes, so markers and lines straddle frames
+  const cmd = await sbx.process.executeSessionCommand('s1', {
+    command: 'for i in $(seq 1 400); do echo "o$i-abcdefghijklmnopqrstuvwxyz"; echo "e$i-0123456789" >&2; done',
+    runAsync: true,
+  })
+  let out = ''
+  let err = ''
+  await sbx.process.getSessionCommandLogs('s1', cmd.cmdId, (s) => (out += s), (s) => (err += s))
+  const n = [...Array(400).keys()].map((i) => i + 1)
+  eq(out, n.map((i) => `o${i}-abcdefghijklmnopqrstuvwxyz\n`).join(''), 'stdout')
+  eq(err, n.map((i) => `e${i}-0123456789\n`).join(''), 'stderr')
+})
+
 await step('session: state persists, sync exec exit code', async () => {
   await sbx.process.executeSessionCommand('s1', { command: 'cd /tmp && export SV=kept' })
   const r = await sbx.process.executeSessionCommand('s1', { command: 'echo $PWD $SV; echo e >&2; (exit 5)' })
@@ -91,7 +106,7 @@ await step('session: state persists, sync exec exit code', async () => {
   eq(r.stderr, 'e\n', 'stderr')
   eq(r.exitCode, 5, 'exitCode')
   const s = await sbx.process.getSession('s1')
-  eq(s.commands.length, 3, 'commands listed')
+  eq(s.commands.length, 4, 'commands listed')
   await sbx.process.deleteSession('s1')
   check(await notFound(sbx.process.getSession('s1')), 'deleted session is not found')
 })
@@ -106,6 +121,29 @@ await step('fs.uploadFile / downloadFile', async () => {
 
 await step('fs.downloadFile missing file is not found', async () => {
   check(await notFound(sbx.fs.downloadFile('dir/missing.txt')), 'DaytonaNotFoundError')
+})
+
+await step('fs.downloadFiles: several, one missing, a non-ASCII name', async () => {
+  const name = 'dir/é "q" ✓.txt'
+  await sbx.fs.uploadFile(Buffer.from('accent'), name)
+  const big = Buffer.alloc(600000, 'z')
+  await sbx.fs.uploadFile(big, 'dir/big.bin')
+  try {
+    const r = await sbx.fs.downloadFiles([
+      { source: 'dir/a.txt' },
+      { source: 'dir/nope.txt' },
+      { source: name },
+      { source: 'dir/big.bin' },
+    ])
+    eq(r.map((x) => x.source), ['dir/a.txt', 'dir/nope.txt', name, 'dir/big.bin'], 'sources')
+    eq(r[0].result.toString(), 'hello daytona\n', 'a.txt')
+    check(r[1].error && r[1].errorDetails?.code === 'FILE_NOT_FOUND', `missing: ${JSON.stringify(r[1])}`)
+    eq(r[2].result?.toString(), 'accent', 'non-ASCII name')
+    check(r[3].result?.equals(big), 'big file')
+  } finally { // the next step lists dir/
+    await sbx.fs.deleteFile(name)
+    await sbx.fs.deleteFile('dir/big.bin')
+  }
 })
 
 await step('fs.listFiles', async () => {

@@ -1,7 +1,8 @@
 /* emu_dt.h - the Daytona half of sbx-emu: the control plane under /api
  * (emu_dt_api.c), the toolbox under /toolbox/<id> (emu_dt_toolbox.c,
- * emu_dt_files.c, emu_dt_session.c). A Daytona sandbox owns an emu_sandbox
- * for its files and local sandbox; that one is not in the E2B table. */
+ * emu_dt_files.c, emu_dt_download.c, emu_dt_session.c). A Daytona sandbox
+ * owns an emu_sandbox for its files and local sandbox; that one is not in
+ * the E2B table. */
 #ifndef SBX_EMU_DT_H
 #define SBX_EMU_DT_H
 
@@ -53,9 +54,14 @@ int emu_dt_null_run(const char *cmd, struct emu_buf *out, struct emu_buf *err);
 
 /* emu_dt_files.c: rest is the path after /files ("" or "/info", ...). */
 void emu_dt_files(struct emu_req *req, struct emu_dt_sb *d, const char *rest);
+/* emu_dt_download.c: POST /files/bulk-download. */
+void emu_dt_bulk_download(struct emu_req *req, struct emu_dt_sb *d);
 
 /* emu_dt_session.c: rest is the path after /process/session. */
 void emu_dt_session_route(struct emu_req *req, struct emu_dt_sb *d, const char *rest);
+/* Is req a log follow (GET .../logs?follow=true, a WebSocket upgrade)? Its
+ * injected faults act on the socket (see route_logs). */
+int emu_dt_is_follow(const struct emu_req *req);
 /* Stop or delete: every session's shell is killed, its followers closed. */
 void emu_dt_sessions_free(struct emu_dt_sb *d);
 

@@ -1,6 +1,7 @@
 /* emu_dt_files.c - the toolbox's /files routes: list, info, folder, delete,
- * move, download, and the multipart bulk upload and bulk download the SDK
- * uses. Paths resolve like the E2B half's (emu_fs.c), relative to /home/daytona. */
+ * move, download, and the multipart bulk upload the SDK uses (its bulk
+ * download: emu_dt_download.c). Paths resolve like the E2B half's
+ * (emu_fs.c), relative to /home/daytona. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,6 @@
 
 #include "emu_dt.h"
 #include "emu_fs.h"
-
-#define DL_BOUNDARY "DAYTONA-FILE-BOUNDARY"
 
 /* Resolve; -1 after answering 400. */
 static int resolve(struct emu_req *req, struct emu_dt_sb *d, const char *path,
@@ -184,58 +183,6 @@ static void route_download(struct emu_req *req, struct emu_dt_sb *d, const char 
   emu_buf_free(&b);
 }
 
-/* ---- bulk download: one multipart/form-data part per requested path ---- */
-
-static void route_bulk_download(struct emu_req *req, struct emu_dt_sb *d) {
-  json_t *body = emu_req_json(req), *paths = json_object_get(body, "paths");
-  if (!json_is_array(paths) || json_array_size(paths) == 0) {
-    json_decref(body);
-    emu_reply_json(req, 400,
-                   json_pack("{s:s}", "error",
-                             "request body must be {\"paths\": [ ... ]} and "
-                             "non-empty"),
-                   NULL, 0);
-    return;
-  }
-  struct emu_buf out = {0};
-  size_t i;
-  json_t *v;
-  json_array_foreach(paths, i, v) {
-    const char *path = json_string_value(v), *code;
-    struct emu_buf b = {0};
-    char sp[4096] = "";
-    int rc = read_file(d, path, &b, &code, sp, sizeof sp);
-    /* the SDK matches parts by filename: echo the path as it was asked */
-    emu_buf_printf(&out,
-                   "--" DL_BOUNDARY "\r\nContent-Disposition: form-data; name=\"%s\"; "
-                   "filename=\"%s\"\r\n",
-                   rc ? "error" : "file", path ? path : "");
-    if (rc) {
-      char ts[40];
-      emu_rfc3339_ms(emu_now_ms(), ts, sizeof ts);
-      json_t *e =
-          json_pack("{s:i,s:s+,s:s,s:s,s:s,s:s}", "statusCode", rc, "message",
-                    rc == 404 ? "file not found: " : "cannot read: ", path ? path : "", "code",
-                    code, "timestamp", ts, "path", path ? path : "", "method", "POST");
-      char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
-      emu_buf_printf(&out, "Content-Type: application/json; charset=utf-8\r\n\r\n%s\r\n",
-                     s ? s : "{}");
-      free(s);
-      json_decref(e);
-    } else {
-      emu_buf_printf(&out, "Content-Type: application/octet-stream\r\nContent-Length: %zu\r\n\r\n",
-                     b.len);
-      emu_buf_add(&out, b.data ? b.data : "", b.len);
-      emu_buf_add(&out, "\r\n", 2);
-    }
-    emu_buf_free(&b);
-  }
-  emu_buf_printf(&out, "--" DL_BOUNDARY "--\r\n");
-  json_decref(body);
-  emu_resp_simple(req, 200, "multipart/form-data; boundary=" DL_BOUNDARY, out.data, out.len);
-  emu_buf_free(&out);
-}
-
 /* ---- bulk upload: files[i].path then files[i].file ---- */
 
 /* The value of attr (name, filename) in a Content-Disposition line; malloc'd. */
@@ -350,7 +297,7 @@ void emu_dt_files(struct emu_req *req, struct emu_dt_sb *d, const char *rest) {
   } else if (!strcmp(m, "POST") && !strcmp(rest, "/bulk-upload")) {
     route_bulk_upload(req, d);
   } else if (!strcmp(m, "POST") && !strcmp(rest, "/bulk-download")) {
-    route_bulk_download(req, d);
+    emu_dt_bulk_download(req, d);
   } else {
     emu_dt_error(req, 404, "NOT_FOUND", "no route for %s /files%s", m, rest);
   }

@@ -1,20 +1,29 @@
 /* emu_dt_session.c - toolbox sessions: one persistent bash per session fed
  * through stdin (cd and export carry over), commands one at a time, each
  * ended by sentinel markers that carry its exit code; logs as JSON or
- * followed over a WebSocket ("\x01\x01\x01" stdout, "\x02\x02\x02" stderr). */
+ * followed over a WebSocket ("\x01\x01\x01" stdout, "\x02\x02\x02" stderr) in
+ * binary frames of up to 1024 bytes, which injected faults can break. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emu_dt.h"
+#include "emu_fault.h"
 #include "emu_ws.h"
+
+/* The daemon reads the log and sends it 1024 bytes at a time: one binary
+ * frame per read, the history replay included. */
+#define FOLLOW_FRAME 1024
 
 struct follow {
   struct follow *next;
   struct dt_cmd *cmd;
   struct emu_ws *ws;
-  size_t sent; /* log bytes sent */
+  size_t sent;          /* log bytes sent */
+  unsigned long frames; /* binary frames sent */
+  int fault;            /* an injected rule (enum emu_ws_break), -1: none */
+  unsigned long fault_after;
 };
 
 struct sync_wait {
@@ -48,12 +57,6 @@ struct emu_dt_session {
 
 /* ---- commands and their followers ---- */
 
-static void follow_push(struct follow *f) {
-  const struct emu_buf *log = &f->cmd->log;
-  if (f->sent < log->len && emu_ws_send_binary(f->ws, log->data + f->sent, log->len - f->sent) == 0)
-    f->sent = log->len;
-}
-
 static void follow_unlink(struct follow *f) {
   struct follow **pp = &f->cmd->follows;
   while (*pp && *pp != f)
@@ -66,13 +69,44 @@ static void follow_gone(void *ud) {
   follow_unlink(ud);
 }
 
+/* Send the log bytes f has not sent yet. -1 when an injected fault broke
+ * the socket in place of a frame (f is then unlinked and freed). */
+static int follow_push(struct follow *f) {
+  const struct emu_buf *log = &f->cmd->log;
+  while (f->sent < log->len) {
+    size_t n = log->len - f->sent < FOLLOW_FRAME ? log->len - f->sent : FOLLOW_FRAME;
+    if (f->fault >= 0 && f->frames >= f->fault_after) {
+      emu_ws_break(f->ws, (enum emu_ws_break)f->fault, log->data + f->sent, n, 1000);
+      follow_unlink(f);
+      return -1;
+    }
+    if (emu_ws_send_binary(f->ws, log->data + f->sent, n) != 0)
+      return 0; /* going away: follow_gone comes */
+    f->sent += n;
+    f->frames++;
+  }
+  return 0;
+}
+
+/* The command is over and f has all its log: close 1000, or a rule not yet
+ * due fires in place of the close frame. f must be unlinked; it is freed. */
+static void follow_end(struct follow *f) {
+  if (f->fault >= 0)
+    emu_ws_break(f->ws, (enum emu_ws_break)f->fault, NULL, 0, 1000);
+  else
+    emu_ws_close(f->ws, 1000);
+  free(f);
+}
+
 static void cmd_output(struct dt_cmd *c, int err, const char *data, size_t len) {
   if (!len) return;
   emu_buf_add(err ? &c->err : &c->out, data, len);
   emu_buf_add(&c->log, err ? "\x02\x02\x02" : "\x01\x01\x01", 3);
   emu_buf_add(&c->log, data, len);
-  for (struct follow *f = c->follows; f; f = f->next)
+  for (struct follow *f = c->follows, *next; f; f = next) {
+    next = f->next; /* a fault may free f */
     follow_push(f);
+  }
 }
 
 static json_t *logs_json(const struct dt_cmd *c) {
@@ -94,10 +128,9 @@ static void cmd_finish(struct dt_cmd *c, int code) {
   c->exit_code = code;
   while (c->follows) {
     struct follow *f = c->follows;
-    follow_push(f);
     c->follows = f->next;
-    emu_ws_close(f->ws, 1000);
-    free(f);
+    f->next = NULL;
+    if (follow_push(f) == 0) follow_end(f);
   }
   while (c->syncs) {
     struct sync_wait *w = c->syncs;
@@ -382,11 +415,32 @@ static void route_exec(struct emu_req *req, struct emu_dt_session *s) {
     reply_sync(req, c);
 }
 
-static void route_logs(struct emu_req *req, struct dt_cmd *c) {
+/* The rule emu_route let through to this follow: how it breaks the socket
+ * (rst and goaway have no WebSocket meaning: a drop), or -1. */
+static int follow_fault(const struct emu_fault *r, unsigned long *after) {
+  if (!r) return -1;
+  *after = r->after_messages;
+  switch (r->action) {
+  case EMU_FAULT_TRUNCATE: return EMU_WS_TRUNCATE;
+  case EMU_FAULT_MALFORMED: return EMU_WS_MALFORMED;
+  case EMU_FAULT_STATUS: return -1;
+  default: return EMU_WS_DROP;
+  }
+}
+
+int emu_dt_is_follow(const struct emu_req *req) {
+  size_t n = strlen(req->path);
+  if (strncmp(req->path, "/toolbox/", 9) != 0 || !strstr(req->path, "/process/session/") || n < 5 ||
+      strcmp(req->path + n - 5, "/logs") != 0 || !emu_ws_is_upgrade(req))
+    return 0;
   char *follow = emu_query_get(req->query, "follow");
-  int ws_wanted = follow && !strcmp(follow, "true") && emu_ws_is_upgrade(req);
+  int yes = follow && !strcmp(follow, "true");
   free(follow);
-  if (!ws_wanted) {
+  return yes;
+}
+
+static void route_logs(struct emu_req *req, struct dt_cmd *c) {
+  if (!emu_dt_is_follow(req)) {
     emu_reply_json(req, 200, logs_json(c), NULL, 0);
     return;
   }
@@ -395,15 +449,16 @@ static void route_logs(struct emu_req *req, struct dt_cmd *c) {
     emu_dt_error(req, 500, NULL, "out of memory");
     return;
   }
+  struct emu_app *app = req->srv->app;
+  f->fault = follow_fault(app->stream_fault, &f->fault_after);
   if (!(f->ws = emu_ws_accept(req, follow_gone, f))) {
     free(f);
     return;
   }
   f->cmd = c;
-  follow_push(f); /* replay from the start */
+  if (follow_push(f) < 0) return; /* the replay, from the start */
   if (c->exited) {
-    emu_ws_close(f->ws, 1000);
-    free(f);
+    follow_end(f);
     return;
   }
   f->next = c->follows;

@@ -1,6 +1,8 @@
 /* emu_faults.c - fault injection rules: POST /_emu/faults adds one, DELETE
  * clears them, GET lists them. A rule matches by method and path prefix and
- * is consumed per hit; with "every": N only each Nth matching request is hit. */
+ * is consumed per hit; with "every": N only each Nth matching request is hit.
+ * Streams (Connect streams, Daytona's log-follow WebSocket) take drop, rst,
+ * goaway, truncate and malformed after "after_messages" messages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

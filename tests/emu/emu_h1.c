@@ -455,6 +455,11 @@ static void raw_step(struct h1_conn *c) {
   if (!c->closed && (c->eof || (c->close_after && c->out_off == c->out.len))) conn_close(c);
 }
 
+/* Everything written went out: a streaming route writes its next piece. */
+static void conn_drain(struct h1_conn *c) {
+  if (c->req && c->req->on_drain && c->out_off == c->out.len && !c->eof) c->req->on_drain(c->req);
+}
+
 /* After any event: flush, read, parse, and settle the watcher. */
 static void conn_step(struct h1_conn *c) {
   c->depth++;
@@ -467,6 +472,7 @@ static void conn_step(struct h1_conn *c) {
     if (!c->closed && conn_read(c) < 0) conn_close(c);
     if (!c->closed && !c->req) conn_process(c);
     if (!c->closed && conn_flush(c) < 0) conn_close(c);
+    if (!c->closed) conn_drain(c);
     if (!c->closed && c->out_off == c->out.len) {
       if (c->close_after && !c->req)
         conn_close(c);
@@ -488,6 +494,7 @@ static void conn_update_io(struct h1_conn *c) {
   int ev = 0;
   if (!c->eof && c->in.len - c->in_off < H1_IN_CAP) ev |= EV_READ;
   if (c->out_off < c->out.len || c->ssl_want_write) ev |= EV_WRITE;
+  if (c->req && c->req->on_drain && !c->eof) ev |= EV_WRITE; /* its next piece (conn_drain) */
   /* TLS may hold decrypted bytes that poll() cannot see: come back soon */
   if (c->ssl && SSL_pending(c->ssl) > 0 && (!c->req || c->upgraded)) ev |= EV_WRITE;
   if (ev == c->io_events && ev_is_active(&c->io)) return;

@@ -378,6 +378,17 @@ static void conn_maybe_finish(struct h2_conn *c) {
   }
 }
 
+/* Streams whose queue nghttp2 has emptied (so their bytes are out, or in
+ * obuf) get to write their next piece. Its on_drain may free the stream
+ * (RST_STREAM) but not the next one: a dropped connection only dies later. */
+static void conn_drain(struct h2_conn *c) {
+  for (struct h2_stream *st = c->streams, *next; st && !c->dead; st = next) {
+    next = st->next;
+    if (st->req.on_drain && st->started && !st->ended && !st->closing && st->q_off == st->q_len)
+      st->req.on_drain(&st->req);
+  }
+}
+
 /* Write everything nghttp2 has; keep the write watcher only while blocked. */
 static void conn_flush(struct h2_conn *c) {
   for (;;) {
@@ -416,6 +427,7 @@ static void conn_flush(struct h2_conn *c) {
     c->obuf = NULL;
     c->o_cap = 0;
   }
+  conn_drain(c);
   conn_maybe_finish(c);
 }
 

@@ -56,6 +56,10 @@ struct emu_req {
    * emu_resp_abort. After on_close returns, req is freed. */
   void *route_data;
   emu_req_close_fn on_close;
+  /* For routes that stream a big body: called from the loop once the
+   * transport has sent all the bytes written so far, so the next piece is
+   * read only when the peer has taken the last one. */
+  emu_req_close_fn on_drain;
 
   void *transport; /* private to the transport */
 };

@@ -28,19 +28,21 @@ static void route(struct emu_req *req) {
     emu_api_dispatch(req);
 }
 
-static int is_stream_path(const char *path) {
+/* Streams take their faults mid-stream: Connect streams, Daytona's log
+ * follow WebSocket. */
+static int is_stream(const struct emu_req *req) {
   static const char *const streams[] = {"/process.Process/Start", "/process.Process/Connect",
                                         "/filesystem.Filesystem/WatchDir"};
   for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++)
-    if (strcmp(path, streams[i]) == 0) return 1;
-  return 0;
+    if (strcmp(req->path, streams[i]) == 0) return 1;
+  return emu_dt_is_follow(req);
 }
 
 static void route_with_fault(struct emu_req *req, const struct emu_fault *f) {
   struct emu_app *app = req->srv->app;
-  int is_stream = is_stream_path(req->path);
-  if (emu_faults_apply(req, f, is_stream)) return;
-  if (f->action != EMU_FAULT_STATUS) app->stream_fault = f; /* picked up by emu_stream_open */
+  if (emu_faults_apply(req, f, is_stream(req))) return;
+  /* picked up by emu_stream_open or the follow route */
+  if (f->action != EMU_FAULT_STATUS) app->stream_fault = f;
   route(req);
   app->stream_fault = NULL;
 }

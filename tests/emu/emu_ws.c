@@ -1,6 +1,7 @@
 /* emu_ws.c - server WebSockets: the 101 handshake, then libwslay frames the
  * bytes of the upgraded connection (no frame parser of our own). The owner
- * only sends; pings and the close handshake are wslay's. */
+ * only sends; pings and the close handshake are wslay's. Injected faults
+ * break the socket the way a dying or buggy server would (emu_ws_break). */
 #include "emu_ws.h"
 
 #include <stdio.h>
@@ -16,7 +17,8 @@
 struct emu_ws {
   struct emu_raw *raw;
   wslay_event_context_ptr ctx;
-  struct emu_buf in; /* received, not yet taken by wslay */
+  struct emu_buf in;       /* received, not yet taken by wslay */
+  struct emu_buf *capture; /* set: wslay's output goes here, not to the peer */
   emu_ws_gone_fn gone;
   void *ud;
   int owner_closed;
@@ -43,7 +45,10 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
                        void *ud) {
   struct emu_ws *ws = ud;
-  if (!ws->raw || emu_raw_send(ws->raw, data, len) < 0) {
+  int rc = ws->capture ? emu_buf_add(ws->capture, data, len)
+           : ws->raw   ? emu_raw_send(ws->raw, data, len)
+                       : -1;
+  if (rc < 0) {
     wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
@@ -150,4 +155,45 @@ void emu_ws_close(struct emu_ws *ws, uint16_t code) {
   if (!ws->raw) return;
   wslay_event_queue_close(ws->ctx, code, NULL, 0);
   pump(ws);
+}
+
+/* Hand what is queued to the peer, then close without a close frame (and,
+ * on TLS, without close_notify); the ws is freed, gone is not called. */
+static void drop(struct emu_ws *ws) {
+  struct emu_raw *raw = ws->raw;
+  ws->raw = NULL;
+  if (raw) emu_raw_close(raw);
+  ws_free(ws);
+}
+
+/* wslay frames the message (or the close) into cap instead of the wire. */
+static int frame_into(struct emu_ws *ws, struct emu_buf *cap, const void *data, size_t len,
+                      uint16_t code) {
+  struct wslay_event_msg m = {WSLAY_BINARY_FRAME, data, len};
+  ws->capture = cap;
+  int rc =
+      data ? wslay_event_queue_msg(ws->ctx, &m) : wslay_event_queue_close(ws->ctx, code, NULL, 0);
+  if (rc == 0) rc = wslay_event_send(ws->ctx);
+  ws->capture = NULL;
+  return rc;
+}
+
+void emu_ws_break(struct emu_ws *ws, enum emu_ws_break how, const void *data, size_t len,
+                  uint16_t code) {
+  if (ws->raw && how == EMU_WS_TRUNCATE) {
+    struct emu_buf frame = {0};
+    size_t plen = data ? len : 2; /* a close frame carries its code */
+    if (frame_into(ws, &frame, data, len, code) == 0 && frame.len >= plen) {
+      size_t head = frame.len - plen;
+      emu_raw_send(ws->raw, frame.data, head + plen / 2); /* the header, half the payload */
+    }
+    emu_buf_free(&frame);
+  } else if (ws->raw && how == EMU_WS_MALFORMED) {
+    /* RSV1 without a negotiated extension: every client must fail the
+     * connection (RFC 6455 5.2); wslay sets it only once it is allowed */
+    struct wslay_event_msg m = {WSLAY_BINARY_FRAME, data ? data : "", data ? len : 0};
+    wslay_event_config_set_allowed_rsv_bits(ws->ctx, WSLAY_RSV1_BIT);
+    if (wslay_event_queue_msg_ex(ws->ctx, &m, WSLAY_RSV1_BIT) == 0) wslay_event_send(ws->ctx);
+  }
+  drop(ws);
 }
