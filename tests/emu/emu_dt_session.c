@@ -37,6 +37,8 @@ struct dt_cmd {
   char *command;
   int started, exited, exit_code;
   struct emu_buf log, out, err; /* log: the raw stream with markers */
+  int line_open[2];             /* stdout, stderr: a line without its newline yet */
+  int last;                     /* the stream of the latest marker, -1 none */
   struct follow *follows;
   struct sync_wait *syncs;
 };
@@ -98,11 +100,27 @@ static void follow_end(struct follow *f) {
   free(f);
 }
 
+/* The daemon logs line by line (printf '<marker>%s\n' per line read): a
+ * marker starts each line, and a line cut by the other stream's output gets
+ * a marker again when it goes on. */
+static void log_lines(struct dt_cmd *c, int err, const char *data, size_t len) {
+  while (len) {
+    const char *nl = memchr(data, '\n', len);
+    size_t n = nl ? (size_t)(nl - data) + 1 : len;
+    if (!c->line_open[err] || c->last != err)
+      emu_buf_add(&c->log, err ? "\x02\x02\x02" : "\x01\x01\x01", 3);
+    emu_buf_add(&c->log, data, n);
+    c->line_open[err] = !nl;
+    c->last = err;
+    data += n;
+    len -= n;
+  }
+}
+
 static void cmd_output(struct dt_cmd *c, int err, const char *data, size_t len) {
   if (!len) return;
   emu_buf_add(err ? &c->err : &c->out, data, len);
-  emu_buf_add(&c->log, err ? "\x02\x02\x02" : "\x01\x01\x01", 3);
-  emu_buf_add(&c->log, data, len);
+  log_lines(c, err, data, len);
   for (struct follow *f = c->follows, *next; f; f = next) {
     next = f->next; /* a fault may free f */
     follow_push(f);
@@ -124,6 +142,11 @@ static void reply_sync(struct emu_req *req, const struct dt_cmd *c) {
 }
 
 static void cmd_finish(struct dt_cmd *c, int code) {
+  for (int err = 0; err < 2; err++) /* a last line gets its newline, as printf adds it */
+    if (c->line_open[err]) {
+      emu_buf_add(err ? &c->err : &c->out, "\n", 1);
+      log_lines(c, err, "\n", 1);
+    }
   c->exited = 1;
   c->exit_code = code;
   while (c->follows) {
@@ -385,6 +408,7 @@ static void route_exec(struct emu_req *req, struct emu_dt_session *s) {
     emu_dt_error(req, 400, "BAD_REQUEST", "command is required");
     return;
   }
+  c->last = -1;
   json_decref(body);
   emu_dt_uuid(c->id);
   *s->tail = c;

@@ -138,7 +138,7 @@ RUNNER=
 t1=$(date +%s)
 R=$T/res/results.jsonl
 [ "$rc" -eq 0 ] && [ "$(count_lines "$R" '"status":"ok"')" -eq 60 ] &&
-  grep '"task":"dt-07"' "$R" | grep -q '"stdout_tail":"7b"' && [ -f "$T/res/artifacts/dt-07/b.txt" ]
+  grep '"task":"dt-07"' "$R" | grep -q '"stdout_tail":"7b\\n"' && [ -f "$T/res/artifacts/dt-07/b.txt" ]
 check "sbx run: 60 tasks on daytona through 429s, all ok (exit $rc in $((t1 - t0)) s)" $?
 [ "$(stat_of '"daytona":{"live":')" = 0 ]
 check "sbx run: no daytona sandbox left" $?

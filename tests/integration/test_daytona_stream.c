@@ -327,11 +327,17 @@ static void dropped_stream(void) {
   run(&x, sid, "echo bad", &s, NULL);
   CHECK_EQ_INT(s.r.code, SBX_EPROTO);
   CHECK(strstr(s.r.msg, "WebSocket") != NULL);
-  /* a refused upgrade is the toolbox's error */
+  /* a 502 on the upgrade is retried (nothing was streamed yet) */
   ws_fault(&x, sid, "\"status\":502");
+  run(&x, sid, "echo retried", &s, NULL);
+  CHECK_EQ_INT(s.r.code, 0);
+  CHECK_EQ_STR(s.r.out, "retried\n");
+  /* a refused upgrade that is not worth retrying is the toolbox's error */
+  ws_fault(&x, sid, "\"status\":403");
   run(&x, sid, "echo refused", &s, NULL);
   CHECK(s.r.code != 0);
-  CHECK_EQ_INT(s.r.http, 502);
+  CHECK_EQ_INT(s.r.http, 403);
+  CHECK_EQ_INT(s.r.retryable, 0);
   /* and afterwards all is well again */
   run(&x, sid, "echo fine", &s, NULL);
   CHECK_EQ_INT(s.r.code, 0);
