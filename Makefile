@@ -5,6 +5,8 @@
 #   make bench           client CPU and memory figures against sbx-emu, and a 10,000-task batch
 #   make format          clang-format every source file
 #   make SANITIZE=address,undefined   sanitized build in build-san/
+#   make B=DIR BSAN=DIR2 test         private build dirs (plain and sanitized),
+#                                     e.g. for a second checkout on one machine
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -12,12 +14,14 @@ PREFIX  ?= /usr/local
 SOVER   := 0
 VERSION := 0.1.0
 
+BSAN    ?= build-san
+
 ifeq ($(SANITIZE),)
 B        := build
 OPT      := -O2
 SANFLAGS :=
 else
-B        := build-san
+B        := $(BSAN)
 OPT      := -O1 -fno-omit-frame-pointer
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
 endif
@@ -99,8 +103,8 @@ test: deps
 	@sh mk/deps.sh test
 	$(MAKE) tests-build
 	sh tests/run.sh $(B) all
-	$(MAKE) SANITIZE=address,undefined tests-build
-	ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh build-san sanitized
+	$(MAKE) SANITIZE=address,undefined B=$(BSAN) tests-build
+	ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh $(BSAN) sanitized
 
 test-unit: tests-build
 	sh tests/run.sh $(B) unit

@@ -3,8 +3,11 @@
 #include "cli_args.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli_cmds.h"
 
 void cli_args_init(struct cli_args *a, struct cli *cli, int argc, char **argv) {
   memset(a, 0, sizeof *a);
@@ -148,4 +151,21 @@ void cli_strs_free(struct cli_strs *l) {
   free(l->v);
   l->v = NULL;
   l->n = l->cap = 0;
+}
+
+int cli_positionals(struct cli *cli, int argc, char **argv, const char **out, int want,
+                    const char *const *names) {
+  static const struct cli_opt no_opts[] = {{0, 0, 0, 0}};
+  struct cli_args a;
+  cli_args_init(&a, cli, argc, argv);
+  int got = 0, id;
+  while ((id = cli_args_next(&a, no_opts)) != CLI_END) {
+    if (id == CLI_ERR) return CLI_EXIT_USAGE;
+    if (id == CLI_HELP) return cli_print_usage(stdout, cli->cmd), -1;
+    if (got == want) return cli_usage(cli, "unexpected argument '%s'", a.val);
+    if (!*a.val) return cli_usage(cli, "empty %s", names[got]);
+    out[got++] = a.val;
+  }
+  if (got < want) return cli_usage(cli, "missing %s", names[got]);
+  return 0;
 }

@@ -36,6 +36,12 @@ void cli_args_init(struct cli_args *a, struct cli *cli, int argc, char **argv);
  * CLI_ERR after a usage error was printed. opts ends with a zero entry. */
 int cli_args_next(struct cli_args *a, const struct cli_opt *opts);
 
+/* Collect exactly `want` positionals named names[i] (no options besides
+ * -h, which prints the command's help). Returns 0, -1 after the help, or
+ * CLI_EXIT_USAGE. */
+int cli_positionals(struct cli *cli, int argc, char **argv, const char **out, int want,
+                    const char *const *names);
+
 /* Parse a whole decimal number in [min, max]; on failure print a usage error
  * naming `what` and return CLI_EXIT_USAGE, else 0. */
 int cli_parse_long(struct cli *cli, const char *what, const char *s, long min, long max, long *out);

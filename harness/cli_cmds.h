@@ -29,6 +29,11 @@ int cmd_put(struct cli *cli, int argc, char **argv);
 int cmd_get(struct cli *cli, int argc, char **argv);
 int cmd_fs(struct cli *cli, int argc, char **argv);
 
+/* cli_daytona.c: Daytona's control plane */
+int cmd_archive(struct cli *cli, int argc, char **argv);
+int cmd_labels(struct cli *cli, int argc, char **argv);
+int cmd_snapshot(struct cli *cli, int argc, char **argv);
+
 /* cli_run.c, cli_reap.c */
 int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_reap(struct cli *cli, int argc, char **argv);

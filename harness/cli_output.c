@@ -105,6 +105,14 @@ json_t *out_sandbox_json(const sbx_sandbox_info *info) {
   return o;
 }
 
+json_t *out_snapshot_json(const sbx_snapshot_info *s) {
+  return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:i,s:i,s:b}", "id", out_jstr(s->id), "name",
+                   out_jstr(s->name), "state", out_jstr(s->state), "image", out_jstr(s->image),
+                   "size_gb", s->size_gb < 0 ? json_null() : json_real(s->size_gb), "error_reason",
+                   out_jstr(s->error_reason), "created_at", out_jstr(s->created_at), "cpu", s->cpu,
+                   "memory_gb", s->memory_gb, "disk_gb", s->disk_gb, "general", s->general);
+}
+
 const char *out_file_type(int type) {
   switch (type) {
   case SBX_FILE_REGULAR: return "file";
@@ -169,6 +177,32 @@ void out_info_text(const sbx_sandbox_info *info) {
   char *meta = out_metadata_text(info->metadata, info->n_metadata);
   kv_line("metadata:", meta);
   free(meta);
+}
+
+const char *out_size_gb(double gb, char *buf, size_t len) {
+  if (gb < 0)
+    buf[0] = '\0';
+  else
+    snprintf(buf, len, "%.2f", gb);
+  return buf;
+}
+
+void out_snapshot_text(const sbx_snapshot_info *s) {
+  char num[32];
+  const char *keys[] = {"cpu:", "memory_gb:", "disk_gb:"};
+  int vals[] = {s->cpu, s->memory_gb, s->disk_gb};
+  kv_line("id:", s->id);
+  kv_line("name:", s->name);
+  kv_line("state:", s->state);
+  kv_line("image:", s->image);
+  kv_line("size_gb:", out_size_gb(s->size_gb, num, sizeof num));
+  for (int i = 0; i < 3; i++) {
+    snprintf(num, sizeof num, "%d", vals[i]);
+    kv_line(keys[i], num);
+  }
+  kv_line("general:", s->general ? "yes" : "no");
+  kv_line("created_at:", s->created_at);
+  if (*s->error_reason) kv_line("error_reason:", s->error_reason);
 }
 
 void out_entry_text(const sbx_file_entry *e) {

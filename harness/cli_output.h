@@ -23,6 +23,7 @@ void out_ok_json(const char *cmd, const char *id);
 void out_one_line(char *s);
 
 json_t *out_sandbox_json(const sbx_sandbox_info *info);
+json_t *out_snapshot_json(const sbx_snapshot_info *s);
 json_t *out_entry_json(const sbx_file_entry *e);
 const char *out_file_type(int type);
 
@@ -31,6 +32,9 @@ char *out_metadata_text(const sbx_kv *kv, size_t n);
 
 /* key: value lines, keys padded to one column. */
 void out_info_text(const sbx_sandbox_info *info);
+void out_snapshot_text(const sbx_snapshot_info *s);
+/* "0.75", or "" when the size is not known (-1); buf >= 32 bytes. */
+const char *out_size_gb(double gb, char *buf, size_t len);
 void out_entry_text(const sbx_file_entry *e);
 /* type size path [-> target] */
 void out_entry_line(const sbx_file_entry *e);

@@ -17,24 +17,6 @@ static int help(struct cli *cli) {
 
 static const struct cli_opt no_opts[] = {{0, 0, 0, 0}};
 
-/* Collect exactly `want` positionals (no options besides -h). Returns 0,
- * -1 after printing help, or CLI_EXIT_USAGE. */
-static int positionals(struct cli *cli, int argc, char **argv, const char **out, int want,
-                       const char *const *names) {
-  struct cli_args a;
-  cli_args_init(&a, cli, argc, argv);
-  int got = 0, id;
-  while ((id = cli_args_next(&a, no_opts)) != CLI_END) {
-    if (id == CLI_ERR) return CLI_EXIT_USAGE;
-    if (id == CLI_HELP) return help(cli), -1;
-    if (got == want) return cli_usage(cli, "unexpected argument '%s'", a.val);
-    if (!*a.val) return cli_usage(cli, "empty %s", names[got]);
-    out[got++] = a.val;
-  }
-  if (got < want) return cli_usage(cli, "missing %s", names[got]);
-  return 0;
-}
-
 /* ---- ops with a sandbox info result (create, info, resume) ---------------- */
 
 enum { SHOW_ID, SHOW_INFO, SHOW_NOTHING };
@@ -269,7 +251,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv) {
 int cmd_info(struct cli *cli, int argc, char **argv) {
   static const char *const names[] = {"sandbox id"};
   const char *sid;
-  int rc = positionals(cli, argc, argv, &sid, 1, names);
+  int rc = cli_positionals(cli, argc, argv, &sid, 1, names);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if ((rc = cli_open(cli))) return rc;
   struct sb_op s = {cli, sid, SHOW_INFO};
@@ -282,7 +264,7 @@ int cmd_info(struct cli *cli, int argc, char **argv) {
 int cmd_pause(struct cli *cli, int argc, char **argv) {
   static const char *const names[] = {"sandbox id"};
   const char *sid;
-  int rc = positionals(cli, argc, argv, &sid, 1, names);
+  int rc = cli_positionals(cli, argc, argv, &sid, 1, names);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if ((rc = cli_open(cli))) return rc;
   struct sb_op s = {cli, sid, SHOW_NOTHING};
@@ -329,7 +311,7 @@ int cmd_timeout(struct cli *cli, int argc, char **argv) {
   static const char *const names[] = {"sandbox id", "timeout in seconds"};
   const char *args[2];
   long secs;
-  int rc = positionals(cli, argc, argv, args, 2, names);
+  int rc = cli_positionals(cli, argc, argv, args, 2, names);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if ((rc = cli_parse_long(cli, "seconds", args[1], 0, INT_MAX, &secs))) return rc;
   if ((rc = cli_open(cli))) return rc;

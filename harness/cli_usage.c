@@ -56,6 +56,11 @@ static const struct usage cmds[] = {
     {"pause", "  sbx pause ID\n      Pause a sandbox.\n"},
     {"resume", "  sbx resume ID [--timeout S]\n      Resume a paused sandbox.\n"},
     {"timeout", "  sbx timeout ID S\n      Set a sandbox to end S seconds from now.\n"},
+    {"archive", "  sbx archive ID\n"
+                "      Archive a paused sandbox (daytona): its filesystem moves to object\n"
+                "      storage; resume restores it. Waits until it is archived.\n"},
+    {"labels", "  sbx labels ID KEY=VALUE... | sbx labels ID --clear\n"
+               "      Replace every label of a sandbox (daytona); keys not given are removed.\n"},
     {"put", "  sbx put ID LOCAL_PATH SANDBOX_PATH\n"
             "      Upload a file (streamed from disk; parent dirs are created).\n"},
     {"get", "  sbx get ID SANDBOX_PATH [LOCAL_PATH|-]\n"
@@ -66,6 +71,16 @@ static const struct usage cmds[] = {
     {"fs rm", "  sbx fs rm ID PATH\n      Remove a file or directory tree.\n"},
     {"fs stat", "  sbx fs stat ID PATH\n      Show a file's metadata.\n"},
     {"fs mv", "  sbx fs mv ID FROM TO\n      Move or rename.\n"},
+    {"snapshot create",
+     "  sbx snapshot create NAME --image IMAGE [--cpu N] [--memory GB] [--disk GB]\n"
+     "                      [--timeout S] [-- ENTRYPOINT...]\n"
+     "      Build a snapshot from an image with a pinned tag (daytona) and wait until\n"
+     "      it is active (at most S seconds, default 600); then print it. Sandboxes\n"
+     "      come from it with create --template NAME. Disk at most 10 GB.\n"},
+    {"snapshot get", "  sbx snapshot get NAME|ID\n      Show a snapshot.\n"},
+    {"snapshot list", "  sbx snapshot list\n"
+                      "      List every snapshot (every page): yours, then the general ones.\n"},
+    {"snapshot delete", "  sbx snapshot delete NAME|ID\n      Delete a snapshot.\n"},
     {"run", "  sbx run TASKS.jsonl [--results DIR] [--concurrency N] [--max-starting N]\n"
             "          [--max-deleting N] [--rate create=R/s]... [--retries K] [--resume]\n"
             "          [--shard I/N | --shard auto [--shards N]] [--backstop S]\n"

@@ -203,7 +203,8 @@ void sbx_create_opts_init(sbx_create_opts *o);
 typedef struct sbx_sandbox_info {
   const char *id;
   const char *template_id;
-  const char *state; /* "running" or "paused" */
+  const char *state; /* "running" or "paused"; Daytona also reports its other
+                        states as they are ("archived", "restoring", ...) */
   const char *envd_version;
   const char *started_at; /* RFC 3339, "" when unknown */
   const char *end_at;
@@ -247,6 +248,82 @@ typedef void (*sbx_list_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
 
 sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                             sbx_op_id *out);
+
+/* ---- Daytona: archive, labels, snapshots ------------------------------------
+ * Daytona only: the other providers answer SBX_ENOTSUP (and log which
+ * provider lacks it). */
+
+/* Archive a paused (stopped) sandbox: its filesystem moves to object storage
+ * and stops counting against the disk quota. Completes once the state is
+ * "archived" (polled with backoff, at most 5 minutes). sbx_sandbox_connect
+ * restores and starts it again (the connect then waits up to 5 minutes).
+ * SBX_ECONFLICT when the sandbox is running, already archived, or changing
+ * state. */
+sbx_status sbx_sandbox_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                               sbx_op_id *out);
+
+/* Replace every label (metadata) of a sandbox with labels[0..n): keys not
+ * given are removed, n = 0 removes them all. Keys must be non-empty and
+ * unique, values non-NULL (else SBX_EINVAL). sbx_sandbox_list finds the
+ * sandbox by the new labels once this completes. */
+sbx_status sbx_sandbox_set_labels(sbx_client *c, const char *id, const sbx_kv *labels, size_t n,
+                                  sbx_done_cb cb, void *ud, sbx_op_id *out);
+
+/* A snapshot to build from a container image. */
+typedef struct sbx_snapshot_opts {
+  const char *name;              /* required: letters, digits, '.', '_', '-', ':', and
+                                    single '/' between parts */
+  const char *image;             /* required: an image with a tag other than "latest",
+                                    e.g. "python:3.12-slim", or a @sha256: digest */
+  int cpu, memory_gb, disk_gb;   /* sandboxes made from it; 0: the provider's
+                                    default (1 vCPU, 1 GB, 3 GB); disk at
+                                    most 10 GB (refused before any request) */
+  const char *const *entrypoint; /* NULL-terminated argv, or NULL: the image's */
+  long timeout_s;                /* bound on waiting for "active"; 0: 600 s */
+} sbx_snapshot_opts;
+
+void sbx_snapshot_opts_init(sbx_snapshot_opts *o);
+
+/* A snapshot as the provider reports it. Borrowed: valid in the callback. */
+typedef struct sbx_snapshot_info {
+  const char *id;
+  const char *name;
+  const char *state;        /* "pending", "pulling", "building", "active", "error",
+                               "build_failed", "inactive", "removing" */
+  const char *image;        /* "" when built from a Dockerfile */
+  double size_gb;           /* image size in GB as the API gives it; -1 until known */
+  const char *error_reason; /* "" when none */
+  const char *created_at;   /* RFC 3339 */
+  int cpu, memory_gb, disk_gb;
+  int general; /* 1: a platform snapshot every organization sees (cannot
+                  be deleted) */
+} sbx_snapshot_info;
+
+/* info is NULL when err is set. */
+typedef void (*sbx_snapshot_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
+                                const sbx_snapshot_info *info, void *ud);
+typedef void (*sbx_snapshot_list_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
+                                     const sbx_snapshot_info *items, size_t n, void *ud);
+
+/* Create a snapshot and wait until it is "active" (polled with backoff up to
+ * o->timeout_s); the callback gets it then. A build that ends in "error" or
+ * "build_failed" fails with SBX_EPROVIDER, the message naming the state and
+ * the provider's reason; a wait that runs out fails with SBX_ETIMEDOUT
+ * naming the last state (the build goes on: sbx_snapshot_get follows it).
+ * SBX_ECONFLICT when the name is taken. */
+sbx_status sbx_snapshot_create(sbx_client *c, const sbx_snapshot_opts *o, sbx_snapshot_cb cb,
+                               void *ud, sbx_op_id *out);
+/* One snapshot by id or name; SBX_ENOTFOUND when there is none. */
+sbx_status sbx_snapshot_get(sbx_client *c, const char *id_or_name, sbx_snapshot_cb cb, void *ud,
+                            sbx_op_id *out);
+/* Every snapshot the organization sees (its own first, newest first, then
+ * the general ones), in one callback: the op fetches all pages (200 per
+ * request, at most 10,000 snapshots, else SBX_ETOOBIG). */
+sbx_status sbx_snapshot_list(sbx_client *c, sbx_snapshot_list_cb cb, void *ud, sbx_op_id *out);
+/* Delete by id or name (a name is looked up first). SBX_ENOTFOUND when
+ * there is none; general snapshots cannot be deleted (SBX_EAUTH, 403). */
+sbx_status sbx_snapshot_delete(sbx_client *c, const char *id_or_name, sbx_done_cb cb, void *ud,
+                               sbx_op_id *out);
 
 /* ---- exec ------------------------------------------------------------------ */
 

@@ -131,9 +131,15 @@ static sbx_status check_id(const char *id) {
   do {                                                                                             \
     if (!(cond)) return SBX_EINVAL;                                                                \
   } while (0)
+/* A NULL vtable entry: say which provider lacks what (the status alone
+ * cannot). */
 #define SUPPORTED(c, fn)                                                                           \
   do {                                                                                             \
-    if (!(c)->prov->fn) return SBX_ENOTSUP;                                                        \
+    if (!(c)->prov->fn) {                                                                          \
+      sbx__log((c), SBX_LOG_WARN, "api", 0, "%s: %s is not supported by this provider",            \
+               (c)->prov->name, #fn);                                                              \
+      return SBX_ENOTSUP;                                                                          \
+    }                                                                                              \
   } while (0)
 
 sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
@@ -308,4 +314,73 @@ sbx_status sbx_fs_move(sbx_client *c, const char *id, const char *from, const ch
                        sbx_entries_cb cb, void *ud, sbx_op_id *out) {
   NEED(cb && to && *to);
   return fs_call(c, id, SBX_FS_MOVE, from, to, 0, cb, NULL, ud, out);
+}
+
+/* ---- Daytona: archive, labels, snapshots ------------------------------------------ */
+
+sbx_status sbx_sandbox_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                               sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK);
+  SUPPORTED(c, archive);
+  return c->prov->archive(c, id, cb, ud, out);
+}
+
+/* Labels replace each other whole: a key given twice is a caller's bug. */
+static const char *bad_labels(const sbx_kv *kv, size_t n) {
+  if (n && !kv) return "labels is NULL";
+  for (size_t i = 0; i < n; i++) {
+    if (!kv[i].key || !*kv[i].key) return "a label has an empty key";
+    if (!kv[i].value) return "a label has a NULL value";
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(kv[i].key, kv[j].key) == 0) return "a label key is given twice";
+  }
+  return NULL;
+}
+
+sbx_status sbx_sandbox_set_labels(sbx_client *c, const char *id, const sbx_kv *labels, size_t n,
+                                  sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK && n <= 1000);
+  const char *why = bad_labels(labels, n);
+  if (why) {
+    sbx__log(c, SBX_LOG_WARN, "api", 0, "set labels of %s: %s", id, why);
+    return SBX_EINVAL;
+  }
+  SUPPORTED(c, set_labels);
+  return c->prov->set_labels(c, id, labels, n, cb, ud, out);
+}
+
+void sbx_snapshot_opts_init(sbx_snapshot_opts *o) {
+  memset(o, 0, sizeof *o);
+}
+
+static int check_ref(const char *ref) {
+  return ref && *ref && strlen(ref) <= 255;
+}
+
+sbx_status sbx_snapshot_create(sbx_client *c, const sbx_snapshot_opts *o, sbx_snapshot_cb cb,
+                               void *ud, sbx_op_id *out) {
+  NEED(c && o && cb && out && check_ref(o->name) && o->image && *o->image);
+  NEED(o->cpu >= 0 && o->memory_gb >= 0 && o->disk_gb >= 0 && o->timeout_s >= 0);
+  SUPPORTED(c, snapshot_create);
+  return c->prov->snapshot_create(c, o, cb, ud, out);
+}
+
+sbx_status sbx_snapshot_get(sbx_client *c, const char *ref, sbx_snapshot_cb cb, void *ud,
+                            sbx_op_id *out) {
+  NEED(c && cb && out && check_ref(ref));
+  SUPPORTED(c, snapshot_get);
+  return c->prov->snapshot_get(c, ref, cb, ud, out);
+}
+
+sbx_status sbx_snapshot_list(sbx_client *c, sbx_snapshot_list_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && cb && out);
+  SUPPORTED(c, snapshot_list);
+  return c->prov->snapshot_list(c, cb, ud, out);
+}
+
+sbx_status sbx_snapshot_delete(sbx_client *c, const char *ref, sbx_done_cb cb, void *ud,
+                               sbx_op_id *out) {
+  NEED(c && cb && out && check_ref(ref));
+  SUPPORTED(c, snapshot_delete);
+  return c->prov->snapshot_delete(c, ref, cb, ud, out);
 }

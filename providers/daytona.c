@@ -88,6 +88,12 @@ const struct sbx_provider sbx__provider_daytona = {
     .file_write_many = dt_file_write_many,
     .file_read = dt_file_read,
     .fs = dt_fs,
+    .archive = dt_archive,
+    .set_labels = dt_set_labels,
+    .snapshot_create = dt_snapshot_create,
+    .snapshot_get = dt_snapshot_get,
+    .snapshot_list = dt_snapshot_list,
+    .snapshot_delete = dt_snapshot_delete,
 };
 
 /* ---- toolbox cache ------------------------------------------------------------ */

@@ -24,6 +24,10 @@
 #define DT_DEFAULT_API_URL "https://app.daytona.io/api"
 #define DT_MAX_DISK_GB 10    /* per-sandbox maximum (daytona-protocol.md 5) */
 #define DT_WAIT_MAX_MS 60000 /* bound on waiting for a sandbox to start */
+/* Archiving and restoring an archive move the filesystem to and from object
+ * storage (a restore took 33-66 s in third-party measurements). */
+#define DT_SLOW_WAIT_MS 300000
+#define DT_SNAPSHOT_WAIT_S 600 /* default bound on a snapshot build */
 
 struct dt_toolbox {
   struct dt_toolbox *next;
@@ -99,6 +103,8 @@ const char *dt_public_state(const char *state);
 int dt_says_not_started(int http_status, const char *body, size_t len);
 /* Seconds to whole minutes, rounded up, at least 1. */
 long dt_minutes(long seconds);
+/* The n-th poll interval: first_ms growing x1.5, at most max_ms. */
+long dt_backoff_ms(int n, long first_ms, long max_ms);
 
 /* Sandbox info over a Sandbox DTO (info_view.h). */
 int dt_info_from_json(const json_t *o, struct sbx_info_view *v);
@@ -114,6 +120,19 @@ char *dt_files_query(const char *sub, const char *k1, const char *v1, const char
                      const char *v2);
 /* argv joined into one shell command line, each word single-quoted. */
 char *dt_join_argv(const char *const *argv);
+
+/* PUT /sandbox/{id}/labels body: {"labels":{...}}. */
+char *dt_labels_body(const sbx_kv *labels, size_t n);
+/* A path segment: everything but unreserved characters percent-encoded. */
+char *dt_path_escape(const char *s);
+/* A snapshot name as the API accepts it (names may hold ':' and '/'). */
+int dt_valid_ref(const char *s);
+/* POST /snapshots body; NULL with a message in err (status in *st) when an
+ * option is refused before any request (bad name or image, disk > 10 GB). */
+char *dt_snapshot_body(const sbx_snapshot_opts *o, const char *target, sbx_status *st, char *err,
+                       size_t errlen);
+/* A SnapshotDto as the public view (strings borrowed from o). */
+int dt_snapshot_from_json(const json_t *o, sbx_snapshot_info *out);
 
 /* Entries over FileInfo JSON (an array or one object); dir names the listed
  * directory so entries get a path when the reply has none. */
@@ -167,5 +186,15 @@ sbx_status dt_file_read(sbx_client *c, const char *id, const sbx_download *dl, s
                         void *ud, sbx_op_id *out);
 sbx_status dt_fs(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
                  int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out);
+sbx_status dt_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_set_labels(sbx_client *c, const char *id, const sbx_kv *labels, size_t n,
+                         sbx_done_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_snapshot_create(sbx_client *c, const sbx_snapshot_opts *o, sbx_snapshot_cb cb,
+                              void *ud, sbx_op_id *out);
+sbx_status dt_snapshot_get(sbx_client *c, const char *ref, sbx_snapshot_cb cb, void *ud,
+                           sbx_op_id *out);
+sbx_status dt_snapshot_list(sbx_client *c, sbx_snapshot_list_cb cb, void *ud, sbx_op_id *out);
+sbx_status dt_snapshot_delete(sbx_client *c, const char *ref, sbx_done_cb cb, void *ud,
+                              sbx_op_id *out);
 
 #endif

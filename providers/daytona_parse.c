@@ -37,6 +37,13 @@ long dt_minutes(long seconds) {
   return m < 1 ? 1 : m;
 }
 
+long dt_backoff_ms(int n, long first_ms, long max_ms) {
+  long ms = first_ms;
+  for (int i = 0; i < n && ms < max_ms; i++)
+    ms = ms * 3 / 2;
+  return ms > max_ms ? max_ms : ms;
+}
+
 /* ---- sandbox info ---------------------------------------------------------------- */
 
 static const char *str_or_empty(const json_t *o, const char *key) {
@@ -292,4 +299,105 @@ void dt_part_head(FILE *f, const char *boundary, size_t i, const char *path) {
 char *dt_multipart_body(const char *boundary, const sbx_upload *ups, size_t n, size_t *len,
                         sbx_status *st) {
   return sbx__multipart_body(boundary, ups, n, dt_part_head, len, st);
+}
+
+/* ---- labels, snapshots --------------------------------------------------------------- */
+
+char *dt_path_escape(const char *s) {
+  char *out = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&out, &n);
+  if (!f) return NULL;
+  sbx__url_encode(f, s);
+  fclose(f);
+  return out;
+}
+
+/* Parts of [A-Za-z0-9._:-] joined by single slashes (the API's rule). */
+int dt_valid_ref(const char *s) {
+  if (!s || !*s || *s == '/' || strlen(s) > 255) return 0;
+  for (const char *p = s; *p; p++) {
+    int part = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+               *p == '.' || *p == '_' || *p == '-' || *p == ':';
+    if (!part && !(*p == '/' && p[1] && p[1] != '/')) return 0;
+  }
+  return 1;
+}
+
+char *dt_labels_body(const sbx_kv *labels, size_t n) {
+  json_t *b = json_object();
+  if (!b || json_object_set_new(b, "labels", kv_object(labels, n)) < 0) {
+    json_decref(b);
+    return NULL;
+  }
+  char *s = sbx_json_dump(b, NULL);
+  json_decref(b);
+  return s;
+}
+
+/* Images need a pinned tag or a digest: a moving "latest" is refused. */
+static const char *image_problem(const char *img) {
+  if (strpbrk(img, " \t\r\n")) return "has whitespace";
+  if (strstr(img, "@sha256:")) return NULL;
+  const char *tag = strrchr(img, ':'), *slash = strrchr(img, '/');
+  if (!tag || (slash && tag < slash) || !tag[1]) return "needs a tag (e.g. python:3.12-slim)";
+  if (strcmp(tag, ":latest") == 0) return "has the tag latest (pin a version instead)";
+  return NULL;
+}
+
+char *dt_snapshot_body(const sbx_snapshot_opts *o, const char *target, sbx_status *st, char *err,
+                       size_t errlen) {
+  char why[256];
+  const char *img = image_problem(o->image);
+  if (!dt_valid_ref(o->name)) {
+    snprintf(why, sizeof why,
+             "daytona: snapshot name '%.100s' is not valid (letters, digits, '.', '_', '-', ':' "
+             "and single '/' between parts)",
+             o->name);
+    return refuse(st, SBX_EINVAL, err, errlen, why);
+  }
+  if (img) {
+    snprintf(why, sizeof why, "daytona: snapshot image '%.100s' %s", o->image, img);
+    return refuse(st, SBX_EINVAL, err, errlen, why);
+  }
+  if (o->disk_gb > DT_MAX_DISK_GB)
+    return refuse(st, SBX_EINVAL, err, errlen,
+                  "daytona: snapshot disk_gb is over the per-sandbox limit of 10 GB");
+  if (o->cpu < 0 || o->memory_gb < 0 || o->disk_gb < 0)
+    return refuse(st, SBX_EINVAL, err, errlen, "daytona: negative cpu, memory_gb or disk_gb");
+  *st = SBX_ENOMEM;
+  json_t *b = json_pack("{s:s,s:s}", "name", o->name, "imageName", o->image);
+  if (!b) return NULL;
+  if (o->entrypoint && o->entrypoint[0]) {
+    json_t *ep = json_array();
+    for (size_t i = 0; ep && o->entrypoint[i]; i++)
+      json_array_append_new(ep, json_string(o->entrypoint[i]));
+    json_object_set_new(b, "entrypoint", ep);
+  }
+  if (o->cpu) json_object_set_new(b, "cpu", json_integer(o->cpu));
+  if (o->memory_gb) json_object_set_new(b, "memory", json_integer(o->memory_gb));
+  if (o->disk_gb) json_object_set_new(b, "disk", json_integer(o->disk_gb));
+  if (target && *target) json_object_set_new(b, "regionId", json_string(target));
+  char *s = sbx_json_dump(b, NULL);
+  json_decref(b);
+  if (s) *st = SBX_OK;
+  return s;
+}
+
+int dt_snapshot_from_json(const json_t *o, sbx_snapshot_info *out) {
+  memset(out, 0, sizeof *out);
+  if (!json_is_object(o) || !sbx_json_str(o, "id") || !sbx_json_str(o, "name")) return SBX_EPROTO;
+  out->id = sbx_json_str(o, "id");
+  out->name = sbx_json_str(o, "name");
+  out->state = str_or_empty(o, "state");
+  out->image = str_or_empty(o, "imageName");
+  const json_t *size = json_object_get(o, "size");
+  out->size_gb = json_is_number(size) ? json_number_value(size) : -1;
+  out->error_reason = str_or_empty(o, "errorReason");
+  out->created_at = str_or_empty(o, "createdAt");
+  out->cpu = (int)sbx_json_int(o, "cpu", 0);
+  out->memory_gb = (int)sbx_json_int(o, "mem", 0);
+  out->disk_gb = (int)sbx_json_int(o, "disk", 0);
+  out->general = sbx_json_bool(o, "general", 0);
+  return 0;
 }

@@ -1,8 +1,9 @@
 /* daytona_sandbox.c - Daytona control-plane ops: create, connect (start),
- * info, kill (delete), pause (stop), set timeout (autostop), list. Each is a
- * call op (reactor/call.h). Create, connect and pause wait for the target
- * state by polling GET /sandbox/{id} from the call's POLL_WAIT state with a
- * growing interval, bounded by DT_WAIT_MAX_MS. */
+ * info, kill (delete), pause (stop), set timeout (autostop), list, archive,
+ * set labels. Each is a call op (reactor/call.h). Create, connect, pause and
+ * archive wait for the target state by polling GET /sandbox/{id} from the
+ * call's POLL_WAIT state with a growing interval, bounded by DT_WAIT_MAX_MS
+ * (DT_SLOW_WAIT_MS while archiving or restoring an archive). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,17 @@
 #include "daytona.h"
 #include "e2b.h"
 
-enum sbox_what { W_CREATE, W_CONNECT, W_INFO, W_KILL, W_PAUSE, W_TIMEOUT, W_LIST };
+enum sbox_what {
+  W_CREATE,
+  W_CONNECT,
+  W_INFO,
+  W_KILL,
+  W_PAUSE,
+  W_TIMEOUT,
+  W_LIST,
+  W_ARCHIVE,
+  W_LABELS
+};
 
 struct sbox_op {
   struct sbx_call k;
@@ -24,6 +35,7 @@ struct sbox_op {
   int polling;  /* the next request is GET /sandbox/{id} */
   int keep_set; /* pause: auto-delete is off, the stop comes next */
   int polls;
+  long wait_ms; /* bound on the polling */
   double t0;
   sbx_sandbox_cb scb;
   sbx_done_cb dcb;
@@ -37,10 +49,10 @@ static struct sbox_op *sbox_of(struct sbx_call *k) {
 }
 
 static void describe(const struct sbox_op *s, char *buf, size_t n) {
-  static const char *const verbs[] = {"create sandbox", "start sandbox",
-                                      "get sandbox",    "delete sandbox",
-                                      "stop sandbox",   "set auto-stop interval of sandbox",
-                                      "list sandboxes"};
+  static const char *const verbs[] = {
+      "create sandbox", "start sandbox",   "get sandbox",
+      "delete sandbox", "stop sandbox",    "set auto-stop interval of sandbox",
+      "list sandboxes", "archive sandbox", "set labels of sandbox"};
   snprintf(buf, n, "daytona: %s%s%s", verbs[s->what], s->id ? " " : "", s->id ? s->id : "");
 }
 
@@ -68,6 +80,8 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   case W_LIST:
     r->max_body = 16u << 20;
     return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox%s", s->query ? s->query : "");
+  case W_ARCHIVE: return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/archive", s->id);
+  case W_LABELS: return dt_api_req(c, r, &s->url, "PUT", s->body, "/sandbox/%s/labels", s->id);
   }
   return SBX_EINVAL;
 }
@@ -79,16 +93,13 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
 static int poll_again(struct sbox_op *s, const char *what, const char *state,
                       struct sbx_errinfo *e) {
   struct sbx_call *k = &s->k;
+  if (!strcmp(state, "restoring") && s->wait_ms < DT_SLOW_WAIT_MS) s->wait_ms = DT_SLOW_WAIT_MS;
   double waited_ms = (ev_now(k->op.c->loop) - s->t0) * 1000.0;
-  if (waited_ms > DT_WAIT_MAX_MS) {
-    sbx_errinfo_set(e, SBX_ETIMEDOUT, "%s: still '%s' after %d s", what, state,
-                    DT_WAIT_MAX_MS / 1000);
+  if (waited_ms > s->wait_ms) {
+    sbx_errinfo_set(e, SBX_ETIMEDOUT, "%s: still '%s' after %ld s", what, state, s->wait_ms / 1000);
     return SBX_ETIMEDOUT;
   }
-  long ms = 100;
-  for (int i = 0; i < s->polls && ms < 1000; i++)
-    ms = ms * 3 / 2;
-  k->poll_ms = ms > 1000 ? 1000 : ms;
+  k->poll_ms = dt_backoff_ms(s->polls, 100, 1000);
   s->polls++;
   s->polling = 1;
   if (!s->id) s->id = strdup(sbx_json_str(s->doc, "id"));
@@ -97,11 +108,26 @@ static int poll_again(struct sbox_op *s, const char *what, const char *state,
   return s->id ? CALL_POLL : SBX_ENOMEM;
 }
 
+/* Archive waits for "archived"; anything but its way there means another
+ * call changed the sandbox meanwhile. */
+static int check_archived(struct sbox_op *s, const char *what, const char *state,
+                          struct sbx_errinfo *e) {
+  if (!strcmp(state, "archived")) return 0;
+  if (!strcmp(state, "archiving") || !strcmp(state, "stopped"))
+    return poll_again(s, what, state, e);
+  const char *why = sbx_json_str(s->doc, "errorReason");
+  int failed = !strcmp(state, "error");
+  sbx_errinfo_set(e, failed ? SBX_EPROVIDER : SBX_ECONFLICT, "%s: the sandbox went '%s'%s%s", what,
+                  state, failed ? ": " : " while archiving", failed && why ? why : "");
+  return e->status;
+}
+
 /* Create and start wait for "started"; stop waits for "stopped" (an
  * ephemeral sandbox is destroyed instead). */
 static int check_state(struct sbox_op *s, const char *what, struct sbx_errinfo *e) {
   const char *state = sbx_json_str(s->doc, "state");
   if (!state) return 0; /* an old server without states: take it as done */
+  if (s->what == W_ARCHIVE) return check_archived(s, what, state, e);
   if (s->what == W_PAUSE) {
     if (!strcmp(state, "stopped") || !strcmp(state, "destroyed") || !strcmp(state, "archived"))
       return 0;
@@ -131,13 +157,20 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
       e->status = SBX_ECONFLICT;
       return SBX_ECONFLICT;
     }
+    if (s->what == W_ARCHIVE && h->status == 400 && !s->polling) {
+      /* "Sandbox is not stopped", "State change in progress" */
+      char said[SBX_ERRINFO_MSG_MAX];
+      snprintf(said, sizeof said, "%s", e->message);
+      sbx_errinfo_set(e, SBX_ECONFLICT, "%s (only a paused sandbox can be archived)", said);
+      return SBX_ECONFLICT;
+    }
     return rc;
   }
   if (s->what == W_KILL) {
     dt_toolbox_drop(st, s->id);
     return 0;
   }
-  if (s->what == W_TIMEOUT) return 0;
+  if (s->what == W_TIMEOUT || s->what == W_LABELS) return 0;
   if (s->what == W_PAUSE && !s->keep_set) {
     s->keep_set = 1;
     k->poll_ms = 1; /* the stop request, on the next turn */
@@ -200,6 +233,8 @@ SBX_CALL_KIND(kind_kill, "daytona.kill", complete, destroy);
 SBX_CALL_KIND(kind_pause, "daytona.pause", complete, destroy);
 SBX_CALL_KIND(kind_timeout, "daytona.set_timeout", complete, destroy);
 SBX_CALL_KIND(kind_list, "daytona.list", complete, destroy);
+SBX_CALL_KIND(kind_archive, "daytona.archive", complete, destroy);
+SBX_CALL_KIND(kind_labels, "daytona.set_labels", complete, destroy);
 
 /* A create whose reply was lost must not be repeated blindly. */
 static const struct call_hooks hooks_create = {
@@ -226,6 +261,7 @@ static struct sbox_op *start(sbx_client *c, const struct op_kind *kind, const st
   s->what = what;
   s->id = idc;
   s->t0 = ev_now(c->loop);
+  s->wait_ms = what == W_ARCHIVE ? DT_SLOW_WAIT_MS : DT_WAIT_MAX_MS;
   return s;
 }
 
@@ -298,6 +334,27 @@ sbx_status dt_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *
   }
   s->query = query;
   s->lcb = cb;
+  *out = s->k.op.id;
+  return SBX_OK;
+}
+
+sbx_status dt_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  return start_simple(c, &kind_archive, W_ARCHIVE, id, NULL, cb, ud, out, 0);
+}
+
+/* A PUT of the whole set: repeating it is harmless. */
+sbx_status dt_set_labels(sbx_client *c, const char *id, const sbx_kv *labels, size_t n,
+                         sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  char *body = dt_labels_body(labels, n);
+  if (!body) return SBX_ENOMEM;
+  sbx_status st;
+  struct sbox_op *s = start(c, &kind_labels, &hooks_lifecycle, W_LABELS, id, ud, &st);
+  if (!s) {
+    free(body);
+    return st;
+  }
+  s->body = body;
+  s->dcb = cb;
   *out = s->k.op.id;
   return SBX_OK;
 }

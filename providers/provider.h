@@ -47,6 +47,17 @@ struct sbx_provider {
   /* fs: op is one of the SBX_FS_* below. */
   sbx_status (*fs)(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
                    int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out);
+  /* Daytona's control plane: archive, labels, snapshots. */
+  sbx_status (*archive)(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
+  sbx_status (*set_labels)(sbx_client *c, const char *id, const sbx_kv *labels, size_t n,
+                           sbx_done_cb cb, void *ud, sbx_op_id *out);
+  sbx_status (*snapshot_create)(sbx_client *c, const sbx_snapshot_opts *o, sbx_snapshot_cb cb,
+                                void *ud, sbx_op_id *out);
+  sbx_status (*snapshot_get)(sbx_client *c, const char *ref, sbx_snapshot_cb cb, void *ud,
+                             sbx_op_id *out);
+  sbx_status (*snapshot_list)(sbx_client *c, sbx_snapshot_list_cb cb, void *ud, sbx_op_id *out);
+  sbx_status (*snapshot_delete)(sbx_client *c, const char *ref, sbx_done_cb cb, void *ud,
+                                sbx_op_id *out);
 };
 
 enum { SBX_FS_LIST, SBX_FS_STAT, SBX_FS_MKDIR, SBX_FS_REMOVE, SBX_FS_MOVE };

@@ -2,7 +2,14 @@
 // against sbx-emu and asserts every result. Env: DAYTONA_API_URL (the /api
 // base), DAYTONA_API_KEY. Prints `ok <step>` / `FAIL <step>: why` per step and
 // `daytona-sdk: N passed, N failed` at the end; exits 1 on any failure.
-import { Daytona, DaytonaNotFoundError, DaytonaRateLimitError } from '@daytonaio/sdk'
+import {
+  Daytona,
+  DaytonaConflictError,
+  DaytonaError,
+  DaytonaNotFoundError,
+  DaytonaRateLimitError,
+  DaytonaValidationError,
+} from '@daytonaio/sdk'
 
 const apiUrl = process.env.DAYTONA_API_URL
 const apiKey = process.env.DAYTONA_API_KEY
@@ -30,13 +37,23 @@ async function step(name, fn) {
     console.log(`FAIL ${name}: ${err && err.stack ? err.stack : err}`)
   }
 }
-async function notFound(p) {
+async function rejects(p, cls) {
   try {
     await p
   } catch (err) {
-    return err instanceof DaytonaNotFoundError ? err : null
+    return err instanceof cls ? err : null
   }
   return null
+}
+const notFound = (p) => rejects(p, DaytonaNotFoundError)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+// Poll get(id) until its state is `want` (archiving takes a moment).
+async function waitState(id, want, seconds = 10) {
+  for (let end = Date.now() + seconds * 1000; Date.now() < end; await sleep(100)) {
+    const s = await daytona.get(id)
+    if (s.state === want) return s
+  }
+  throw new Error(`sandbox ${id} did not reach ${want} in ${seconds} s`)
 }
 
 const tag = `conf-${process.pid}-${Date.now()}`
@@ -204,6 +221,107 @@ await step('stop, start', async () => {
   eq(sbx.state, 'started', 'started')
   const r = await sbx.process.executeCommand('cat dir/b.txt')
   eq(r.result, 'b', 'files survive a stop')
+})
+
+await step('archive after stop, start from archived', async () => {
+  check(await rejects(sbx.archive(), DaytonaValidationError), 'a started sandbox cannot be archived')
+  await sbx.stop()
+  await sbx.archive()
+  check(['archiving', 'archived'].includes(sbx.state), `state after archive (${sbx.state})`)
+  await waitState(sbx.id, 'archived')
+  const stats = await (await fetch(`${new URL(apiUrl).origin}/_emu/stats`)).json()
+  eq(stats.daytona.archived, 1, 'counted as archived')
+  await sbx.refreshData()
+  await sbx.start()
+  eq(sbx.state, 'started', 'started again (through restoring)')
+  const r = await sbx.process.executeCommand('cat dir/b.txt')
+  eq(r.result, 'b', 'files survive an archive')
+})
+
+await step('setLabels replaces the labels', async () => {
+  const labels = await sbx.setLabels({ suite: tag, phase: 'two' })
+  eq(labels, { suite: tag, phase: 'two' }, 'labels returned')
+  const got = await daytona.get(sbx.id)
+  eq(got.labels, { suite: tag, phase: 'two' }, 'labels replaced, not merged')
+  const ids = []
+  for await (const s of daytona.list({ labels: { suite: tag, phase: 'two' } })) ids.push(s.id)
+  eq(ids, [sbx.id], 'list by the new labels')
+})
+
+const snapName = `${tag}-snap:1.0`
+let snap
+await step('snapshot.create from an image name', async () => {
+  const logs = []
+  snap = await daytona.snapshot.create(
+    {
+      name: snapName,
+      image: 'python:3.12-slim',
+      resources: { cpu: 2, memory: 4, disk: 6 },
+      entrypoint: ['sleep', 'infinity'],
+    },
+    { onLogs: (l) => logs.push(l) },
+  )
+  eq(snap.state, 'active', 'state')
+  eq(snap.name, snapName, 'name')
+  eq(snap.imageName, 'python:3.12-slim', 'imageName')
+  eq([snap.cpu, snap.mem, snap.disk], [2, 4, 6], 'resources')
+  eq(snap.entrypoint, ['sleep', 'infinity'], 'entrypoint')
+  check(snap.size > 0, `size once active (${snap.size})`)
+  check(logs.includes(`Created snapshot ${snapName} (active)`), `logs (${JSON.stringify(logs)})`)
+})
+
+await step('snapshot.create with a taken name is a DaytonaConflictError', async () => {
+  check(
+    await rejects(daytona.snapshot.create({ name: snapName, image: 'python:3.12-slim' }), DaytonaConflictError),
+    'conflict',
+  )
+})
+
+await step('snapshot.create of an image that fails to pull rejects with the reason', async () => {
+  let err
+  try {
+    await daytona.snapshot.create({ name: `${tag}-bad`, image: 'fail/nope:1.0' })
+  } catch (e) {
+    err = e
+  }
+  check(err instanceof DaytonaError && /Reason: image pull failed/.test(err.message), `error (${err})`)
+  const bad = await daytona.snapshot.get(`${tag}-bad`)
+  eq(bad.state, 'error', 'state')
+  await daytona.snapshot.delete(`${tag}-bad`) // by name: the SDK resolves the id first
+  check(await notFound(daytona.snapshot.get(`${tag}-bad`)), 'deleted by name')
+})
+
+await step('snapshot.get by name and by id', async () => {
+  eq((await daytona.snapshot.get(snapName)).id, snap.id, 'by name')
+  eq((await daytona.snapshot.get(snap.id)).name, snapName, 'by id')
+  check(await notFound(daytona.snapshot.get(`${tag}-none`)), 'unknown is not found')
+})
+
+await step('snapshot.list pages', async () => {
+  const all = await daytona.snapshot.list()
+  check(all.items.some((s) => s.id === snap.id), 'the new snapshot is listed')
+  eq(all.page, 1, 'page')
+  eq(all.total, all.items.length, 'one page holds all')
+  const one = await daytona.snapshot.list(2, 1)
+  eq(one.items.length, 1, 'a page of one')
+  eq([one.page, one.total, one.totalPages], [2, all.total, all.total], 'page 2 of total')
+})
+
+await step('create a sandbox from the snapshot; an unknown one is refused', async () => {
+  const s = await daytona.create({ snapshot: snapName })
+  eq(s.snapshot, snapName, 'snapshot')
+  eq([s.cpu, s.memory, s.disk], [2, 4, 6], 'the snapshot fixes the resources')
+  await daytona.delete(s)
+  const err = await rejects(daytona.create({ snapshot: `${tag}-none` }), DaytonaValidationError)
+  check(err && /not found/.test(err.message), `unknown snapshot (${err})`)
+})
+
+await step('snapshot.delete', async () => {
+  await daytona.snapshot.delete(snap)
+  check(await notFound(daytona.snapshot.get(snap.id)), 'deleted')
+  const stats = await (await fetch(`${new URL(apiUrl).origin}/_emu/stats`)).json()
+  check(stats.requests['GET /api/snapshots/{id}'] >= 3, 'snapshot gets counted by route')
+  eq(stats.daytona.snapshots, 0, 'no snapshot left')
 })
 
 await step('delete, get after delete is not found', async () => {

@@ -22,6 +22,7 @@ struct emu_proc;
 struct emu_stream;
 struct emu_fault;
 struct emu_dt_sb;
+struct emu_dt_snap;
 
 enum emu_sb_state { EMU_SB_RUNNING = 0, EMU_SB_PAUSED = 1 };
 
@@ -86,8 +87,10 @@ struct emu_app {
 
   /* the Daytona half (emu_dt.h) */
   struct emu_dt_sb *dt_head;
-  unsigned long dt_started, dt_stopped, dt_sessions;
-  double dt_minute_s; /* seconds per API "minute" (60; --daytona-minute-s for tests) */
+  unsigned long dt_started, dt_stopped, dt_archived, dt_sessions;
+  struct emu_dt_snap *dt_snaps;
+  unsigned long dt_n_snaps; /* not counting the general ones */
+  double dt_minute_s;       /* seconds per API "minute" (60; --daytona-minute-s for tests) */
 };
 
 /* emu_store.c: sandbox table and lifecycle. */

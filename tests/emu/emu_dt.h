@@ -1,8 +1,8 @@
 /* emu_dt.h - the Daytona half of sbx-emu: the control plane under /api
- * (emu_dt_api.c), the toolbox under /toolbox/<id> (emu_dt_toolbox.c,
- * emu_dt_files.c, emu_dt_download.c, emu_dt_session.c). A Daytona sandbox
- * owns an emu_sandbox for its files and local sandbox; that one is not in
- * the E2B table. */
+ * (emu_dt_api.c sandboxes, emu_dt_snap.c snapshots), the toolbox under
+ * /toolbox/<id> (emu_dt_toolbox.c, emu_dt_files.c, emu_dt_download.c,
+ * emu_dt_session.c). A Daytona sandbox owns an emu_sandbox for its files
+ * and local sandbox; that one is not in the E2B table. */
 #ifndef SBX_EMU_DT_H
 #define SBX_EMU_DT_H
 
@@ -14,8 +14,15 @@
 
 #define EMU_DT_HOME "/home/daytona"
 #define EMU_DT_ID_LEN 36 /* a UUID */
+#define EMU_DT_DEFAULT_SNAPSHOT "daytona-small"
+/* Archiving, restoring and each snapshot build step take this share of an
+ * API minute: 0.3 s by default, shorter with --daytona-minute-s. */
+#define EMU_DT_STEP_MINUTES (1.0 / 200.0)
 
 struct emu_dt_session;
+
+/* Where a sandbox that is not started stands (archive and restore). */
+enum emu_dt_phase { EMU_DT_IDLE, EMU_DT_ARCHIVING, EMU_DT_ARCHIVED, EMU_DT_RESTORING };
 
 struct emu_dt_sb {
   struct emu_app *app;
@@ -24,11 +31,34 @@ struct emu_dt_sb {
   char *name;
   json_t *labels, *env;
   int started;                               /* 1 started, 0 stopped */
+  enum emu_dt_phase phase;                   /* EMU_DT_IDLE while started */
   long auto_stop, auto_archive, auto_delete; /* minutes, as the API keeps them */
   int64_t created_ms, updated_ms;
+  char *snapshot;         /* what it was made from */
+  int cpu, mem, disk;     /* the snapshot's resources (GiB) */
   struct emu_sandbox *sb; /* files, and in real mode the local sandbox (sb->lid) */
   struct emu_dt_session *sessions;
-  ev_timer stop_timer, delete_timer;
+  ev_timer stop_timer, delete_timer, phase_timer;
+};
+
+enum emu_dt_snap_state { EMU_SNAP_PENDING, EMU_SNAP_BUILDING, EMU_SNAP_ACTIVE, EMU_SNAP_ERROR };
+
+/* A snapshot: general ones (daytona-small/-medium/-large) exist from the
+ * start and cannot be deleted; created ones go pending -> building ->
+ * active one step apart, or end in error when the image name starts with
+ * "fail/" (the emulator's convention for a pull that fails). */
+struct emu_dt_snap {
+  struct emu_app *app;
+  struct emu_dt_snap *next; /* app->dt_snaps, newest first */
+  char id[EMU_DT_ID_LEN + 1];
+  char *name, *image; /* image NULL when built from a Dockerfile */
+  json_t *entrypoint; /* array or null */
+  json_t *build_info; /* object or NULL */
+  int cpu, mem, disk, general;
+  enum emu_dt_snap_state state;
+  const char *error_reason;
+  int64_t created_ms, updated_ms;
+  ev_timer step;
 };
 
 /* emu_dt_api.c */
@@ -44,6 +74,17 @@ void emu_dt_error(struct emu_req *req, int status, const char *code, const char 
     __attribute__((format(printf, 4, 5)));
 /* A v4 UUID into out (37 bytes). */
 void emu_dt_uuid(char *out);
+/* Seconds of one transition step (EMU_DT_STEP_MINUTES of an API minute). */
+double emu_dt_step_s(const struct emu_app *app);
+
+/* emu_dt_snap.c: rest is the path after /api/snapshots ("" or "/<id>"). */
+void emu_dt_snap_route(struct emu_req *req, const char *rest);
+/* By id or name; NULL when there is none. */
+struct emu_dt_snap *emu_dt_snap_find(struct emu_app *app, const char *id_or_name);
+const char *emu_dt_snap_state_name(enum emu_dt_snap_state st);
+/* The general snapshots; at exit every snapshot is freed. */
+int emu_dt_snap_init(struct emu_app *app);
+void emu_dt_snap_shutdown(struct emu_app *app);
 
 /* emu_dt_toolbox.c */
 void emu_dt_toolbox_dispatch(struct emu_req *req);

@@ -1,6 +1,8 @@
 /* emu_dt_api.c - the Daytona control plane under /api: sandbox create, get,
- * list, start, stop, delete, labels and the auto-stop/-delete timers.
- * Lifecycle calls answer with the terminal state, so the SDK never waits. */
+ * list, start, stop, archive, delete, labels and the auto-stop/-delete
+ * timers (snapshots: emu_dt_snap.c). Start and stop answer with the terminal
+ * state, so the SDK never waits; archiving and restoring from an archive
+ * take one step (emu_dt_step_s) each, as they take time in the cloud. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,9 @@ static const char *reason(int status) {
   switch (status) {
   case 400: return "Bad Request";
   case 401: return "Unauthorized";
+  case 403: return "Forbidden";
   case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
   case 408: return "Request Timeout";
   case 409: return "Conflict";
   case 410: return "Gone";
@@ -42,6 +46,10 @@ void emu_dt_uuid(char *out) {
            hex + 20);
 }
 
+double emu_dt_step_s(const struct emu_app *app) {
+  return app->dt_minute_s * EMU_DT_STEP_MINUTES;
+}
+
 int emu_dt_check_auth(struct emu_req *req) {
   const struct emu_app *app = req->srv->app;
   const char *h = emu_req_header(req, "authorization");
@@ -61,6 +69,14 @@ struct emu_dt_sb *emu_dt_find(struct emu_app *app, const char *id_or_name) {
 
 /* ---- DTOs ---- */
 
+/* The reported state and the one it is heading for. */
+static const char *state_of(const struct emu_dt_sb *d, const char **desired) {
+  static const char *const names[] = {"stopped", "archiving", "archived", "restoring"};
+  static const char *const targets[] = {"stopped", "archived", "archived", "started"};
+  *desired = d->started ? "started" : targets[d->phase];
+  return d->started ? "started" : names[d->phase];
+}
+
 static json_t *dto(const struct emu_dt_sb *d, const struct emu_req *req, int full) {
   char created[40], updated[40], url[300];
   emu_rfc3339_ms(d->created_ms, created, sizeof created);
@@ -69,13 +85,13 @@ static json_t *dto(const struct emu_dt_sb *d, const struct emu_req *req, int ful
   if (!host) host = emu_req_header(req, ":authority");
   snprintf(url, sizeof url, "%s://%s/toolbox", req->proto == EMU_PROTO_H1 ? "http" : "https",
            host ? host : "127.0.0.1");
-  const char *state = d->started ? "started" : "stopped";
+  const char *desired, *state = state_of(d, &desired);
   json_t *o = json_pack(
-      "{s:s,s:s,s:s,s:s,s:s,s:O,s:b,s:b,s:s,s:i,s:i,s:i,s:i,s:s,s:s,s:n,s:b,s:s,s:I,s:i,s:I,s:I,"
+      "{s:s,s:s,s:s,s:s?,s:s,s:O,s:b,s:b,s:s,s:i,s:i,s:i,s:i,s:s,s:s,s:n,s:b,s:s,s:I,s:i,s:I,s:I,"
       "s:s,s:s,s:s,s:s,s:s,s:s}",
-      "id", d->id, "organizationId", "sbx-emu", "name", d->name, "snapshot", "daytona-small",
-      "user", "daytona", "labels", d->labels, "public", 0, "networkBlockAll", 0, "target", "us",
-      "cpu", 1, "gpu", 0, "memory", 1, "disk", 3, "state", state, "desiredState", state,
+      "id", d->id, "organizationId", "sbx-emu", "name", d->name, "snapshot", d->snapshot, "user",
+      "daytona", "labels", d->labels, "public", 0, "networkBlockAll", 0, "target", "us", "cpu",
+      d->cpu, "gpu", 0, "memory", d->mem, "disk", d->disk, "state", state, "desiredState", desired,
       "errorReason", "recoverable", 0, "backupState", "None", "autoStopInterval",
       (json_int_t)d->auto_stop, "autoPauseInterval", 0, "autoArchiveInterval",
       (json_int_t)d->auto_archive, "autoDeleteInterval", (json_int_t)d->auto_delete, "createdAt",
@@ -110,19 +126,35 @@ static void arm(struct emu_dt_sb *d, ev_timer *t, long minutes) {
   ev_timer_start(d->app->loop, t);
 }
 
+/* The /_emu/stats counter a sandbox is in: an archive is there from
+ * "archived" until it has been restored. */
+static unsigned long *bucket(const struct emu_dt_sb *d) {
+  struct emu_app *app = d->app;
+  if (d->started) return &app->dt_started;
+  if (d->phase == EMU_DT_ARCHIVED || d->phase == EMU_DT_RESTORING) return &app->dt_archived;
+  return &app->dt_stopped;
+}
+
+static void set_phase(struct emu_dt_sb *d, enum emu_dt_phase phase) {
+  ev_timer_stop(d->app->loop, &d->phase_timer);
+  (*bucket(d))--;
+  d->phase = phase;
+  (*bucket(d))++;
+  d->updated_ms = emu_now_ms();
+}
+
 static void set_started(struct emu_dt_sb *d, int started) {
   struct emu_app *app = d->app;
   d->updated_ms = emu_now_ms();
   if (d->started == started) return;
+  if (d->phase != EMU_DT_IDLE) set_phase(d, EMU_DT_IDLE);
+  (*bucket(d))--;
   d->started = started;
+  (*bucket(d))++;
   if (started) {
-    app->dt_stopped--;
-    app->dt_started++;
     ev_timer_stop(app->loop, &d->delete_timer);
     if (d->auto_stop > 0) arm(d, &d->stop_timer, d->auto_stop);
   } else {
-    app->dt_started--;
-    app->dt_stopped++;
     ev_timer_stop(app->loop, &d->stop_timer);
     emu_dt_sessions_free(d);                  /* a stopped container has no processes */
     arm(d, &d->delete_timer, d->auto_delete); /* -1: never; 0: at once */
@@ -139,10 +171,26 @@ void emu_dt_touch(struct emu_dt_sb *d) {
   if (d->started && d->auto_stop > 0) arm(d, &d->stop_timer, d->auto_stop);
 }
 
+/* archiving -> archived; restoring -> started */
+static void phase_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct emu_dt_sb *d = w->data;
+  if (d->phase == EMU_DT_ARCHIVING)
+    set_phase(d, EMU_DT_ARCHIVED);
+  else if (d->phase == EMU_DT_RESTORING)
+    set_started(d, 1);
+}
+
+static void start_phase(struct emu_dt_sb *d, enum emu_dt_phase phase) {
+  set_phase(d, phase);
+  ev_timer_set(&d->phase_timer, emu_dt_step_s(d->app), 0.);
+  ev_timer_start(d->app->loop, &d->phase_timer);
+}
+
 static void dt_free(struct emu_dt_sb *d) {
   json_decref(d->labels);
   json_decref(d->env);
   free(d->name);
+  free(d->snapshot);
   free(d);
 }
 
@@ -150,16 +198,14 @@ static void dt_delete(struct emu_dt_sb *d) {
   struct emu_app *app = d->app;
   ev_timer_stop(app->loop, &d->stop_timer);
   ev_timer_stop(app->loop, &d->delete_timer);
+  ev_timer_stop(app->loop, &d->phase_timer);
   emu_dt_sessions_free(d);
   if (d->prev)
     d->prev->next = d->next;
   else
     app->dt_head = d->next;
   if (d->next) d->next->prev = d->prev;
-  if (d->started)
-    app->dt_started--;
-  else
-    app->dt_stopped--;
+  (*bucket(d))--;
   if (d->sb->lid[0]) emu_local_kill(app, d->sb->lid); /* its processes and dirs */
   emu_sb_discard(d->sb);
   dt_free(d);
@@ -196,8 +242,40 @@ static void link_dt(struct emu_dt_sb *d) {
   d->next = app->dt_head;
   if (app->dt_head) app->dt_head->prev = d;
   app->dt_head = d;
-  app->dt_started++;
+  (*bucket(d))++;
   if (d->auto_stop > 0) arm(d, &d->stop_timer, d->auto_stop);
+}
+
+/* What a create is made from, checked as the API does: a snapshot (the
+ * default when none is named) must exist and be active, and fixes the
+ * resources; a build from a Dockerfile takes them from the body. NULL, or
+ * why not (a 400) in buf. */
+static const char *use_source(struct emu_app *app, json_t *body, struct emu_dt_sb *d, char *buf,
+                              size_t n) {
+  const char *want = json_string_value(json_object_get(body, "snapshot"));
+  int build = json_object_get(body, "buildInfo") != NULL;
+  int sized = json_object_get(body, "cpu") || json_object_get(body, "memory") ||
+              json_object_get(body, "disk");
+  if (build && want) return "Cannot specify a snapshot when using a build info";
+  if (build) {
+    d->cpu = (int)interval(body, "cpu", 1);
+    d->mem = (int)interval(body, "memory", 1);
+    d->disk = (int)interval(body, "disk", 3);
+    return NULL;
+  }
+  if (sized) return "Cannot specify Sandbox resources when using a snapshot";
+  if (!want || !*want) want = EMU_DT_DEFAULT_SNAPSHOT;
+  const struct emu_dt_snap *snap = emu_dt_snap_find(app, want);
+  if (!snap)
+    snprintf(buf, n, "Snapshot %s not found. Did you add it through the Daytona Dashboard?", want);
+  else if (snap->state != EMU_SNAP_ACTIVE)
+    snprintf(buf, n, "Snapshot %s is %s", want, emu_dt_snap_state_name(snap->state));
+  if (!snap || snap->state != EMU_SNAP_ACTIVE) return buf;
+  d->snapshot = strdup(snap->name);
+  d->cpu = snap->cpu;
+  d->mem = snap->mem;
+  d->disk = snap->disk;
+  return d->snapshot ? NULL : "out of memory";
 }
 
 struct pending_create {
@@ -240,6 +318,7 @@ static void route_create(struct emu_req *req, struct emu_app *app) {
   struct emu_dt_sb *d = calloc(1, sizeof *d);
   const char *name = json_string_value(json_object_get(body, "name"));
   const char *why = NULL;
+  char why_buf[300];
   if (!d) {
     json_decref(body);
     emu_dt_error(req, 500, NULL, "out of memory");
@@ -255,14 +334,20 @@ static void route_create(struct emu_req *req, struct emu_app *app) {
   d->auto_archive = interval(body, "autoArchiveInterval", 10080);
   d->auto_delete = interval(body, "autoDeleteInterval", -1);
   if (json_is_true(json_object_get(body, "ephemeral"))) d->auto_delete = 0;
+  if (!why) why = use_source(app, body, d, why_buf, sizeof why_buf);
   json_decref(body);
   if (!why && emu_dt_find(app, d->name)) {
     emu_dt_error(req, 409, NULL, "Sandbox with name %s already exists", d->name);
     dt_free(d);
     return;
   }
-  if (why || !(d->sb = emu_sb_new(app, "daytona", &why))) {
-    emu_dt_error(req, why && strncmp(why, "labels", 6) == 0 ? 400 : 500, NULL, "%s", why);
+  if (why) { /* the request's fault */
+    emu_dt_error(req, 400, NULL, "%s", why);
+    dt_free(d);
+    return;
+  }
+  if (!(d->sb = emu_sb_new(app, "daytona", &why))) {
+    emu_dt_error(req, 500, NULL, "%s", why);
     dt_free(d);
     return;
   }
@@ -276,7 +361,8 @@ static void route_create(struct emu_req *req, struct emu_app *app) {
   d->created_ms = d->updated_ms = emu_now_ms();
   ev_timer_init(&d->stop_timer, stop_cb, 0., 0.);
   ev_timer_init(&d->delete_timer, delete_cb, 0., 0.);
-  d->stop_timer.data = d->delete_timer.data = d;
+  ev_timer_init(&d->phase_timer, phase_cb, 0., 0.);
+  d->stop_timer.data = d->delete_timer.data = d->phase_timer.data = d;
   if (app->exec_null) {
     link_dt(d);
     reply_dto(req, 200, d);
@@ -369,6 +455,34 @@ static int route_interval(struct emu_req *req, struct emu_dt_sb *d, const char *
   return 0;
 }
 
+/* Started at once from stopped (or while archiving); an archive is
+ * restored first. */
+static void route_start(struct emu_req *req, struct emu_dt_sb *d) {
+  if (d->phase == EMU_DT_RESTORING) {
+    emu_dt_error(req, 409, NULL, "Sandbox state change in progress");
+    return;
+  }
+  if (d->phase == EMU_DT_ARCHIVED)
+    start_phase(d, EMU_DT_RESTORING);
+  else
+    set_started(d, 1);
+  reply_dto(req, 200, d);
+}
+
+/* Only a stopped sandbox can be archived (the API's rule). */
+static void route_archive(struct emu_req *req, struct emu_dt_sb *d) {
+  if (d->phase == EMU_DT_ARCHIVING || d->phase == EMU_DT_RESTORING) {
+    emu_dt_error(req, 400, NULL, "State change in progress");
+    return;
+  }
+  if (d->started || d->phase != EMU_DT_IDLE) {
+    emu_dt_error(req, 400, NULL, "Sandbox is not stopped");
+    return;
+  }
+  start_phase(d, EMU_DT_ARCHIVING);
+  reply_dto(req, 200, d);
+}
+
 static void route_one(struct emu_req *req, struct emu_app *app, const char *id,
                       const char *action) {
   struct emu_dt_sb *d = emu_dt_find(app, id);
@@ -399,8 +513,9 @@ static void route_one(struct emu_req *req, struct emu_app *app, const char *id,
     set_started(d, 0); /* autoDelete 0 deletes it from the loop, right after */
     reply_dto(req, 200, d);
   } else if (!strcmp(m, "POST") && !strcmp(action, "start")) {
-    set_started(d, 1);
-    reply_dto(req, 200, d);
+    route_start(req, d);
+  } else if (!strcmp(m, "POST") && !strcmp(action, "archive")) {
+    route_archive(req, d);
   } else if (!strcmp(m, "GET") && !strcmp(action, "toolbox-proxy-url")) {
     json_t *o = dto(d, req, 0);
     emu_reply_json(req, 200, json_pack("{s:O}", "url", json_object_get(o, "toolboxProxyUrl")), NULL,
@@ -422,6 +537,10 @@ void emu_dt_api_dispatch(struct emu_req *req) {
   }
   if (!strncmp(p, "/socket.io", 10)) { /* no event stream: the SDK polls instead */
     emu_dt_error(req, 404, NULL, "Cannot GET %s", req->path);
+    return;
+  }
+  if (!strncmp(p, "/snapshots", 10) && (!p[10] || p[10] == '/')) {
+    if (emu_dt_check_auth(req) == 0) emu_dt_snap_route(req, p + 10);
     return;
   }
   if (strncmp(p, "/sandbox", 8) != 0 || (p[8] && p[8] != '/')) {

@@ -7,14 +7,16 @@
 
 /* Segments whose next segment is an id. */
 static int before_id(const char *seg, size_t n) {
-  static const char *const names[] = {"sandboxes", "sandbox", "toolbox", "session", "command"};
+  static const char *const names[] = {"sandboxes", "sandbox", "toolbox",
+                                      "session",   "command", "snapshots"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (n == strlen(names[i]) && strncmp(seg, names[i], n) == 0) return 1;
   return 0;
 }
 
 /* "POST /sandboxes/ixyz/pause" -> "POST /sandboxes/{id}/pause"; the same for
- * Daytona's /api/sandbox/<id>, /toolbox/<id> and session and command ids. */
+ * Daytona's /api/sandbox/<id>, /api/snapshots/<id>, /toolbox/<id> and
+ * session and command ids. */
 static int route_key(const char *method, const char *path, struct emu_buf *key) {
   if (emu_buf_printf(key, "%s ", method) < 0) return -1;
   const char *p = path;
@@ -84,11 +86,15 @@ void emu_stats_route(struct emu_req *req) {
                         "live", (json_int_t)(app->n_running + app->n_paused), "running",
                         (json_int_t)app->n_running, "paused", (json_int_t)app->n_paused,
                         "processes", "live", (json_int_t)app->n_procs_live, "requests", requests);
-  /* Daytona sandboxes are counted apart: "sandboxes" stays E2B's */
-  json_t *dt = json_pack(
-      "{s:I,s:I,s:I,s:I,s:I}", "live", (json_int_t)(app->dt_started + app->dt_stopped), "started",
-      (json_int_t)app->dt_started, "stopped", (json_int_t)app->dt_stopped, "sessions",
-      (json_int_t)app->dt_sessions, "websockets", (json_int_t)emu_ws_open_count());
+  /* Daytona sandboxes are counted apart: "sandboxes" stays E2B's. live =
+   * started + stopped (archiving included) + archived (restoring included);
+   * snapshots counts the created ones, not the general ones. */
+  json_t *dt =
+      json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "live",
+                (json_int_t)(app->dt_started + app->dt_stopped + app->dt_archived), "started",
+                (json_int_t)app->dt_started, "stopped", (json_int_t)app->dt_stopped, "archived",
+                (json_int_t)app->dt_archived, "snapshots", (json_int_t)app->dt_n_snaps, "sessions",
+                (json_int_t)app->dt_sessions, "websockets", (json_int_t)emu_ws_open_count());
   if (o) json_object_set_new(o, "daytona", dt);
   emu_reply_json(req, 200, o, NULL, 0);
 }

@@ -120,6 +120,100 @@ rc=$?
 [ "$rc" -eq 2 ] && grep -qi "DAYTONA_API_KEY" "$T/err"
 check "no credentials: a usage error naming DAYTONA_API_KEY" $?
 
+# ---- archive, labels, snapshots (Daytona's control plane) ---------------------------
+sbx create --meta suite=cli-arch --timeout 600
+aid=$(cat "$T/out")
+sbx exec "$aid" -- 'echo kept >keep.txt'
+sbx archive "$aid"
+[ "$rc" -eq 1 ] && grep -q SBX_ECONFLICT "$T/err" && grep -q "only a paused sandbox" "$T/err"
+check "archive of a running sandbox is refused, saying to pause it first" $?
+sbx pause "$aid"
+sbx archive "$aid"
+[ "$rc" -eq 0 ] && [ ! -s "$T/out" ]
+check "archive (after pause) waits and prints nothing" $?
+sbx info "$aid"
+[ "$rc" -eq 0 ] && grep -q "state: *archived" "$T/out"
+check "info says archived" $?
+[ "$(stat_of '"archived":')" = 1 ]
+check "the emulator counts one archived sandbox" $?
+sbx resume "$aid"
+[ "$rc" -eq 0 ]
+check "resume restores an archived sandbox" $?
+sbx exec "$aid" -- 'cat keep.txt'
+[ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "kept" ]
+check "files survive the archive" $?
+sbx labels "$aid" team=blue owner=cli
+[ "$rc" -eq 0 ]
+check "labels" $?
+sbx ls --meta team=blue --json
+[ "$rc" -eq 0 ] && grep -q "\"$aid\"" "$T/out" && grep -q '"owner":"cli"' "$T/out" &&
+  ! grep -q '"suite"' "$T/out"
+check "ls finds it by the new labels; the old ones are gone" $?
+sbx labels "$aid" team=x team=y
+[ "$rc" -eq 2 ] && grep -q "label 'team' is given twice" "$T/err"
+check "labels: a key given twice is a usage error" $?
+sbx labels "$aid"
+[ "$rc" -eq 2 ] && grep -q "missing KEY=VALUE" "$T/err"
+check "labels: none given is a usage error (--clear removes all)" $?
+sbx --json labels "$aid" --clear
+[ "$rc" -eq 0 ] && grep -q '"ok":true,"command":"labels"' "$T/out"
+check "labels --clear (--json)" $?
+sbx kill "$aid"
+
+sbx snapshot create cli/snap:1 --image python:3.12-slim --cpu 2 --memory 2 --disk 5 -- sleep infinity
+[ "$rc" -eq 0 ] && grep -q "state: *active" "$T/out" && grep -q "cpu: *2" "$T/out"
+check "snapshot create waits until active and prints it" $?
+sbx --json snapshot get cli/snap:1
+[ "$rc" -eq 0 ] && grep -q '"name":"cli/snap:1"' "$T/out" && grep -q '"state":"active"' "$T/out" &&
+  grep -q '"disk_gb":5' "$T/out"
+check "snapshot get --json" $?
+sbx snapshot list
+[ "$rc" -eq 0 ] && head -n 1 "$T/out" | grep -q "^NAME *STATE" && grep -q "^cli/snap:1 *active" "$T/out" &&
+  grep -q "^daytona-small .* yes " "$T/out"
+check "snapshot list: a table, ours and the general ones" $?
+sbx --json snapshot list
+[ "$rc" -eq 0 ] && [ "$(count_lines "$T/out" '"name":')" -eq 4 ]
+check "snapshot list --json: one line per snapshot" $?
+sbx snapshot create cli/snap:1 --image python:3.12-slim
+[ "$rc" -eq 1 ] && grep -q SBX_ECONFLICT "$T/err" && grep -q "already exists" "$T/err"
+check "snapshot create: a taken name conflicts" $?
+sbx snapshot create cli-bad --image fail/nope:1.0
+[ "$rc" -eq 1 ] && grep -q SBX_EPROVIDER "$T/err" && grep -q "image pull failed" "$T/err"
+check "snapshot create: a failed build says why" $?
+sbx snapshot create cli-big --image python:3.12 --disk 20
+[ "$rc" -eq 2 ] && grep -q -- "--disk" "$T/err"
+check "snapshot create: --disk over 10 GB is a usage error" $?
+sbx snapshot create cli-latest --image python:latest
+[ "$rc" -eq 1 ] && grep -q SBX_EINVAL "$T/err" && grep -q "has the tag latest" "$T/err"
+check "snapshot create: an unpinned image is refused before any request" $?
+sbx create --template cli/snap:1
+sid2=$(cat "$T/out")
+sbx info "$sid2"
+[ "$rc" -eq 0 ] && grep -q "template: *cli/snap:1" "$T/out" && grep -q "cpu_count: *2" "$T/out"
+check "a sandbox from the snapshot" $?
+sbx kill "$sid2"
+sbx snapshot delete cli/snap:1
+[ "$rc" -eq 0 ]
+check "snapshot delete" $?
+sbx snapshot delete cli-bad
+sbx snapshot get cli/snap:1
+[ "$rc" -eq 1 ] && grep -q SBX_ENOTFOUND "$T/err"
+check "a deleted snapshot is not found" $?
+[ "$(stat_of '"snapshots":')" = 0 ]
+check "no snapshot left" $?
+sbx snapshot rebuild x
+[ "$rc" -eq 2 ] && grep -q "unknown subcommand 'rebuild'" "$T/err"
+check "snapshot: an unknown subcommand is a usage error" $?
+SBX_LOCAL_ROOT=$T/local timeout 60 "$SBX_BIN" --provider local snapshot list >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "local: 'snapshot list' is not supported by this provider" "$T/err"
+check "snapshots on local: not supported, naming the provider" $?
+E2B_API_KEY=e2b-unused timeout 60 "$SBX_BIN" --provider e2b archive some-id >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "e2b: 'archive' is not supported by this provider" "$T/err" &&
+  grep -q SBX_ENOTSUP "$T/err"
+check "archive on e2b: not supported, naming the provider" $?
+
 # ---- sbx run on daytona, through 429s that carry rate-limit headers ----------------
 i=1
 while [ $i -le 60 ]; do

@@ -128,15 +128,16 @@ static inline size_t emu_reply_write(char *p, size_t sz, size_t n, void *ud) {
   return sz * n;
 }
 
-/* Blocking call to the emulator's control endpoints. Returns the status. */
-static inline long emu_call(const struct emu *e, const char *method, const char *path,
-                            const char *body, json_t **out) {
+/* Blocking call to the emulator with an auth header (E2B's X-API-Key or
+ * Daytona's Authorization). Returns the status. */
+static inline long emu_call_as(const struct emu *e, const char *auth, const char *method,
+                               const char *path, const char *body, json_t **out) {
   CURL *h = curl_easy_init();
-  char url[256];
+  char url[512];
   snprintf(url, sizeof url, "%s%s", e->http_url, path);
   struct emu_reply r = {0};
   struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-  hdrs = curl_slist_append(hdrs, "X-API-Key: e2b_test_key");
+  hdrs = curl_slist_append(hdrs, auth);
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -151,6 +152,12 @@ static inline long emu_call(const struct emu *e, const char *method, const char 
   if (out) *out = r.data ? json_loads(r.data, 0, NULL) : NULL;
   free(r.data);
   return status;
+}
+
+/* Blocking call to the emulator's control endpoints. Returns the status. */
+static inline long emu_call(const struct emu *e, const char *method, const char *path,
+                            const char *body, json_t **out) {
+  return emu_call_as(e, "X-API-Key: e2b_test_key", method, path, body, out);
 }
 
 static inline void emu_fault(const struct emu *e, const char *json) {

@@ -5,59 +5,6 @@
 
 #include "dt_harness.h"
 
-static sbx_client *new_client(struct ctx *x, int tls, const char *key) {
-  return dt_client(x, tls, key, 0);
-}
-
-static void ctx_open(struct ctx *x, int tls) {
-  dt_open(x, tls, 0);
-}
-
-#define WAIT(x, r) REQUIRE(run_until((x)->loop, &(r)->done, 20.0))
-
-/* The emulator's view of a sandbox (GET /api/sandbox/{id}, Bearer auth). */
-static json_t *emu_dto(const struct ctx *x, const char *id) {
-  char url[256];
-  snprintf(url, sizeof url, "%s/api/sandbox/%s", x->emu.http_url, id);
-  CURL *h = curl_easy_init();
-  struct emu_reply r = {0};
-  struct curl_slist *hdrs = curl_slist_append(NULL, "Authorization: Bearer e2b_test_key");
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, emu_reply_write);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-  long status = 0;
-  if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(hdrs);
-  curl_easy_cleanup(h);
-  json_t *d = status == 200 && r.data ? json_loads(r.data, 0, NULL) : NULL;
-  free(r.data);
-  REQUIRE(d != NULL);
-  return d;
-}
-
-static void create_sandbox(struct ctx *x, const char *user, int auto_pause, char *id_out) {
-  struct res r = {0};
-  sbx_create_opts o;
-  sbx_create_opts_init(&o);
-  sbx_kv meta[] = {{"user", user}, {"sbx.run", "itest"}};
-  o.metadata = meta;
-  o.n_metadata = 2;
-  o.timeout_s = 120;
-  o.auto_pause = auto_pause;
-  sbx_op_id id;
-  REQUIRE(sbx_sandbox_create(x->c, &o, on_sandbox, &r, &id) == SBX_OK);
-  r.returned = 1;
-  WAIT(x, &r);
-  REQUIRE(r.code == 0);
-  CHECK(!r.early);
-  CHECK_EQ_INT(r.calls, 1);
-  CHECK_EQ_STR(r.state, "running");
-  CHECK_EQ_STR(r.meta, user);
-  strcpy(id_out, r.id);
-}
-
 static void exec_cmd(struct ctx *x, const char *sid, const char *cmd, struct res *r,
                      const sbx_exec_opts *base) {
   sbx_exec_opts o;

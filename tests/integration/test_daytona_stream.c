@@ -40,23 +40,6 @@ static void s_done(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_
 
 static const sbx_exec_cbs s_cbs = {s_start, s_out, s_done};
 
-static void ctx_open(struct ctx *x, int tls) {
-  dt_open(x, tls, 0);
-}
-
-#define WAIT(x, r) REQUIRE(run_until((x)->loop, &(r)->done, 30.0))
-
-static void create_sandbox(struct ctx *x, char *id_out) {
-  struct res r = {0};
-  sbx_create_opts o;
-  sbx_create_opts_init(&o);
-  sbx_op_id id;
-  REQUIRE(sbx_sandbox_create(x->c, &o, on_sandbox, &r, &id) == SBX_OK);
-  WAIT(x, &r);
-  REQUIRE(r.code == 0);
-  strcpy(id_out, r.id);
-}
-
 static void start(struct ctx *x, const char *sid, const char *cmd, struct sres *s,
                   const sbx_exec_opts *base) {
   sbx_exec_opts o;
@@ -86,7 +69,7 @@ static void basic(int tls) {
   struct ctx x;
   ctx_open(&x, tls);
   char sid[64];
-  create_sandbox(&x, sid);
+  create_sandbox(&x, "u", 0, sid);
   struct sres s;
   run(&x, sid, "echo hello; echo err 1>&2; exit 3", &s, NULL);
   CHECK_EQ_INT(s.r.code, 0);
@@ -143,7 +126,7 @@ static void live_output(void) {
   struct ctx x;
   ctx_open(&x, 1);
   char sid[64];
-  create_sandbox(&x, sid);
+  create_sandbox(&x, "u", 0, sid);
   struct sres s;
   run(&x, sid, "echo one; sleep 1.5; echo two 1>&2", &s, NULL);
   CHECK_EQ_INT(s.r.code, 0);
@@ -164,7 +147,7 @@ static void deadline(void) {
   struct ctx x;
   ctx_open(&x, 1);
   char sid[64];
-  create_sandbox(&x, sid);
+  create_sandbox(&x, "u", 0, sid);
   sbx_exec_opts o;
   sbx_exec_opts_init(&o);
   o.timeout_ms = 1000;
@@ -187,7 +170,7 @@ static void stdin_and_kill(void) {
   struct ctx x;
   ctx_open(&x, 1);
   char sid[64];
-  create_sandbox(&x, sid);
+  create_sandbox(&x, "u", 0, sid);
   sbx_exec_opts o;
   sbx_exec_opts_init(&o);
   o.stdin_open = 1;
@@ -240,7 +223,7 @@ static void detach_reattach(void) {
   struct ctx x;
   ctx_open(&x, 1);
   char sid[64];
-  create_sandbox(&x, sid);
+  create_sandbox(&x, "u", 0, sid);
   sbx_exec_opts o;
   sbx_exec_opts_init(&o);
   o.detach = 1;
@@ -273,9 +256,11 @@ static void detach_reattach(void) {
 
 static void output_cap(void) {
   struct ctx x;
-  dt_open(&x, 1, 4096);
+  ctx_open(&x, 1);
+  sbx_client_free(x.c);
+  x.c = new_client_cap(&x, 1, "e2b_test_key", 4096);
   char sid[64];
-  create_sandbox(&x, sid);
+  create_sandbox(&x, "u", 0, sid);
   struct sres s;
   run(&x, sid, "seq 1 5000", &s, NULL);
   CHECK_EQ_INT(s.r.code, SBX_ETOOBIG);
@@ -300,7 +285,7 @@ static void dropped_stream(void) {
   struct ctx x;
   ctx_open(&x, 1);
   char sid[64];
-  create_sandbox(&x, sid);
+  create_sandbox(&x, "u", 0, sid);
   ws_fault(&x, sid, "\"action\":\"drop\",\"after_messages\":1");
   struct sres s;
   run(&x, sid, "echo one; sleep 1; echo two", &s, NULL);
@@ -352,7 +337,7 @@ static void many_streams(void) {
   struct ctx x;
   ctx_open(&x, 1);
   char sid[64];
-  create_sandbox(&x, sid);
+  create_sandbox(&x, "u", 0, sid);
   static struct sres s[N_STREAMS];
   for (int i = 0; i < N_STREAMS; i++)
     start(&x, sid, "echo go; sleep 1; echo end", &s[i], NULL);

@@ -1,6 +1,6 @@
 /* test_daytona_parse.c - the pure Daytona encoders and decoders: error body
  * mapping, list query encoding, create body, FileInfo parsing, multipart
- * framing, argv joining. */
+ * framing, argv joining, labels and snapshot bodies, SnapshotDto parsing. */
 #include <jansson.h>
 
 #include "../../protocol/http_errors.h"
@@ -229,6 +229,138 @@ static void test_join_argv(void) {
   free(s);
 }
 
+static void test_backoff(void) {
+  CHECK_EQ_INT(dt_backoff_ms(0, 100, 1000), 100);
+  CHECK_EQ_INT(dt_backoff_ms(1, 100, 1000), 150);
+  CHECK_EQ_INT(dt_backoff_ms(2, 100, 1000), 225);
+  CHECK_EQ_INT(dt_backoff_ms(6, 100, 1000), 1000); /* 1139 capped */
+  CHECK_EQ_INT(dt_backoff_ms(1000, 250, 2000), 2000);
+}
+
+static void test_labels_body(void) {
+  sbx_kv kv[] = {{"team", "a b"}, {"q\"k", "v\\w"}};
+  char *b = dt_labels_body(kv, 2);
+  json_t *o = json_loads(b, 0, NULL);
+  REQUIRE(o != NULL);
+  json_t *l = json_object_get(o, "labels");
+  CHECK_EQ_INT((int)json_object_size(o), 1);
+  CHECK_EQ_INT((int)json_object_size(l), 2);
+  CHECK_EQ_STR(json_string_value(json_object_get(l, "team")), "a b");
+  CHECK_EQ_STR(json_string_value(json_object_get(l, "q\"k")), "v\\w");
+  json_decref(o);
+  free(b);
+  b = dt_labels_body(NULL, 0); /* removes every label */
+  CHECK_EQ_STR(b, "{\"labels\":{}}");
+  free(b);
+}
+
+static void test_refs(void) {
+  char *p = dt_path_escape("my/snap:1.0");
+  CHECK_EQ_STR(p, "my%2Fsnap%3A1.0");
+  free(p);
+  CHECK(dt_valid_ref("daytona-small"));
+  CHECK(dt_valid_ref("my/snap:1.0_x"));
+  CHECK(dt_valid_ref("3f0c2b1e-1111-4222-8333-444455556666"));
+  CHECK(!dt_valid_ref(""));
+  CHECK(!dt_valid_ref(NULL));
+  CHECK(!dt_valid_ref("/abs"));
+  CHECK(!dt_valid_ref("a//b"));
+  CHECK(!dt_valid_ref("trailing/"));
+  CHECK(!dt_valid_ref("a b"));
+  CHECK(!dt_valid_ref("a?b"));
+  char longname[300];
+  memset(longname, 'a', 256);
+  longname[256] = 0;
+  CHECK(!dt_valid_ref(longname));
+}
+
+static char *snap_body(const char *name, const char *image, int disk, sbx_status *st, char *err) {
+  sbx_snapshot_opts o;
+  sbx_snapshot_opts_init(&o);
+  o.name = name;
+  o.image = image;
+  o.disk_gb = disk;
+  err[0] = 0;
+  return dt_snapshot_body(&o, NULL, st, err, 256);
+}
+
+static void test_snapshot_body(void) {
+  sbx_snapshot_opts o;
+  sbx_snapshot_opts_init(&o);
+  const char *ep[] = {"sleep", "infinity", NULL};
+  o.name = "py/snap:1";
+  o.image = "python:3.12-slim";
+  o.cpu = 2;
+  o.disk_gb = 10;
+  o.entrypoint = ep;
+  sbx_status st;
+  char err[256] = "";
+  char *b = dt_snapshot_body(&o, "eu", &st, err, sizeof err);
+  REQUIRE(b != NULL);
+  CHECK_EQ_INT(st, SBX_OK);
+  json_t *j = json_loads(b, 0, NULL);
+  CHECK_EQ_STR(json_string_value(json_object_get(j, "name")), "py/snap:1");
+  CHECK_EQ_STR(json_string_value(json_object_get(j, "imageName")), "python:3.12-slim");
+  CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(j, "entrypoint"), 1)), "infinity");
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "cpu")), 2);
+  CHECK(json_object_get(j, "memory") == NULL); /* 0: the provider's default */
+  CHECK_EQ_INT(json_integer_value(json_object_get(j, "disk")), 10);
+  CHECK_EQ_STR(json_string_value(json_object_get(j, "regionId")), "eu");
+  json_decref(j);
+  free(b);
+  /* refused before any request, naming what was wrong */
+  CHECK(snap_body("s", "python:3.12", 11, &st, err) == NULL);
+  CHECK_EQ_INT(st, SBX_EINVAL);
+  CHECK(strstr(err, "10 GB") != NULL);
+  CHECK(snap_body("s", "python", 0, &st, err) == NULL);
+  CHECK(strstr(err, "'python' needs a tag") != NULL);
+  CHECK(snap_body("s", "localhost:5000/img", 0, &st, err) == NULL);
+  CHECK(strstr(err, "needs a tag") != NULL);
+  CHECK(snap_body("s", "ubuntu:latest", 0, &st, err) == NULL);
+  CHECK(strstr(err, "latest") != NULL);
+  CHECK(snap_body("bad name", "ubuntu:22.04", 0, &st, err) == NULL);
+  CHECK(strstr(err, "snapshot name 'bad name' is not valid") != NULL);
+  b = snap_body("s", "ubuntu@sha256:0123", 0, &st, err); /* digests: the API checks them */
+  CHECK(b != NULL);
+  free(b);
+  b = snap_body("s", "localhost:5000/img:1.0", 0, &st, err);
+  CHECK(b != NULL);
+  free(b);
+}
+
+static void test_snapshot_info(void) {
+  json_t *o = json_loads("{\"id\":\"i1\",\"name\":\"n\",\"state\":\"active\",\"imageName\":\"a:1\","
+                         "\"size\":0.75,\"cpu\":2,\"mem\":4,\"disk\":6.0,\"errorReason\":null,"
+                         "\"createdAt\":\"2026-01-01T00:00:00Z\",\"general\":true}",
+                         0, NULL);
+  sbx_snapshot_info in;
+  CHECK_EQ_INT(dt_snapshot_from_json(o, &in), 0);
+  CHECK_EQ_STR(in.id, "i1");
+  CHECK_EQ_STR(in.name, "n");
+  CHECK_EQ_STR(in.state, "active");
+  CHECK_EQ_STR(in.image, "a:1");
+  CHECK(in.size_gb == 0.75);
+  CHECK_EQ_INT(in.cpu, 2);
+  CHECK_EQ_INT(in.memory_gb, 4);
+  CHECK_EQ_INT(in.disk_gb, 6);
+  CHECK_EQ_STR(in.error_reason, "");
+  CHECK_EQ_STR(in.created_at, "2026-01-01T00:00:00Z");
+  CHECK_EQ_INT(in.general, 1);
+  json_decref(o);
+  o = json_loads("{\"id\":\"i2\",\"name\":\"m\",\"state\":\"error\",\"size\":null,"
+                 "\"errorReason\":\"pull failed\"}",
+                 0, NULL);
+  CHECK_EQ_INT(dt_snapshot_from_json(o, &in), 0);
+  CHECK(in.size_gb == -1);
+  CHECK_EQ_STR(in.image, "");
+  CHECK_EQ_STR(in.error_reason, "pull failed");
+  json_decref(o);
+  o = json_loads("{\"name\":\"no id\"}", 0, NULL);
+  CHECK_EQ_INT(dt_snapshot_from_json(o, &in), SBX_EPROTO);
+  json_decref(o);
+  CHECK_EQ_INT(dt_snapshot_from_json(NULL, &in), SBX_EPROTO);
+}
+
 int main(int argc, char **argv) {
   static const struct test_case cases[] = {
       {"error_bodies", test_error_bodies},
@@ -239,6 +371,11 @@ int main(int argc, char **argv) {
       {"file_info", test_file_info},
       {"multipart", test_multipart},
       {"join_argv", test_join_argv},
+      {"backoff", test_backoff},
+      {"labels_body", test_labels_body},
+      {"refs", test_refs},
+      {"snapshot_body", test_snapshot_body},
+      {"snapshot_info", test_snapshot_info},
       {NULL, NULL},
   };
   return test_main("daytona_parse", cases, argc, argv, 60);
