@@ -49,6 +49,8 @@ static const struct {
     {"kill", cmd_kill},
     {"pause", cmd_pause},
     {"resume", cmd_resume},
+    {"stop", cmd_pause}, /* Daytona's names for the same */
+    {"start", cmd_resume},
     {"timeout", cmd_timeout},
     {"put", cmd_put},
     {"get", cmd_get},

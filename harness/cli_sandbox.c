@@ -62,7 +62,17 @@ enum {
   C_NO_INTERNET,
   C_ALLOW_OUT,
   C_DENY_OUT,
-  C_LEGACY
+  C_LEGACY,
+  C_IMAGE,
+  C_CPU,
+  C_GPU,
+  C_MEMORY,
+  C_DISK,
+  C_OS_USER,
+  C_PUBLIC,
+  C_AUTO_ARCHIVE,
+  C_AUTO_DELETE,
+  C_VOLUME
 };
 
 static const struct cli_opt create_opts[] = {
@@ -75,13 +85,31 @@ static const struct cli_opt create_opts[] = {
     {"--allow-out", 0, 1, C_ALLOW_OUT},
     {"--deny-out", 0, 1, C_DENY_OUT},
     {"--legacy-v1", 0, 0, C_LEGACY},
+    {"--image", 0, 1, C_IMAGE},
+    {"--cpu", 0, 1, C_CPU},
+    {"--gpu", 0, 1, C_GPU},
+    {"--memory", 0, 1, C_MEMORY},
+    {"--disk", 0, 1, C_DISK},
+    {"--os-user", 0, 1, C_OS_USER},
+    {"--public", 0, 0, C_PUBLIC},
+    {"--auto-archive", 0, 1, C_AUTO_ARCHIVE},
+    {"--auto-delete", 0, 1, C_AUTO_DELETE},
+    {"--volume", 0, 1, C_VOLUME},
     {0, 0, 0, 0},
 };
+
+/* --cpu N and the like: a whole number in [lo, hi]. */
+static int int_opt(struct cli *cli, const char *name, const char *val, long lo, long hi, int *out) {
+  long n = 0;
+  int rc = cli_parse_long(cli, name, val, lo, hi, &n);
+  *out = (int)n;
+  return rc;
+}
 
 int cmd_create(struct cli *cli, int argc, char **argv) {
   sbx_create_opts o;
   sbx_create_opts_init(&o);
-  struct cli_kvs meta = {0}, envs = {0};
+  struct cli_kvs meta = {0}, envs = {0}, vols = {0};
   struct cli_strs allow = {0}, deny = {0};
   struct cli_args a;
   cli_args_init(&a, cli, argc, argv);
@@ -110,6 +138,25 @@ int cmd_create(struct cli *cli, int argc, char **argv) {
     case C_ALLOW_OUT: cli_strs_add(&allow, a.val); break;
     case C_DENY_OUT: cli_strs_add(&deny, a.val); break;
     case C_LEGACY: o.legacy_v1 = 1; break;
+    case C_IMAGE:
+      if (!*a.val) rc = cli_usage(cli, "--image needs a non-empty value");
+      o.image = a.val;
+      break;
+    case C_CPU: rc = int_opt(cli, "--cpu", a.val, 1, 1024, &o.cpu); break;
+    case C_GPU: rc = int_opt(cli, "--gpu", a.val, 1, 64, &o.gpu); break;
+    case C_MEMORY: rc = int_opt(cli, "--memory", a.val, 1, 4096, &o.memory_gb); break;
+    case C_DISK: rc = int_opt(cli, "--disk", a.val, 1, 10, &o.disk_gb); break; /* Daytona's cap */
+    case C_OS_USER: o.os_user = a.val; break;
+    case C_PUBLIC: o.public_previews = 1; break;
+    case C_AUTO_ARCHIVE:
+      rc = cli_parse_long(cli, "--auto-archive", a.val, 1, INT_MAX, &n);
+      o.auto_archive_minutes = n;
+      break;
+    case C_AUTO_DELETE:
+      rc = cli_parse_long(cli, "--auto-delete", a.val, 1, INT_MAX, &n);
+      o.auto_delete_minutes = n;
+      break;
+    case C_VOLUME: rc = cli_kvs_add(cli, &vols, "--volume", a.val); break;
     }
   }
   if (!rc) rc = cli_open(cli);
@@ -122,6 +169,8 @@ int cmd_create(struct cli *cli, int argc, char **argv) {
     o.n_allow_out = allow.n;
     o.deny_out = deny.v;
     o.n_deny_out = deny.n;
+    o.volumes = vols.v;
+    o.n_volumes = vols.n;
     struct sb_op s = {cli, o.template_id ? o.template_id : "base", SHOW_ID};
     sbx_op_id op = 0;
     cli_track(cli, sbx_sandbox_create(cli->client, &o, sandbox_cb, &s, &op), &op, s.target);
@@ -130,6 +179,7 @@ int cmd_create(struct cli *cli, int argc, char **argv) {
   }
   cli_kvs_free(&meta);
   cli_kvs_free(&envs);
+  cli_kvs_free(&vols);
   cli_strs_free(&allow);
   cli_strs_free(&deny);
   return rc < 0 ? CLI_EXIT_OK : rc;

@@ -42,7 +42,11 @@ static const struct usage cmds[] = {
     {"create", "  sbx create [--template T] [--timeout S] [--meta K=V]... [--env K=V]...\n"
                "             [--auto-pause] [--no-internet] [--allow-out X]... [--deny-out X]...\n"
                "             [--legacy-v1]\n"
-               "      Create a sandbox and print its id.\n"},
+               "             daytona: [--image IMG [--cpu N] [--gpu N] [--memory GB] [--disk GB]]\n"
+               "             [--os-user U] [--public] [--auto-archive MIN] [--auto-delete MIN]\n"
+               "             [--volume VOLUME_ID=/mount/path]...\n"
+               "      Create a sandbox and print its id. --template names a daytona snapshot;\n"
+               "      --image builds from an image instead (disk at most 10 GB).\n"},
     {"exec", "  sbx exec ID [--cwd D] [--user U] [--env K=V]... [--timeout-ms N] [--stdin]\n"
              "           [--detach] [--] CMD...\n"
              "      Run CMD, streaming its stdout/stderr, and exit with its exit code\n"
@@ -53,8 +57,11 @@ static const struct usage cmds[] = {
            "      List sandboxes (one page of up to N, or every page with --all).\n"},
     {"info", "  sbx info ID\n      Show a sandbox.\n"},
     {"kill", "  sbx kill ID...\n      Kill sandboxes (concurrently).\n"},
-    {"pause", "  sbx pause ID\n      Pause a sandbox.\n"},
-    {"resume", "  sbx resume ID [--timeout S]\n      Resume a paused sandbox.\n"},
+    {"pause", "  sbx pause ID   (alias: stop)\n"
+              "      Pause a sandbox. daytona: turns auto-delete off, then stops it (kept\n"
+              "      until resumed or killed).\n"},
+    {"resume", "  sbx resume ID [--timeout S]   (alias: start)\n"
+               "      Resume a paused sandbox. daytona: starts it (also an archived one).\n"},
     {"timeout", "  sbx timeout ID S\n      Set a sandbox to end S seconds from now.\n"},
     {"archive", "  sbx archive ID\n"
                 "      Archive a paused sandbox (daytona): its filesystem moves to object\n"

@@ -196,6 +196,14 @@ typedef struct sbx_create_opts {
    * at most 10 GB). */
   const char *image;
   int cpu, memory_gb, disk_gb;
+  /* Daytona only, like the above: */
+  int gpu;                   /* GPUs, 0: none */
+  const char *os_user;       /* the sandbox's OS user (default: the snapshot's) */
+  int public_previews;       /* SBX_UNSET, 0 or 1: port previews open without a token */
+  long auto_archive_minutes; /* archive this long after a stop; 0: the server's default */
+  long auto_delete_minutes;  /* delete this long after a stop; 0: from auto_pause (above) */
+  const sbx_kv *volumes;     /* volume id -> mount path */
+  size_t n_volumes;
 } sbx_create_opts;
 
 void sbx_create_opts_init(sbx_create_opts *o);

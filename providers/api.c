@@ -152,11 +152,19 @@ sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandb
     o = &def;
   }
   NEED(o->timeout_s >= 0 && (o->n_metadata == 0 || o->metadata) && (o->n_envs == 0 || o->envs));
-  const char *only_dt = o->image       ? "image"
-                        : o->cpu       ? "cpu"
-                        : o->memory_gb ? "memory_gb"
-                        : o->disk_gb   ? "disk_gb"
-                                       : NULL;
+  NEED((o->n_volumes == 0 || o->volumes) && o->gpu >= 0 && o->auto_archive_minutes >= 0 &&
+       o->auto_delete_minutes >= 0);
+  const char *only_dt = o->image                  ? "image"
+                        : o->cpu                  ? "cpu"
+                        : o->memory_gb            ? "memory_gb"
+                        : o->disk_gb              ? "disk_gb"
+                        : o->gpu                  ? "gpu"
+                        : o->os_user              ? "os_user"
+                        : o->public_previews == 1 ? "public_previews"
+                        : o->auto_archive_minutes ? "auto_archive_minutes"
+                        : o->auto_delete_minutes  ? "auto_delete_minutes"
+                        : o->n_volumes            ? "volumes"
+                                                  : NULL;
   if (only_dt && strcmp(c->prov->name, "daytona") != 0) {
     sbx__log(c, SBX_LOG_WARN, "api", 0, "%s: create option %s is not supported (daytona only)",
              c->prov->name, only_dt);

@@ -99,9 +99,14 @@ char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *s
   if (image && custom_tmpl)
     return refuse(st, SBX_EINVAL, err, errlen,
                   "daytona: give a snapshot (template_id) or an image, not both");
-  if (!image && (o->cpu || o->memory_gb || o->disk_gb))
+  if (!image && (o->cpu || o->memory_gb || o->disk_gb || o->gpu))
     return refuse(st, SBX_ENOTSUP, err, errlen,
-                  "daytona: cpu, memory_gb and disk_gb need an image (a snapshot fixes them)");
+                  "daytona: cpu, gpu, memory_gb and disk_gb need an image (a snapshot fixes them)");
+  for (size_t i = 0; i < o->n_volumes; i++)
+    if (!o->volumes[i].key || !*o->volumes[i].key || !o->volumes[i].value ||
+        o->volumes[i].value[0] != '/')
+      return refuse(st, SBX_EINVAL, err, errlen,
+                    "daytona: every volume needs an id and an absolute mount path");
   *st = SBX_ENOMEM;
   json_t *b = json_object();
   if (!b) return NULL;
@@ -116,6 +121,19 @@ char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *s
     if (o->cpu) json_object_set_new(b, "cpu", json_integer(o->cpu));
     if (o->memory_gb) json_object_set_new(b, "memory", json_integer(o->memory_gb));
     if (o->disk_gb) json_object_set_new(b, "disk", json_integer(o->disk_gb));
+    if (o->gpu) json_object_set_new(b, "gpu", json_integer(o->gpu));
+  }
+  if (o->os_user && *o->os_user) json_object_set_new(b, "user", json_string(o->os_user));
+  if (o->public_previews == 0 || o->public_previews == 1)
+    json_object_set_new(b, "public", json_boolean(o->public_previews));
+  if (o->auto_archive_minutes)
+    json_object_set_new(b, "autoArchiveInterval", json_integer(o->auto_archive_minutes));
+  if (o->n_volumes) {
+    json_t *vols = json_array();
+    for (size_t i = 0; i < o->n_volumes; i++)
+      json_array_append_new(vols, json_pack("{s:s,s:s}", "volumeId", o->volumes[i].key, "mountPath",
+                                            o->volumes[i].value));
+    json_object_set_new(b, "volumes", vols);
   }
   json_object_set_new(b, "labels", kv_object(o->metadata, o->n_metadata));
   json_object_set_new(b, "env", kv_object(o->envs, o->n_envs));
@@ -136,7 +154,10 @@ char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *s
   }
   long lifetime = o->timeout_s > 0 ? o->timeout_s : 300;
   json_object_set_new(b, "autoStopInterval", json_integer(dt_minutes(lifetime)));
-  if (o->auto_pause != 1) json_object_set_new(b, "autoDeleteInterval", json_integer(0));
+  if (o->auto_delete_minutes)
+    json_object_set_new(b, "autoDeleteInterval", json_integer(o->auto_delete_minutes));
+  else if (o->auto_pause != 1)
+    json_object_set_new(b, "autoDeleteInterval", json_integer(0));
   char *s = sbx_json_dump(b, NULL);
   json_decref(b);
   if (s) *st = SBX_OK;

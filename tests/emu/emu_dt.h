@@ -36,6 +36,8 @@ struct emu_dt_sb {
   int64_t created_ms, updated_ms;
   char *snapshot;         /* what it was made from */
   int cpu, mem, disk;     /* the snapshot's resources (GiB) */
+  json_t *asked;          /* what the create set of user, public, gpu, network*,
+                             target and volumes, echoed in its DTO */
   struct emu_sandbox *sb; /* files, and in real mode the local sandbox (sb->lid) */
   struct emu_dt_session *sessions;
   ev_timer stop_timer, delete_timer, phase_timer;

@@ -97,9 +97,10 @@ static json_t *dto(const struct emu_dt_sb *d, const struct emu_req *req, int ful
       (json_int_t)d->auto_archive, "autoDeleteInterval", (json_int_t)d->auto_delete, "createdAt",
       created, "updatedAt", updated, "lastActivityAt", updated, "sandboxClass", "container",
       "daemonVersion", "v0.190.0", "toolboxProxyUrl", url);
+  if (o && d->asked) json_object_update(o, d->asked);
   if (o && full) {
     json_object_set(o, "env", d->env);
-    json_object_set_new(o, "volumes", json_array());
+    if (!json_object_get(o, "volumes")) json_object_set_new(o, "volumes", json_array());
   }
   return o;
 }
@@ -187,6 +188,7 @@ static void start_phase(struct emu_dt_sb *d, enum emu_dt_phase phase) {
 }
 
 static void dt_free(struct emu_dt_sb *d) {
+  json_decref(d->asked);
   json_decref(d->labels);
   json_decref(d->env);
   free(d->name);
@@ -309,6 +311,29 @@ static void local_created(struct emu_app *app, const sbx_error *err, const char 
     emu_dt_error(req, 500, NULL, "cannot create the sandbox: %s", err ? err->message : "failed");
 }
 
+/* The create fields the DTO reports back as they were asked for (the API
+ * keeps them; the emulator does not enforce them). */
+static const char *keep_asked(json_t *body, struct emu_dt_sb *d) {
+  static const char *const keys[] = {
+      "user", "public", "gpu", "networkBlockAll", "networkAllowList", "target", "volumes"};
+  d->asked = json_object();
+  if (!d->asked) return "out of memory";
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    json_t *v = json_object_get(body, keys[i]);
+    if (v && !json_is_null(v)) json_object_set(d->asked, keys[i], v);
+  }
+  json_t *vols = json_object_get(d->asked, "volumes");
+  size_t i;
+  json_t *vol;
+  if (vols && !json_is_array(vols)) return "volumes must be an array";
+  json_array_foreach(vols, i, vol) {
+    if (!json_is_string(json_object_get(vol, "volumeId")) ||
+        !json_is_string(json_object_get(vol, "mountPath")))
+      return "each volume needs volumeId and mountPath";
+  }
+  return NULL;
+}
+
 static void route_create(struct emu_req *req, struct emu_app *app) {
   json_t *body = emu_req_json(req);
   if (!body) {
@@ -335,6 +360,7 @@ static void route_create(struct emu_req *req, struct emu_app *app) {
   d->auto_delete = interval(body, "autoDeleteInterval", -1);
   if (json_is_true(json_object_get(body, "ephemeral"))) d->auto_delete = 0;
   if (!why) why = use_source(app, body, d, why_buf, sizeof why_buf);
+  if (!why) why = keep_asked(body, d);
   json_decref(body);
   if (!why && emu_dt_find(app, d->name)) {
     emu_dt_error(req, 409, NULL, "Sandbox with name %s already exists", d->name);

@@ -120,6 +120,31 @@ rc=$?
 [ "$rc" -eq 2 ] && grep -qi "DAYTONA_API_KEY" "$T/err"
 check "no credentials: a usage error naming DAYTONA_API_KEY" $?
 
+# ---- create from an image with Daytona's own options; stop/start aliases --------------
+sbx create --image python:3.12 --cpu 2 --gpu 1 --memory 4 --disk 8 --os-user worker --public \
+  --auto-archive 90 --auto-delete 30 --volume vol-1=/data --meta suite=cli-img
+iid=$(cat "$T/out")
+dto=$(curl -s -H "Authorization: Bearer dt-test-key" "$CTL/api/sandbox/$iid" | tr -d ' \n')
+[ "$rc" -eq 0 ] && echo "$dto" | grep -q '"cpu":2' && echo "$dto" | grep -q '"gpu":1' &&
+  echo "$dto" | grep -q '"memory":4' && echo "$dto" | grep -q '"disk":8' &&
+  echo "$dto" | grep -q '"user":"worker"' && echo "$dto" | grep -q '"public":true' &&
+  echo "$dto" | grep -q '"autoArchiveInterval":90' && echo "$dto" | grep -q '"autoDeleteInterval":30' &&
+  echo "$dto" | grep -q '"volumeId":"vol-1","mountPath":"/data"\|"mountPath":"/data","volumeId":"vol-1"'
+check "create --image with cpu/gpu/memory/disk/os-user/public/auto-archive/auto-delete/volume" $?
+sbx create --image python:3.12 --disk 11
+[ "$rc" -eq 2 ] && grep -q "disk" "$T/err"
+check "create --disk over 10 GB is a usage error" $?
+sbx stop "$iid"
+[ "$rc" -eq 0 ]
+check "stop (alias of pause)" $?
+sbx info "$iid"
+[ "$rc" -eq 0 ] && grep -q "paused" "$T/out"
+check "a stopped sandbox is kept" $?
+sbx start "$iid"
+[ "$rc" -eq 0 ]
+check "start (alias of resume)" $?
+sbx kill "$iid"
+
 # ---- archive, labels, snapshots (Daytona's control plane) ---------------------------
 sbx create --meta suite=cli-arch --timeout 600
 aid=$(cat "$T/out")

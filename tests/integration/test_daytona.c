@@ -141,10 +141,51 @@ static void create_options(void) {
   json_t *d = emu_dto(&x, r.id);
   CHECK_EQ_INT(json_integer_value(json_object_get(d, "autoStopInterval")), 10);
   CHECK_EQ_INT(json_integer_value(json_object_get(d, "autoDeleteInterval")), 0);
-  /* networkBlockAll/networkAllowList: the emulator does not keep them from
-   * the create body yet (always false/absent); unit-tested in
-   * test_daytona_parse.c create_body instead. */
+  CHECK(json_is_true(json_object_get(d, "networkBlockAll")));
+  CHECK_EQ_STR(json_string_value(json_object_get(d, "networkAllowList")), "10.0.0.0/8");
   json_decref(d);
+  /* every Daytona option reaches the API */
+  sbx_create_opts_init(&o);
+  o.image = "python:3.12";
+  o.cpu = 2;
+  o.gpu = 1;
+  o.memory_gb = 4;
+  o.disk_gb = 8;
+  o.os_user = "worker";
+  o.public_previews = 1;
+  o.auto_archive_minutes = 90;
+  o.auto_delete_minutes = 30;
+  sbx_kv vols[] = {{"vol-1", "/data"}, {"vol-2", "/cache"}};
+  o.volumes = vols;
+  o.n_volumes = 2;
+  memset(&r, 0, sizeof r);
+  REQUIRE(sbx_sandbox_create(x.c, &o, on_sandbox, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  REQUIRE(r.code == 0);
+  d = emu_dto(&x, r.id);
+  CHECK_EQ_INT(json_integer_value(json_object_get(d, "cpu")), 2);
+  CHECK_EQ_INT(json_integer_value(json_object_get(d, "gpu")), 1);
+  CHECK_EQ_INT(json_integer_value(json_object_get(d, "memory")), 4);
+  CHECK_EQ_INT(json_integer_value(json_object_get(d, "disk")), 8);
+  CHECK_EQ_STR(json_string_value(json_object_get(d, "user")), "worker");
+  CHECK(json_is_true(json_object_get(d, "public")));
+  CHECK_EQ_INT(json_integer_value(json_object_get(d, "autoArchiveInterval")), 90);
+  CHECK_EQ_INT(json_integer_value(json_object_get(d, "autoDeleteInterval")), 30);
+  json_t *v = json_object_get(d, "volumes");
+  CHECK_EQ_INT(json_array_size(v), 2);
+  CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(v, 1), "mountPath")), "/cache");
+  CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(v, 0), "volumeId")), "vol-1");
+  json_decref(d);
+  sbx_kv bad_vol[] = {{"vol-1", "relative/path"}};
+  o.volumes = bad_vol;
+  o.n_volumes = 1;
+  CHECK_EQ_INT(sbx_sandbox_create(x.c, &o, on_sandbox, &r, &id), SBX_EINVAL);
+  sbx_create_opts_init(&o);
+  o.gpu = 1; /* a snapshot fixes the resources */
+  CHECK_EQ_INT(sbx_sandbox_create(x.c, &o, on_sandbox, &r, &id), SBX_ENOTSUP);
+  sbx_create_opts_init(&o);
+  o.timeout_s = 600;
+  o.allow_internet = 0;
   /* refused before any request */
   const char *deny[] = {"0.0.0.0/0"};
   o.deny_out = deny;
