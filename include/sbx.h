@@ -113,6 +113,9 @@ typedef struct sbx_config {
   int http_version;        /* SBX_HTTP_AUTO: h2 over TLS, 1.1 in cleartext */
   long request_timeout_ms; /* unary calls; default 60000 */
   long connect_timeout_ms; /* TCP+TLS handshake; default 10000 */
+  long start_wait_ms;      /* Daytona: how long create, resume and pause wait for the
+                              sandbox's state; 0: 60 s, and 5 min while an image
+                              builds or an archive is restored */
   int max_connections;     /* per host; default 8. Over HTTP/1.1 this is also
                               the number of requests in flight per host */
   int max_streams;         /* concurrent transfers per host; default 8 * 100 */

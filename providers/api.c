@@ -89,7 +89,8 @@ sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg_in, sbx_s
     return NULL;
   }
   if (cfg.max_connections < 1 || cfg.max_streams < 1 || cfg.request_timeout_ms < 0 ||
-      cfg.max_retries < 0 || cfg.retry_base_ms < 1 || cfg.retry_max_ms < cfg.retry_base_ms) {
+      cfg.start_wait_ms < 0 || cfg.max_retries < 0 || cfg.retry_base_ms < 1 ||
+      cfg.retry_max_ms < cfg.retry_base_ms) {
     *err = SBX_EINVAL;
     set_err(errbuf, errlen,
             "bad config: max_connections, max_streams and retry_base_ms must be >= 1, "

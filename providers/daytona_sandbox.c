@@ -37,6 +37,10 @@ struct sbox_op {
   int polls;
   long wait_ms; /* bound on the polling */
   double t0;
+  /* create: the sandbox failed or never started, and is deleted before the
+   * op fails with this error (so a failed create leaves nothing behind) */
+  struct sbx_errinfo failed;
+  int deleting;
   sbx_sandbox_cb scb;
   sbx_done_cb dcb;
   sbx_list_cb lcb;
@@ -63,6 +67,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   struct sbx_client *c = k->op.c;
   free(s->url);
   s->url = NULL;
+  if (s->deleting) return dt_api_req(c, r, &s->url, "DELETE", NULL, "/sandbox/%s", s->id);
   if (s->polling) return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox/%s", s->id);
   switch (s->what) {
   case W_CREATE: return dt_api_req(c, r, &s->url, "POST", s->body, "/sandbox");
@@ -93,7 +98,10 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
 static int poll_again(struct sbox_op *s, const char *what, const char *state,
                       struct sbx_errinfo *e) {
   struct sbx_call *k = &s->k;
-  if (!strcmp(state, "restoring") && s->wait_ms < DT_SLOW_WAIT_MS) s->wait_ms = DT_SLOW_WAIT_MS;
+  int slow = !strcmp(state, "restoring") || !strcmp(state, "pending_build") ||
+             !strcmp(state, "building_snapshot") || !strcmp(state, "pulling_snapshot");
+  if (slow && !k->op.c->cfg.start_wait_ms && s->wait_ms < DT_SLOW_WAIT_MS)
+    s->wait_ms = DT_SLOW_WAIT_MS;
   double waited_ms = (ev_now(k->op.c->loop) - s->t0) * 1000.0;
   if (waited_ms > s->wait_ms) {
     sbx_errinfo_set(e, SBX_ETIMEDOUT, "%s: still '%s' after %ld s", what, state, s->wait_ms / 1000);
@@ -122,6 +130,17 @@ static int check_archived(struct sbox_op *s, const char *what, const char *state
   return e->status;
 }
 
+/* A create that failed once the sandbox existed: delete it, then fail. */
+static int delete_failed(struct sbox_op *s, struct sbx_errinfo *e) {
+  if (!s->id) s->id = s->doc ? strdup(sbx_json_str(s->doc, "id")) : NULL;
+  if (!s->id) return e->status;
+  s->failed = *e;
+  s->failed.retryable = 0; /* the call machine must not repeat the DELETE for it */
+  s->deleting = 1;
+  s->k.poll_ms = 1;
+  return CALL_POLL;
+}
+
 /* Create and start wait for "started"; stop waits for "stopped" (an
  * ephemeral sandbox is destroyed instead). */
 static int check_state(struct sbox_op *s, const char *what, struct sbx_errinfo *e) {
@@ -134,13 +153,16 @@ static int check_state(struct sbox_op *s, const char *what, struct sbx_errinfo *
     return poll_again(s, what, state, e);
   }
   if (!strcmp(state, "started")) return 0;
+  int rc;
   if (!strcmp(state, "error") || !strcmp(state, "build_failed")) {
     const char *why = sbx_json_str(s->doc, "errorReason");
     sbx_errinfo_set(e, SBX_EPROVIDER, "%s: the sandbox failed to start: state %s: %s", what, state,
                     why ? why : "no reason given");
-    return SBX_EPROVIDER;
+    rc = SBX_EPROVIDER;
+  } else {
+    rc = poll_again(s, what, state, e);
   }
-  return poll_again(s, what, state, e);
+  return rc < 0 && s->what == W_CREATE ? delete_failed(s, e) : rc;
 }
 
 static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
@@ -148,6 +170,14 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
   struct dt_state *st = dt_of(k->op.c);
   char what[200];
   describe(s, what, sizeof what);
+  if (s->deleting) { /* the create's cleanup: its own outcome is only logged */
+    if ((h->status < 200 || h->status >= 300) && h->status != 404)
+      sbx__log(k->op.c, SBX_LOG_WARN, "daytona", k->op.id,
+               "%s: deleting the failed sandbox %s: HTTP %ld", what, s->id, h->status);
+    dt_toolbox_drop(st, s->id);
+    *e = s->failed;
+    return e->status;
+  }
   if (h->status < 200 || h->status >= 300) {
     if (s->what == W_PAUSE && s->polling && h->status == 404) return 0; /* ephemeral: gone */
     int rc = dt_http_error(h, what, e);
@@ -261,7 +291,9 @@ static struct sbox_op *start(sbx_client *c, const struct op_kind *kind, const st
   s->what = what;
   s->id = idc;
   s->t0 = ev_now(c->loop);
-  s->wait_ms = what == W_ARCHIVE ? DT_SLOW_WAIT_MS : DT_WAIT_MAX_MS;
+  s->wait_ms = c->cfg.start_wait_ms ? c->cfg.start_wait_ms
+               : what == W_ARCHIVE  ? DT_SLOW_WAIT_MS
+                                    : DT_WAIT_MAX_MS;
   return s;
 }
 

@@ -22,7 +22,16 @@
 struct emu_dt_session;
 
 /* Where a sandbox that is not started stands (archive and restore). */
-enum emu_dt_phase { EMU_DT_IDLE, EMU_DT_ARCHIVING, EMU_DT_ARCHIVED, EMU_DT_RESTORING };
+/* Builds from an image under fail/ end in build_failed, under hang/ stay in
+ * pending_build (the emulator's conventions, as for snapshots). */
+enum emu_dt_phase {
+  EMU_DT_IDLE,
+  EMU_DT_ARCHIVING,
+  EMU_DT_ARCHIVED,
+  EMU_DT_RESTORING,
+  EMU_DT_PENDING_BUILD,
+  EMU_DT_BUILD_FAILED
+};
 
 struct emu_dt_sb {
   struct emu_app *app;

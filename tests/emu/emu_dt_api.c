@@ -71,8 +71,10 @@ struct emu_dt_sb *emu_dt_find(struct emu_app *app, const char *id_or_name) {
 
 /* The reported state and the one it is heading for. */
 static const char *state_of(const struct emu_dt_sb *d, const char **desired) {
-  static const char *const names[] = {"stopped", "archiving", "archived", "restoring"};
-  static const char *const targets[] = {"stopped", "archived", "archived", "started"};
+  static const char *const names[] = {"stopped",   "archiving",     "archived",
+                                      "restoring", "pending_build", "build_failed"};
+  static const char *const targets[] = {"stopped", "archived", "archived",
+                                        "started", "started",  "started"};
   *desired = d->started ? "started" : targets[d->phase];
   return d->started ? "started" : names[d->phase];
 }
@@ -98,6 +100,8 @@ static json_t *dto(const struct emu_dt_sb *d, const struct emu_req *req, int ful
       created, "updatedAt", updated, "lastActivityAt", updated, "sandboxClass", "container",
       "daemonVersion", "v0.190.0", "toolboxProxyUrl", url);
   if (o && d->asked) json_object_update(o, d->asked);
+  if (o && d->phase == EMU_DT_BUILD_FAILED)
+    json_object_set_new(o, "errorReason", json_string("failed to pull the image: not found"));
   if (o && full) {
     json_object_set(o, "env", d->env);
     if (!json_object_get(o, "volumes")) json_object_set_new(o, "volumes", json_array());
@@ -245,7 +249,7 @@ static void link_dt(struct emu_dt_sb *d) {
   if (app->dt_head) app->dt_head->prev = d;
   app->dt_head = d;
   (*bucket(d))++;
-  if (d->auto_stop > 0) arm(d, &d->stop_timer, d->auto_stop);
+  if (d->started && d->auto_stop > 0) arm(d, &d->stop_timer, d->auto_stop);
 }
 
 /* What a create is made from, checked as the API does: a snapshot (the
@@ -260,6 +264,10 @@ static const char *use_source(struct emu_app *app, json_t *body, struct emu_dt_s
               json_object_get(body, "disk");
   if (build && want) return "Cannot specify a snapshot when using a build info";
   if (build) {
+    const char *df =
+        json_string_value(json_object_get(json_object_get(body, "buildInfo"), "dockerfileContent"));
+    if (df && !strncmp(df, "FROM fail/", 10)) d->phase = EMU_DT_BUILD_FAILED;
+    if (df && !strncmp(df, "FROM hang/", 10)) d->phase = EMU_DT_PENDING_BUILD;
     d->cpu = (int)interval(body, "cpu", 1);
     d->mem = (int)interval(body, "memory", 1);
     d->disk = (int)interval(body, "disk", 3);
@@ -383,7 +391,7 @@ static void route_create(struct emu_req *req, struct emu_app *app) {
   char *home = emu_fs_host(d->sb, EMU_DT_HOME); /* null mode: a plain directory */
   if (home) emu_mkdir_p(home);
   free(home);
-  d->started = 1;
+  d->started = d->phase == EMU_DT_IDLE; /* a build that fails or hangs never starts */
   d->created_ms = d->updated_ms = emu_now_ms();
   ev_timer_init(&d->stop_timer, stop_cb, 0., 0.);
   ev_timer_init(&d->delete_timer, delete_cb, 0., 0.);
@@ -486,6 +494,11 @@ static int route_interval(struct emu_req *req, struct emu_dt_sb *d, const char *
 static void route_start(struct emu_req *req, struct emu_dt_sb *d) {
   if (d->phase == EMU_DT_RESTORING) {
     emu_dt_error(req, 409, NULL, "Sandbox state change in progress");
+    return;
+  }
+  if (d->phase == EMU_DT_PENDING_BUILD || d->phase == EMU_DT_BUILD_FAILED) {
+    emu_dt_error(req, 400, NULL, "Sandbox is in state %s",
+                 d->phase == EMU_DT_BUILD_FAILED ? "build_failed" : "pending_build");
     return;
   }
   if (d->phase == EMU_DT_ARCHIVED)

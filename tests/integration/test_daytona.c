@@ -198,6 +198,41 @@ static void create_options(void) {
   ctx_close(&x);
 }
 
+/* A build that fails, or never ends within the client's bound, fails the
+ * create with the state (and reason), and the sandbox is deleted. */
+static void create_fails(void) {
+  struct ctx x;
+  ctx_open(&x, 1);
+  sbx_create_opts o;
+  sbx_create_opts_init(&o);
+  o.image = "fail/nope:1.0";
+  struct res r = {0};
+  sbx_op_id id;
+  REQUIRE(sbx_sandbox_create(x.c, &o, on_sandbox, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, SBX_EPROVIDER);
+  CHECK(strstr(r.msg, "build_failed") != NULL);
+  CHECK(strstr(r.msg, "failed to pull the image") != NULL);
+  CHECK_EQ_INT(emu_stat(&x.emu, "daytona", "live", NULL), 0);
+  sbx_client_free(x.c);
+  sbx_config cfg;
+  dt_config(&x, &cfg, 1, "e2b_test_key");
+  cfg.start_wait_ms = 1500;
+  sbx_status st;
+  x.c = sbx_client_new(x.loop, &cfg, &st, NULL, 0);
+  REQUIRE(x.c != NULL);
+  o.image = "hang/slow:1.0";
+  memset(&r, 0, sizeof r);
+  double t0 = ev_time();
+  REQUIRE(sbx_sandbox_create(x.c, &o, on_sandbox, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, SBX_ETIMEDOUT);
+  CHECK(strstr(r.msg, "still 'pending_build' after 1 s") != NULL);
+  CHECK(ev_time() - t0 < 5.0);
+  CHECK_EQ_INT(emu_stat(&x.emu, "daytona", "live", NULL), 0);
+  ctx_close(&x);
+}
+
 /* ---- exec ------------------------------------------------------------------------ */
 
 /* opts.buffered: one POST /process/execute, stdout and stderr combined, the
@@ -491,6 +526,7 @@ static const struct test_case cases[] = {
     {"lifecycle_h1", lifecycle_h1},
     {"lifecycle_h2", lifecycle_h2},
     {"create_options", create_options},
+    {"create_fails", create_fails},
     {"exec_h1", exec_h1},
     {"exec_h2", exec_h2},
     {"exec_fresh_client", exec_fresh_client},
