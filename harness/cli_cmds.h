@@ -31,6 +31,7 @@ int cmd_fs(struct cli *cli, int argc, char **argv);
 
 /* cli_daytona.c: Daytona's control plane */
 int cmd_archive(struct cli *cli, int argc, char **argv);
+int cmd_auto(struct cli *cli, int argc, char **argv);
 int cmd_labels(struct cli *cli, int argc, char **argv);
 int cmd_snapshot(struct cli *cli, int argc, char **argv);
 

@@ -109,6 +109,33 @@ int cmd_archive(struct cli *cli, int argc, char **argv) {
   return cli_exit_code(cli);
 }
 
+/* sbx auto ID stop|archive|delete MINUTES */
+int cmd_auto(struct cli *cli, int argc, char **argv) {
+  static const char *const names[] = {"sandbox id", "stop, archive or delete", "minutes"};
+  static const char *const kinds[] = {"stop", "archive", "delete"};
+  const char *pos[3];
+  int rc = cli_positionals(cli, argc, argv, pos, 3, names);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  int which = 0;
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(pos[1], kinds[i])) which = SBX_AUTO_STOP + i;
+  if (!which) return cli_usage(cli, "expected stop, archive or delete, got '%s'", pos[1]);
+  long minutes = which == SBX_AUTO_DELETE ? -1 : 0; /* "never" */
+  if (strcmp(pos[2], "never") != 0 &&
+      (rc = cli_parse_long(cli, "minutes", pos[2], 0, 1000000, &minutes)))
+    return rc;
+  if (which == SBX_AUTO_ARCHIVE && !strcmp(pos[2], "never"))
+    return cli_usage(cli, "auto-archive cannot be turned off (0: the server's maximum)");
+  struct warnings w;
+  if ((rc = open_client(cli, &w))) return rc;
+  struct dt_op d = {cli, pos[0], NULL};
+  sbx_op_id op = 0;
+  track(cli, sbx_sandbox_set_interval(cli->client, pos[0], which, minutes, done_cb, &d, &op), &op,
+        pos[0], &w, NULL);
+  cli_run(cli);
+  return cli_exit_code(cli);
+}
+
 static const struct cli_opt labels_opts[] = {{"--clear", 0, 0, 1}, {0, 0, 0, 0}};
 
 /* sbx labels ID K=V... | --clear */

@@ -42,25 +42,13 @@ static const struct {
   const char *name;
   cli_cmd_fn fn;
 } commands[] = {
-    {"create", cmd_create},
-    {"exec", cmd_exec},
-    {"ls", cmd_ls},
-    {"info", cmd_info},
-    {"kill", cmd_kill},
-    {"pause", cmd_pause},
-    {"resume", cmd_resume},
-    {"stop", cmd_pause}, /* Daytona's names for the same */
-    {"start", cmd_resume},
-    {"timeout", cmd_timeout},
-    {"put", cmd_put},
-    {"get", cmd_get},
-    {"fs", cmd_fs},
-    {"run", cmd_run},
-    {"reap", cmd_reap},
-    {"merge", cmd_merge},
-    {"archive", cmd_archive},
-    {"labels", cmd_labels},
-    {"snapshot", cmd_snapshot},
+    {"create", cmd_create}, {"exec", cmd_exec},       {"ls", cmd_ls},
+    {"info", cmd_info},     {"kill", cmd_kill},       {"pause", cmd_pause},
+    {"resume", cmd_resume}, {"stop", cmd_pause}, /* Daytona's names for the same */
+    {"start", cmd_resume},  {"timeout", cmd_timeout}, {"put", cmd_put},
+    {"get", cmd_get},       {"fs", cmd_fs},           {"run", cmd_run},
+    {"reap", cmd_reap},     {"merge", cmd_merge},     {"archive", cmd_archive},
+    {"auto", cmd_auto},     {"labels", cmd_labels},   {"snapshot", cmd_snapshot},
 };
 
 static const char *env_nonempty(const char *name) {

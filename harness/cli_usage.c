@@ -63,6 +63,9 @@ static const struct usage cmds[] = {
     {"resume", "  sbx resume ID [--timeout S]   (alias: start)\n"
                "      Resume a paused sandbox. daytona: starts it (also an archived one).\n"},
     {"timeout", "  sbx timeout ID S\n      Set a sandbox to end S seconds from now.\n"},
+    {"auto", "  sbx auto ID stop|archive|delete MINUTES|never\n"
+             "      Set a daytona sandbox's auto-stop (after MINUTES idle), auto-archive or\n"
+             "      auto-delete interval (MINUTES after a stop; delete 0: at once).\n"},
     {"archive", "  sbx archive ID\n"
                 "      Archive a paused sandbox (daytona): its filesystem moves to object\n"
                 "      storage; resume restores it. Waits until it is archived.\n"},

@@ -273,6 +273,14 @@ sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb c
 sbx_status sbx_sandbox_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
                                sbx_op_id *out);
 
+/* Daytona: set one of a sandbox's lifecycle intervals, in minutes:
+ * SBX_AUTO_STOP after that long without activity (0: never);
+ * SBX_AUTO_ARCHIVE that long after a stop (0: the server's maximum);
+ * SBX_AUTO_DELETE that long after a stop (0: at once, -1: never). */
+enum { SBX_AUTO_STOP = 1, SBX_AUTO_ARCHIVE = 2, SBX_AUTO_DELETE = 3 };
+sbx_status sbx_sandbox_set_interval(sbx_client *c, const char *id, int which, long minutes,
+                                    sbx_done_cb cb, void *ud, sbx_op_id *out);
+
 /* Replace every label (metadata) of a sandbox with labels[0..n): keys not
  * given are removed, n = 0 removes them all. Keys must be non-empty and
  * unique, values non-NULL (else SBX_EINVAL). sbx_sandbox_list finds the

@@ -334,6 +334,15 @@ sbx_status sbx_sandbox_archive(sbx_client *c, const char *id, sbx_done_cb cb, vo
   return c->prov->archive(c, id, cb, ud, out);
 }
 
+sbx_status sbx_sandbox_set_interval(sbx_client *c, const char *id, int which, long minutes,
+                                    sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && cb && out && check_id(id) == SBX_OK);
+  NEED(which >= SBX_AUTO_STOP && which <= SBX_AUTO_DELETE);
+  NEED(minutes >= (which == SBX_AUTO_DELETE ? -1 : 0) && minutes <= 1000000);
+  SUPPORTED(c, set_interval);
+  return c->prov->set_interval(c, id, which, minutes, cb, ud, out);
+}
+
 /* Labels replace each other whole: a key given twice is a caller's bug. */
 static const char *bad_labels(const sbx_kv *kv, size_t n) {
   if (n && !kv) return "labels is NULL";

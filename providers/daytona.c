@@ -79,6 +79,7 @@ const struct sbx_provider sbx__provider_daytona = {
     .kill = dt_kill,
     .pause = dt_pause,
     .set_timeout = dt_set_timeout,
+    .set_interval = dt_set_interval,
     .list = dt_list,
     .exec_start = dt_exec_start,
     .exec_connect = dt_exec_connect,

@@ -161,6 +161,8 @@ sbx_status dt_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_
 sbx_status dt_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
 sbx_status dt_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb, void *ud,
                           sbx_op_id *out);
+sbx_status dt_set_interval(sbx_client *c, const char *id, int which, long minutes, sbx_done_cb cb,
+                           void *ud, sbx_op_id *out);
 sbx_status dt_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud, sbx_op_id *out);
 sbx_status dt_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                          const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);

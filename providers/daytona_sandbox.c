@@ -31,9 +31,10 @@ struct sbox_op {
   char *url;
   char *body;
   char *query;
-  long minutes; /* set_timeout */
-  int polling;  /* the next request is GET /sandbox/{id} */
-  int keep_set; /* pause: auto-delete is off, the stop comes next */
+  long minutes;         /* set_timeout, set_interval */
+  const char *interval; /* "autostop", "autoarchive" or "autodelete" */
+  int polling;          /* the next request is GET /sandbox/{id} */
+  int keep_set;         /* pause: auto-delete is off, the stop comes next */
   int polls;
   long wait_ms; /* bound on the polling */
   double t0;
@@ -81,7 +82,8 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
       return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/autodelete/-1", s->id);
     return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/stop", s->id);
   case W_TIMEOUT:
-    return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/autostop/%ld", s->id, s->minutes);
+    return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/%s/%ld", s->id,
+                      s->interval ? s->interval : "autostop", s->minutes);
   case W_LIST:
     r->max_body = 16u << 20;
     return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox%s", s->query ? s->query : "");
@@ -352,6 +354,19 @@ sbx_status dt_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx
 sbx_status dt_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb, void *ud,
                           sbx_op_id *out) {
   return start_simple(c, &kind_timeout, W_TIMEOUT, id, NULL, cb, ud, out, dt_minutes(timeout_s));
+}
+
+sbx_status dt_set_interval(sbx_client *c, const char *id, int which, long minutes, sbx_done_cb cb,
+                           void *ud, sbx_op_id *out) {
+  static const char *const paths[] = {NULL, "autostop", "autoarchive", "autodelete"};
+  sbx_status st;
+  struct sbox_op *s = start(c, &kind_timeout, &hooks_lifecycle, W_TIMEOUT, id, ud, &st);
+  if (!s) return st;
+  s->dcb = cb;
+  s->minutes = minutes;
+  s->interval = paths[which];
+  *out = s->k.op.id;
+  return SBX_OK;
 }
 
 sbx_status dt_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,

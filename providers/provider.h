@@ -47,7 +47,9 @@ struct sbx_provider {
   /* fs: op is one of the SBX_FS_* below. */
   sbx_status (*fs)(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
                    int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out);
-  /* Daytona's control plane: archive, labels, snapshots. */
+  /* Daytona's control plane: intervals, archive, labels, snapshots. */
+  sbx_status (*set_interval)(sbx_client *c, const char *id, int which, long minutes, sbx_done_cb cb,
+                             void *ud, sbx_op_id *out);
   sbx_status (*archive)(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);
   sbx_status (*set_labels)(sbx_client *c, const char *id, const sbx_kv *labels, size_t n,
                            sbx_done_cb cb, void *ud, sbx_op_id *out);

@@ -134,6 +134,17 @@ check "create --image with cpu/gpu/memory/disk/os-user/public/auto-archive/auto-
 sbx create --image python:3.12 --disk 11
 [ "$rc" -eq 2 ] && grep -q "disk" "$T/err"
 check "create --disk over 10 GB is a usage error" $?
+sbx auto "$iid" archive 120
+[ "$rc" -eq 0 ] && curl -s -H "Authorization: Bearer dt-test-key" "$CTL/api/sandbox/$iid" |
+  tr -d ' \n' | grep -q '"autoArchiveInterval":120'
+check "auto ID archive 120 sets the interval" $?
+sbx auto "$iid" delete never
+[ "$rc" -eq 0 ] && curl -s -H "Authorization: Bearer dt-test-key" "$CTL/api/sandbox/$iid" |
+  tr -d ' \n' | grep -q '"autoDeleteInterval":-1'
+check "auto ID delete never turns auto-delete off" $?
+sbx auto "$iid" sleep 5
+[ "$rc" -eq 2 ] && grep -q "stop, archive or delete" "$T/err"
+check "auto with a bad kind is a usage error" $?
 sbx stop "$iid"
 [ "$rc" -eq 0 ]
 check "stop (alias of pause)" $?

@@ -233,6 +233,40 @@ static void create_fails(void) {
   ctx_close(&x);
 }
 
+/* Each lifecycle interval is set on a live sandbox and shows in its DTO. */
+static void intervals(void) {
+  struct ctx x;
+  ctx_open(&x, 1);
+  char sid[64];
+  create_sandbox(&x, "u", 0, sid);
+  static const struct {
+    int which;
+    long minutes;
+    const char *field;
+  } want[] = {{SBX_AUTO_STOP, 45, "autoStopInterval"},
+              {SBX_AUTO_ARCHIVE, 120, "autoArchiveInterval"},
+              {SBX_AUTO_DELETE, -1, "autoDeleteInterval"}};
+  for (size_t i = 0; i < 3; i++) {
+    struct res r = {0};
+    sbx_op_id id;
+    REQUIRE(sbx_sandbox_set_interval(x.c, sid, want[i].which, want[i].minutes, on_done, &r, &id) ==
+            SBX_OK);
+    WAIT(&x, &r);
+    CHECK_EQ_INT(r.code, 0);
+    json_t *d = emu_dto(&x, sid);
+    CHECK_EQ_INT(json_integer_value(json_object_get(d, want[i].field)), want[i].minutes);
+    json_decref(d);
+  }
+  struct res r = {0};
+  sbx_op_id id;
+  CHECK_EQ_INT(sbx_sandbox_set_interval(x.c, sid, 9, 1, on_done, &r, &id), SBX_EINVAL);
+  CHECK_EQ_INT(sbx_sandbox_set_interval(x.c, sid, SBX_AUTO_STOP, -1, on_done, &r, &id), SBX_EINVAL);
+  REQUIRE(sbx_sandbox_set_interval(x.c, "no-such", SBX_AUTO_STOP, 5, on_done, &r, &id) == SBX_OK);
+  WAIT(&x, &r);
+  CHECK_EQ_INT(r.code, SBX_ENOTFOUND);
+  ctx_close(&x);
+}
+
 /* ---- exec ------------------------------------------------------------------------ */
 
 /* opts.buffered: one POST /process/execute, stdout and stderr combined, the
@@ -527,6 +561,7 @@ static const struct test_case cases[] = {
     {"lifecycle_h2", lifecycle_h2},
     {"create_options", create_options},
     {"create_fails", create_fails},
+    {"intervals", intervals},
     {"exec_h1", exec_h1},
     {"exec_h2", exec_h2},
     {"exec_fresh_client", exec_fresh_client},
