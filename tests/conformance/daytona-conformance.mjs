@@ -124,6 +124,21 @@ await step('session: a long log in 1024-byte frames, markers split across them',
   eq(err, '', 'stderr')
 })
 
+await step('session: input to a running command, echoed into its log', async () => {
+  await sbx.process.createSession('s-in')
+  const cmd = await sbx.process.executeSessionCommand('s-in', {
+    command: 'read x; echo "got $x"',
+    runAsync: true,
+  })
+  await sbx.process.sendSessionCommandInput('s-in', cmd.cmdId, 'hello')
+  let out = ''
+  await sbx.process.getSessionCommandLogs('s-in', cmd.cmdId, (s) => (out += s), () => {})
+  eq(out, 'hello\ngot hello\n', 'stdout (the echo, then the output)')
+  const info = await sbx.process.getSessionCommand('s-in', cmd.cmdId)
+  eq(info.exitCode, 0, 'exitCode')
+  await sbx.process.deleteSession('s-in')
+})
+
 await step('session: state persists, sync exec exit code', async () => {
   await sbx.process.executeSessionCommand('s1', { command: 'cd /tmp && export SV=kept' })
   const r = await sbx.process.executeSessionCommand('s1', { command: 'echo $PWD $SV; echo e >&2; (exit 5)' })

@@ -38,6 +38,8 @@ struct dt_cmd {
   int started, exited, exit_code;
   struct emu_buf log, out, err; /* log: the raw stream with markers */
   int line_open[2];             /* stdout, stderr: a line without its newline yet */
+  int echo_input;               /* input is logged as stdout (no suppressInputEcho) */
+  struct emu_buf input;         /* input sent before the command started */
   int last;                     /* the stream of the latest marker, -1 none */
   struct follow *follows;
   struct sync_wait *syncs;
@@ -167,6 +169,7 @@ static void cmd_finish(struct dt_cmd *c, int code) {
 static void cmd_free(struct dt_cmd *c) {
   if (!c->exited) cmd_finish(c, -1);
   emu_buf_free(&c->log);
+  emu_buf_free(&c->input);
   emu_buf_free(&c->out);
   emu_buf_free(&c->err);
   free(c->command);
@@ -311,6 +314,12 @@ static void session_kick(struct emu_dt_session *s) {
   c->started = 1;
   s->running = c;
   write_command(s, c);
+  if (c->input.len) { /* after the command line: its reads get it */
+    sbx_op_id op;
+    sbx_process_write_stdin(s->app->local, s->lid, s->pid, c->input.data, c->input.len,
+                            emu_local_log_done, s->app, &op);
+    emu_buf_free(&c->input);
+  }
 }
 
 /* ---- routes ---- */
@@ -409,6 +418,7 @@ static void route_exec(struct emu_req *req, struct emu_dt_session *s) {
     return;
   }
   c->last = -1;
+  c->echo_input = !json_is_true(json_object_get(body, "suppressInputEcho"));
   json_decref(body);
   emu_dt_uuid(c->id);
   *s->tail = c;
@@ -497,16 +507,19 @@ static void route_input(struct emu_req *req, struct emu_dt_session *s, struct dt
   } else if (!data) {
     emu_dt_error(req, 400, "BAD_REQUEST", "data is required");
   } else {
+    struct emu_buf b = {0};
+    size_t n = strlen(data);
+    emu_buf_add(&b, data, n);
+    if (!n || data[n - 1] != '\n') emu_buf_add(&b, "\n", 1);
+    if (c->echo_input) cmd_output(c, 0, b.data, b.len); /* the daemon's echo */
     if (s->pid && c == s->running) {
-      struct emu_buf b = {0};
-      size_t n = strlen(data);
-      emu_buf_add(&b, data, n);
-      if (!n || data[n - 1] != '\n') emu_buf_add(&b, "\n", 1);
       sbx_op_id op;
       sbx_process_write_stdin(s->app->local, s->lid, s->pid, b.data, b.len, emu_local_log_done,
                               s->app, &op);
-      emu_buf_free(&b);
+    } else if (!s->app->exec_null) { /* queued behind another command, or the shell starting */
+      emu_buf_add(&c->input, b.data, b.len);
     }
+    emu_buf_free(&b);
     emu_reply_empty(req, 200);
   }
   json_decref(body);
