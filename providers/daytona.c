@@ -215,6 +215,11 @@ int dt_toolbox_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out,
 
 /* ---- replies -------------------------------------------------------------------- */
 
+/* dt_info_from_json, dt_toolbox_learn, the state checks and the resolve. */
+const char *const dt_dto_keys[] = {"id",  "snapshot", "state",  "daemonVersion",   "createdAt",
+                                   "cpu", "memory",   "labels", "toolboxProxyUrl", "errorReason",
+                                   "url", NULL};
+
 int dt_http_error(const struct sbx_http *h, const char *what, struct sbx_errinfo *e) {
   long wait = h->retry_after_ms;
   if (wait < 0 && h->rl_exhausted) wait = h->rl_reset_ms; /* -1 when absent too */
@@ -258,7 +263,7 @@ int dt_tb_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errin
   char what[200];
   snprintf(what, sizeof what, "look up sandbox %s", t->id);
   if (h->status != 200) return dt_http_error(h, what, e);
-  json_t *doc = e2b_parse_json(h, what, e);
+  json_t *doc = e2b_parse_json_keys(h, dt_dto_keys, what, e);
   if (!doc) return e->status;
   int st = 0;
   if (t->asked_proxy) {

@@ -68,6 +68,10 @@ int dt_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, con
 int dt_toolbox_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *id,
                    const char *method, const char *path_and_query);
 
+/* The members of a Sandbox DTO (and of the toolbox-proxy-url reply) that
+ * sbx reads: replies are loaded with only these (e2b_parse_json_keys). */
+extern const char *const dt_dto_keys[];
+
 /* Map a non-2xx reply; what names the operation. Honours Retry-After and,
  * when a limit is used up, X-RateLimit-Reset-<name>. */
 int dt_http_error(const struct sbx_http *h, const char *what, struct sbx_errinfo *e);

@@ -50,7 +50,8 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
     return 0;
   }
   if (h->status != 200) return dt_toolbox_error(h, x->t.id, what, e);
-  x->doc = e2b_parse_json(h, what, e);
+  static const char *const keys[] = {"result", "exitCode", "code", NULL};
+  x->doc = e2b_parse_json_keys(h, keys, what, e);
   if (!x->doc) return e->status;
   if (!json_is_object(x->doc)) {
     sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply is not an object", what);

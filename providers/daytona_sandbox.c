@@ -208,7 +208,7 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
     k->poll_ms = 1; /* the stop request, on the next turn */
     return CALL_POLL;
   }
-  s->doc = e2b_parse_json(h, what, e);
+  s->doc = e2b_parse_json_keys(h, s->what == W_LIST ? NULL : dt_dto_keys, what, e);
   if (!s->doc) return e->status;
   if (s->what == W_LIST) {
     json_t *items = json_is_array(s->doc) ? s->doc : json_object_get(s->doc, "items");

@@ -10,6 +10,7 @@
 
 #include "../protocol/base64.h"
 #include "../protocol/http_errors.h"
+#include "../protocol/json_pick.h"
 #include "../protocol/json_util.h"
 #include "prov_util.h"
 
@@ -274,8 +275,14 @@ int e2b_http_error(const struct sbx_http *h, int envd, const char *what, struct 
 }
 
 json_t *e2b_parse_json(const struct sbx_http *h, const char *what, struct sbx_errinfo *e) {
+  return e2b_parse_json_keys(h, NULL, what, e);
+}
+
+json_t *e2b_parse_json_keys(const struct sbx_http *h, const char *const *keys, const char *what,
+                            struct sbx_errinfo *e) {
   char why[160];
-  json_t *doc = sbx_json_loadb(h->body.data ? h->body.data : "", h->body.len, why, sizeof why);
+  json_t *doc =
+      sbx_json_load_keys(h->body.data ? h->body.data : "", h->body.len, keys, why, sizeof why);
   if (!doc) {
     sbx_errinfo_set(e, SBX_EPROTO, "%s: invalid JSON in the reply (HTTP %ld): %s", what, h->status,
                     why);

@@ -72,6 +72,10 @@ int e2b_envd_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_er
 int e2b_http_error(const struct sbx_http *h, int envd, const char *what, struct sbx_errinfo *e);
 /* Parse a JSON body; SBX_EPROTO with a message naming what on failure. */
 json_t *e2b_parse_json(const struct sbx_http *h, const char *what, struct sbx_errinfo *e);
+/* The same, but when the reply is an object the result may hold only the
+ * members named in keys (NULL-terminated): for large replies read in part. */
+json_t *e2b_parse_json_keys(const struct sbx_http *h, const char *const *keys, const char *what,
+                            struct sbx_errinfo *e);
 
 /* Sandbox info over a sandbox JSON object (info_view.h). */
 int e2b_info_from_json(const json_t *o, struct sbx_info_view *v);
