@@ -25,6 +25,9 @@ static void dt_destroy(struct sbx_client *c) {
   free(s->target);
   free(s->api_url);
   free(s->api_host);
+  if (s->hdr_json) s->hdr_json->next = NULL; /* its tail is hdr_auth */
+  curl_slist_free_all(s->hdr_json);
+  curl_slist_free_all(s->hdr_auth);
   free(s);
   c->prov_state = NULL;
 }
@@ -33,6 +36,23 @@ static int init_fail(struct sbx_client *c, char *errbuf, size_t errlen, const ch
   if (errbuf && errlen && msg) snprintf(errbuf, errlen, "%s", msg);
   dt_destroy(c);
   return -1;
+}
+
+static struct curl_slist *auth_headers(struct dt_state *s) {
+  char bearer[64 + 4096];
+  snprintf(bearer, sizeof bearer, "Bearer %s", s->token);
+  struct curl_slist *h = sbx__add_header(NULL, "Authorization", bearer);
+  if (h) h = sbx__add_header(h, "X-Daytona-Source", "sbx");
+  if (h && s->org_id) h = sbx__add_header(h, "X-Daytona-Organization-ID", s->org_id);
+  return h;
+}
+
+static int shared_headers(struct dt_state *s) {
+  s->hdr_auth = sbx__http_shared_headers(auth_headers(s));
+  s->hdr_json = s->hdr_auth ? curl_slist_append(NULL, "Content-Type: application/json") : NULL;
+  if (!s->hdr_json) return SBX_ENOMEM;
+  s->hdr_json->next = s->hdr_auth;
+  return 0;
 }
 
 /* Credentials as the official SDK: an API key, or a JWT with an org id. */
@@ -58,7 +78,8 @@ static int dt_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, si
   s->target = target ? strdup(target) : NULL;
   s->api_url = sbx__strip_slash(api ? api : DT_DEFAULT_API_URL);
   s->api_host = s->api_url ? sbx__origin_of(s->api_url) : NULL;
-  if (!s->token || (org && !s->org_id) || (target && !s->target) || !s->api_host)
+  if (!s->token || (org && !s->org_id) || (target && !s->target) || !s->api_host ||
+      shared_headers(s) != 0)
     return init_fail(c, errbuf, errlen, NULL);
   if (strncmp(s->api_url, "http://", 7) != 0 && strncmp(s->api_url, "https://", 8) != 0) {
     if (errbuf && errlen)
@@ -161,18 +182,8 @@ int dt_valid_id(const char *id) {
 
 /* ---- requests -------------------------------------------------------------------- */
 
-static struct curl_slist *auth_headers(struct dt_state *s) {
-  char bearer[64 + 4096];
-  snprintf(bearer, sizeof bearer, "Bearer %s", s->token);
-  struct curl_slist *h = sbx__add_header(NULL, "Authorization", bearer);
-  if (h) h = sbx__add_header(h, "X-Daytona-Source", "sbx");
-  if (h && s->org_id) h = sbx__add_header(h, "X-Daytona-Organization-ID", s->org_id);
-  return h;
-}
-
-static void set_body(struct sbx_http_req *r, const char *body) {
-  if (!body) return;
-  r->headers = sbx__add_header(r->headers, "Content-Type", "application/json");
+void dt_json_body(struct sbx_client *c, struct sbx_http_req *r, const char *body) {
+  r->shared_headers = dt_of(c)->hdr_json;
   r->body = body;
   r->body_len = strlen(body);
 }
@@ -192,9 +203,9 @@ int dt_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, con
   r->method = method;
   r->url = *url_out;
   r->host = s->api_host;
-  r->headers = auth_headers(s);
-  if (r->headers) set_body(r, body);
-  return r->headers ? 0 : SBX_ENOMEM;
+  r->shared_headers = s->hdr_auth;
+  if (body) dt_json_body(c, r, body);
+  return 0;
 }
 
 int dt_toolbox_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *id,
@@ -209,8 +220,8 @@ int dt_toolbox_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out,
   r->method = method;
   r->url = *url_out;
   r->host = t->host;
-  r->headers = auth_headers(s);
-  return r->headers ? 0 : SBX_ENOMEM;
+  r->shared_headers = s->hdr_auth;
+  return 0;
 }
 
 /* ---- replies -------------------------------------------------------------------- */

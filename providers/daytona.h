@@ -42,6 +42,9 @@ struct dt_state {
   char *target;
   char *api_url; /* no trailing slash */
   char *api_host;
+  /* Headers of every request, built once (sbx_http_req.shared_headers):
+   * credentials; and Content-Type: application/json followed by hdr_auth. */
+  struct curl_slist *hdr_auth, *hdr_json;
   struct dt_toolbox *tb[DT_BUCKETS];
 };
 
@@ -64,6 +67,8 @@ int dt_valid_id(const char *id);
  * body (borrowed, "" for none). Returns 0 or SBX_ENOMEM. */
 int dt_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *method,
                const char *body, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A JSON request body (borrowed, must outlive the transfer) and its type. */
+void dt_json_body(struct sbx_client *c, struct sbx_http_req *r, const char *body);
 /* Toolbox request for sandbox id (the cache must hold it). */
 int dt_toolbox_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *id,
                    const char *method, const char *path_and_query);

@@ -31,10 +31,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   x->t.url = NULL;
   int st = dt_toolbox_req(k->op.c, r, &x->t.url, x->t.id, "POST", "/process/execute");
   if (st) return st;
-  r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
-  if (!r->headers) return SBX_ENOMEM;
-  r->body = x->body;
-  r->body_len = strlen(x->body);
+  dt_json_body(k->op.c, r, x->body);
   /* JSON escaping can double the output; the cap is checked on the result */
   r->max_body = k->op.c->cfg.max_output * 2 + 4096;
   r->timeout_ms = x->timeout_ms ? x->timeout_ms + 5000 : DT_NO_TIMEOUT_MS;

@@ -48,10 +48,8 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   x->t.url = NULL;
   int st = dt_toolbox_req(k->op.c, r, &x->t.url, x->t.id, method, path);
   if (st || x->phase != DP_INPUT) return st;
-  r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
-  r->body = x->body;
-  r->body_len = strlen(x->body);
-  return r->headers ? 0 : SBX_ENOMEM;
+  dt_json_body(k->op.c, r, x->body);
+  return 0;
 }
 
 static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {

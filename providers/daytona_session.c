@@ -136,10 +136,8 @@ static int json_body(struct sbx_http_req *r, struct dsess_op *x, json_t *o) {
   x->body = o ? sbx_json_dump(o, NULL) : NULL;
   json_decref(o);
   if (!x->body) return SBX_ENOMEM;
-  r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
-  r->body = x->body;
-  r->body_len = strlen(x->body);
-  return r->headers ? 0 : SBX_ENOMEM;
+  dt_json_body(x->t.k.op.c, r, x->body);
+  return 0;
 }
 
 static int build_follow(struct sbx_call *k, struct dsess_op *x, struct sbx_http_req *r) {
@@ -151,10 +149,11 @@ static int build_follow(struct sbx_call *k, struct dsess_op *x, struct sbx_http_
   snprintf(key, sizeof key, "Sec-WebSocket-Key: %s", x->ws_key);
   static const char *const fixed[] = {"Connection: Upgrade", "Upgrade: websocket",
                                       "Sec-WebSocket-Version: 13"};
-  for (size_t i = 0; i < 3 && r->headers; i++)
-    r->headers = curl_slist_append(r->headers, fixed[i]);
-  if (r->headers) r->headers = curl_slist_append(r->headers, key);
-  if (!r->headers) return SBX_ENOMEM;
+  for (size_t i = 0; i < 4; i++) { /* r->headers starts empty: the shared ones follow */
+    struct curl_slist *l = curl_slist_append(r->headers, i < 3 ? fixed[i] : key);
+    if (!l) return SBX_ENOMEM; /* the caller frees r->headers */
+    r->headers = l;
+  }
   sbx_ws_reader_free(x->ws);
   x->ws = sbx_ws_reader_new();
   if (!x->ws) return SBX_ENOMEM;

@@ -300,6 +300,13 @@ static void set_method_and_body(struct sbx_http *h, const struct sbx_http_req *r
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 }
 
+struct curl_slist *sbx__http_shared_headers(struct curl_slist *l) {
+  /* "Expect:" off: no 100-continue round trip before uploads. */
+  struct curl_slist *r = curl_slist_append(l, "Expect:");
+  if (!r) curl_slist_free_all(l);
+  return r;
+}
+
 int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   struct sbx_client *c = op->c;
   struct sbx_http *h = calloc(1, sizeof *h);
@@ -316,13 +323,19 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   h->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
   h->sink = r->sink;
   h->upgrade = r->upgrade && r->sink;
-  /* "Expect:" off: no 100-continue round trip before uploads. */
-  r->headers = curl_slist_append(r->headers, "Expect:");
-  if (!r->headers) goto nomem;
+  if (!r->shared_headers) {
+    r->headers = sbx__http_shared_headers(r->headers);
+    if (!r->headers) goto nomem;
+  } else if (r->headers) { /* own headers first, then the shared ones */
+    h->own_last = r->headers;
+    while (h->own_last->next)
+      h->own_last = h->own_last->next;
+    h->own_last->next = r->shared_headers;
+  }
   h->headers = r->headers;
   r->headers = NULL;
   set_common(c, h, r);
-  curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
+  curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers ? h->headers : r->shared_headers);
   set_method_and_body(h, r);
   op->http = h;
   if (h->upgrade) { /* its own connection: no host slot to wait for */
@@ -372,6 +385,7 @@ void sbx__http_pool_free(struct sbx_client *c) {
 void sbx__http_free(struct sbx_http *h) {
   if (!h) return;
   if (h->easy) release_easy(h->c, h);
+  if (h->own_last) h->own_last->next = NULL; /* the shared tail is not ours */
   curl_slist_free_all(h->headers);
   sbx__buf_free(&h->body);
   free(h->next_token);

@@ -31,6 +31,10 @@ struct sbx_http_req {
   const char *url;
   const char *host;           /* admission key: scheme://host:port */
   struct curl_slist *headers; /* ownership passes to the transfer */
+  /* Borrowed: sent after headers, never freed by the transfer; made once by
+   * sbx__http_shared_headers and kept until the client is freed. Saves
+   * building the same credentials headers for every request. */
+  struct curl_slist *shared_headers;
   /* Request body: from memory (borrowed, must outlive the transfer) ... */
   const char *body;
   size_t body_len;
@@ -55,9 +59,10 @@ struct sbx_http {
   struct sbx_op *op;
   struct sbx_client *c;
   struct curl_slist *headers;
-  int slot;             /* host slot index */
-  unsigned added : 1;   /* added to the multi handle */
-  unsigned waiting : 1; /* queued for admission */
+  struct curl_slist *own_last; /* last own header, linked to a shared list */
+  int slot;                    /* host slot index */
+  unsigned added : 1;          /* added to the multi handle */
+  unsigned waiting : 1;        /* queued for admission */
   unsigned done : 1;
   unsigned streaming : 1; /* body goes to the sink */
   unsigned sink_aborted : 1;
@@ -86,6 +91,9 @@ struct sbx_http {
   char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Finish a list for sbx_http_req.shared_headers: adds what every request
+ * sends. On failure frees l and returns NULL. */
+struct curl_slist *sbx__http_shared_headers(struct curl_slist *l);
 /* Start a transfer for op (op->http is set). Returns 0 or a negative status. */
 int sbx__http_start(struct sbx_op *op, struct sbx_http_req *req);
 /* Abort and free op's transfer (not from inside curl callbacks). */
