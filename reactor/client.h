@@ -32,7 +32,9 @@ struct sbx_multi {
   CURLM *m;
   struct sbx_client *c;
   ev_timer timer;
-  int timer_weak; /* timer owes the loop an ev_ref */
+  int timer_weak;           /* timer owes the loop an ev_ref */
+  struct sock_watch *socks; /* curl's sockets (curl_bridge.c) */
+  int n_socks, n_easy;      /* sockets and transfers: is it multiplexing? */
 };
 
 struct sbx_client {

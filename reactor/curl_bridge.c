@@ -4,7 +4,10 @@
  * back (timer callback); libev watchers call curl_multi_socket_action; then
  * finished transfers are drained from curl_multi_info_read and only there
  * handed to their ops (never from inside a curl callback). */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "client.h"
 #include "http.h"
@@ -41,8 +44,36 @@ struct sock_watch {
   ev_io io;
   struct sbx_multi *bm;
   curl_socket_t fd;
-  int weak; /* an ev_unref is owed back */
+  int weak;   /* an ev_unref is owed back */
+  int corked; /* TCP_CORK is on until the callback ends */
+  struct sock_watch *next;
 };
+
+/* curl 7.88 writes every HTTP/2 frame with its own SSL_write and send(), so
+ * a burst of requests costs a TCP segment per frame, each through the whole
+ * kernel send path (and, on loopback, the peer's receive path too). While
+ * one callback runs curl, its connections are corked: the kernel coalesces
+ * the frames, and uncorking at the end of the callback sends them in the
+ * same loop turn, so no request waits. Only while transfers outnumber
+ * connections (multiplexing): an HTTP/1.1 connection carries one request at
+ * a time, and corking it would only add two syscalls. */
+static void cork(struct sbx_multi *bm) {
+  if (bm->n_socks == 0 || bm->n_easy < 2 * bm->n_socks) return;
+  int on = 1;
+  for (struct sock_watch *sw = bm->socks; sw; sw = sw->next)
+    if (setsockopt(sw->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0) sw->corked = 1;
+}
+
+static void uncork_one(struct sock_watch *sw) {
+  int off = 0;
+  if (sw->corked) setsockopt(sw->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+  sw->corked = 0;
+}
+
+static void uncork(struct sbx_multi *bm) {
+  for (struct sock_watch *sw = bm->socks; sw; sw = sw->next)
+    uncork_one(sw);
+}
 
 static void drain(struct sbx_multi *bm) {
   struct sbx_client *c = bm->c;
@@ -66,8 +97,10 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
       (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
   int running;
   sbx__client_enter(c);
+  cork(bm);
   curl_multi_socket_action(bm->m, sw->fd, action, &running);
   drain(bm);
+  uncork(bm);
   sbx__client_leave(c);
 }
 
@@ -77,8 +110,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   int running;
   unweaken(loop, &bm->timer_weak); /* libev stopped the expired one-shot timer */
   sbx__client_enter(c);
+  cork(bm);
   curl_multi_socket_action(bm->m, CURL_SOCKET_TIMEOUT, 0, &running);
   drain(bm);
+  uncork(bm);
   sbx__client_leave(c);
 }
 
@@ -92,6 +127,12 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     if (sw) {
       io_stop_weak(c->loop, &sw->io, &sw->weak);
       curl_multi_assign(bm->m, fd, NULL);
+      uncork_one(sw);
+      struct sock_watch **pp = &bm->socks; /* a few connections: a short walk */
+      while (*pp != sw)
+        pp = &(*pp)->next;
+      *pp = sw->next;
+      bm->n_socks--;
       free(sw);
     }
     return 0;
@@ -103,6 +144,9 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     sw->fd = fd;
     ev_init(&sw->io, io_cb);
     curl_multi_assign(bm->m, fd, sw);
+    sw->next = bm->socks;
+    bm->socks = sw;
+    bm->n_socks++;
   }
   int ev = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
   if (ev_is_active(&sw->io) && (sw->io.events & (EV_READ | EV_WRITE)) == ev) return 0;
@@ -159,11 +203,18 @@ int sbx__bridge_init(struct sbx_client *c) {
 int sbx__bridge_add(struct sbx_client *c, struct sbx_http *h) {
   struct sbx_multi *bm = h->upgrade ? &c->mh_up : &c->mh;
   if (!bm->m && multi_init(c, bm) != 0) return -1;
-  return curl_multi_add_handle(bm->m, h->easy) == CURLM_OK ? 0 : -1;
+  if (curl_multi_add_handle(bm->m, h->easy) != CURLM_OK) return -1;
+  h->in_multi = 1;
+  bm->n_easy++;
+  return 0;
 }
 
 void sbx__bridge_remove(struct sbx_client *c, struct sbx_http *h) {
-  curl_multi_remove_handle(h->upgrade ? c->mh_up.m : c->mh.m, h->easy);
+  struct sbx_multi *bm = h->upgrade ? &c->mh_up : &c->mh;
+  if (!h->in_multi) return;
+  curl_multi_remove_handle(bm->m, h->easy);
+  h->in_multi = 0;
+  bm->n_easy--;
 }
 
 static void multi_cleanup(struct sbx_multi *bm) {

@@ -61,7 +61,8 @@ struct sbx_http {
   struct curl_slist *headers;
   struct curl_slist *own_last; /* last own header, linked to a shared list */
   int slot;                    /* host slot index */
-  unsigned added : 1;          /* added to the multi handle */
+  unsigned added : 1;          /* admitted (holds a host slot unless an upgrade) */
+  unsigned in_multi : 1;       /* curl_multi_add_handle succeeded (curl_bridge.c) */
   unsigned waiting : 1;        /* queued for admission */
   unsigned done : 1;
   unsigned streaming : 1; /* body goes to the sink */
