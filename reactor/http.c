@@ -19,6 +19,14 @@
 #define COLD_HOST_MAX_INFLIGHT 100
 #define UPLOAD_BUFFER_SIZE 16384L /* curl's minimum */
 
+void sbx__buf_reserve(struct sbx_buf *b, size_t n) {
+  if (n <= b->cap) return;
+  char *d = realloc(b->data, n);
+  if (!d) return; /* append reports it */
+  b->data = d;
+  b->cap = n;
+}
+
 int sbx__buf_append(struct sbx_buf *b, const void *p, size_t n, size_t cap) {
   if (b->len + n > cap) return -1;
   if (b->len + n + 1 > b->cap) {
@@ -126,6 +134,10 @@ static size_t write_cb(char *p, size_t sz, size_t n, void *ud) {
     }
     return len;
   }
+  curl_off_t size = -1; /* sized once from Content-Length, not grown by doubling */
+  if (!h->body.cap && curl_easy_getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size) == 0 &&
+      size > 0 && (uint64_t)size <= h->max_body)
+    sbx__buf_reserve(&h->body, (size_t)size + 1);
   if (sbx__buf_append(&h->body, p, len, h->max_body) != 0) {
     h->too_big = 1;
     return 0;

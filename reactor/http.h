@@ -112,6 +112,8 @@ void sbx__http_done(struct sbx_http *h, CURLcode result);
 int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_errinfo *e);
 
 int sbx__buf_append(struct sbx_buf *b, const void *p, size_t n, size_t cap);
+/* Room for n bytes (terminator included) in one allocation; best effort. */
+void sbx__buf_reserve(struct sbx_buf *b, size_t n);
 void sbx__buf_free(struct sbx_buf *b);
 
 /* The multi bridge (curl_bridge.c). */
