@@ -165,8 +165,8 @@ static json_t *build(enum kind k, const char *v, const char *end) {
 }
 
 static const char *wanted(const char *const *keys, const char *k, size_t n) {
-  for (; *keys; keys++)
-    if (strncmp(*keys, k, n) == 0 && (*keys)[n] == 0) return *keys;
+  for (; *keys; keys++) /* the first byte rules out most keys without a call */
+    if (n && (*keys)[0] == k[0] && strncmp(*keys, k, n) == 0 && (*keys)[n] == 0) return *keys;
   return NULL;
 }
 
