@@ -37,7 +37,7 @@ struct sbx_multi {
   ev_timer timer;
   int timer_weak;           /* timer owes the loop an ev_ref */
   struct sock_watch *socks; /* curl's sockets (curl_bridge.c) */
-  int n_socks, n_easy;      /* sockets and transfers: is it multiplexing? */
+  int n_socks, n_mux;       /* sockets, and transfers with sbx_http.mux */
 };
 
 struct sbx_client {

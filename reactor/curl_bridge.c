@@ -54,14 +54,21 @@ struct sock_watch {
  * kernel send path (and, on loopback, the peer's receive path too). While
  * one callback runs curl, its connections are corked: the kernel coalesces
  * the frames, and uncorking at the end of the callback sends them in the
- * same loop turn, so no request waits. Only while transfers outnumber
- * connections (multiplexing): an HTTP/1.1 connection carries one request at
- * a time, and corking it would only add two syscalls. */
-static void cork(struct sbx_multi *bm) {
-  if (bm->n_socks == 0 || bm->n_easy < 2 * bm->n_socks) return;
+ * same loop turn, so no request waits. Only while transfers that may share
+ * a connection outnumber the connections: an HTTP/1.1 connection carries one
+ * request at a time, and corking it would only add two syscalls. A timer
+ * callback (where new requests go out) corks every connection, an io
+ * callback the one that fired (with many connections, the others would
+ * mostly cost syscalls). */
+static void cork_one(struct sock_watch *sw) {
   int on = 1;
-  for (struct sock_watch *sw = bm->socks; sw; sw = sw->next)
-    if (setsockopt(sw->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0) sw->corked = 1;
+  if (!sw->corked && setsockopt(sw->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0) sw->corked = 1;
+}
+
+static void cork(struct sbx_multi *bm, struct sock_watch *only) {
+  if (bm->n_socks == 0 || bm->n_mux < 2 * bm->n_socks) return;
+  for (struct sock_watch *sw = only ? only : bm->socks; sw; sw = only ? NULL : sw->next)
+    cork_one(sw);
 }
 
 static void uncork_one(struct sock_watch *sw) {
@@ -97,7 +104,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
       (revents & EV_READ ? CURL_CSELECT_IN : 0) | (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
   int running;
   sbx__client_enter(c);
-  cork(bm);
+  cork(bm, sw);
   curl_multi_socket_action(bm->m, sw->fd, action, &running);
   drain(bm);
   uncork(bm);
@@ -110,7 +117,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   int running;
   unweaken(loop, &bm->timer_weak); /* libev stopped the expired one-shot timer */
   sbx__client_enter(c);
-  cork(bm);
+  cork(bm, NULL);
   curl_multi_socket_action(bm->m, CURL_SOCKET_TIMEOUT, 0, &running);
   drain(bm);
   uncork(bm);
@@ -205,7 +212,7 @@ int sbx__bridge_add(struct sbx_client *c, struct sbx_http *h) {
   if (!bm->m && multi_init(c, bm) != 0) return -1;
   if (curl_multi_add_handle(bm->m, h->easy) != CURLM_OK) return -1;
   h->in_multi = 1;
-  bm->n_easy++;
+  bm->n_mux += h->mux;
   return 0;
 }
 
@@ -214,7 +221,7 @@ void sbx__bridge_remove(struct sbx_client *c, struct sbx_http *h) {
   if (!h->in_multi) return;
   curl_multi_remove_handle(bm->m, h->easy);
   h->in_multi = 0;
-  bm->n_easy--;
+  bm->n_mux -= h->mux;
 }
 
 static void multi_cleanup(struct sbx_multi *bm) {

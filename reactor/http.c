@@ -335,6 +335,7 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   h->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
   h->sink = r->sink;
   h->upgrade = r->upgrade && r->sink;
+  h->mux = !h->upgrade && !one_per_connection(c, &c->hosts[h->slot]);
   if (!r->shared_headers) {
     r->headers = sbx__http_shared_headers(r->headers);
     if (!r->headers) goto nomem;

@@ -63,6 +63,7 @@ struct sbx_http {
   int slot;                    /* host slot index */
   unsigned added : 1;          /* admitted (holds a host slot unless an upgrade) */
   unsigned in_multi : 1;       /* curl_multi_add_handle succeeded (curl_bridge.c) */
+  unsigned mux : 1;            /* may share an HTTP/2 connection with others */
   unsigned waiting : 1;        /* queued for admission */
   unsigned done : 1;
   unsigned streaming : 1; /* body goes to the sink */
