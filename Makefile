@@ -4,7 +4,7 @@
 #   make run             a sample batch (see README)
 #   make bench           client CPU and memory figures against sbx-emu, and a 10,000-task batch
 #   make format          clang-format every source file
-#   make SANITIZE=address,undefined   sanitized build in build-san/
+#   make SANITIZE=address,undefined   sanitized build in build-san/ (make test: $(B)-san/)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -95,12 +95,14 @@ tests-build: all $(UNIT_BIN) $(INT_BIN) $(EX_BIN)
 # The plain run: unit, integration (library and CLI against a fresh sbx-emu),
 # conformance (official SDK against sbx-emu); then all but conformance again
 # under ASan+UBSan.
+# SAN_B: the sanitized build's directory (B=build-x gives build-x-san).
+SAN_B ?= $(B)-san
 test: deps
 	@sh mk/deps.sh test
 	$(MAKE) tests-build
 	sh tests/run.sh $(B) all
-	$(MAKE) SANITIZE=address,undefined tests-build
-	ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh build-san sanitized
+	$(MAKE) SANITIZE=address,undefined B=$(SAN_B) tests-build
+	ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh $(SAN_B) sanitized
 
 test-unit: tests-build
 	sh tests/run.sh $(B) unit

@@ -87,6 +87,7 @@ const struct sbx_provider sbx__provider_daytona = {
     .file_write = dt_file_write,
     .file_write_many = dt_file_write_many,
     .file_read = dt_file_read,
+    .file_read_many = dt_file_read_many,
     .fs = dt_fs,
 };
 
