@@ -1,4 +1,5 @@
-/* cli_files.c - file commands: put, get and fs ls|mkdir|rm|stat|mv. */
+/* cli_files.c - file commands: put, get (one file, or several in one
+ * sbx_file_read_many) and fs ls|mkdir|rm|stat|mv. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -137,30 +138,32 @@ static void get_data(sbx_client *c, sbx_op_id op, const char *data, size_t len, 
   if (cli_write_all(1, data, len) < 0) cli_stdout_broken(f->cli);
 }
 
+/* --json: one line per file written. */
+static void get_json(const char *id, const char *path, const char *local) {
+  struct stat sb;
+  json_t *o = json_object();
+  json_object_set_new(o, "ok", json_true());
+  json_object_set_new(o, "command", json_string("get"));
+  json_object_set_new(o, "id", out_jstr(id));
+  json_object_set_new(o, "path", out_jstr(path));
+  json_object_set_new(o, "local_path", out_jstr(local));
+  json_object_set_new(o, "size", json_integer(stat(local, &sb) == 0 ? sb.st_size : -1));
+  out_json_line(o);
+}
+
 static void get_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
   struct file_op *f = ud;
-  struct stat sb;
-  if (err) {
+  if (err)
     cli_fail(f->cli, f->what, err);
-  } else if (f->cli->json && f->local) {
-    json_t *o = json_object();
-    json_object_set_new(o, "ok", json_true());
-    json_object_set_new(o, "command", json_string("get"));
-    json_object_set_new(o, "id", out_jstr(f->id));
-    json_object_set_new(o, "path", out_jstr(f->path));
-    json_object_set_new(o, "local_path", out_jstr(f->local));
-    json_object_set_new(o, "size", json_integer(stat(f->local, &sb) == 0 ? sb.st_size : -1));
-    out_json_line(o);
-  }
+  else if (f->cli->json && f->local)
+    get_json(f->id, f->path, f->local);
   cli_done(f->cli, op);
 }
 
-int cmd_get(struct cli *cli, int argc, char **argv) {
-  static const char *const names[] = {"sandbox id", "sandbox path", "local path"};
-  const char *args[3];
-  int rc = parse(cli, argc, argv, no_opts, args, 2, 3, names, no_opt, NULL);
-  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+/* ID SANDBOX_PATH [LOCAL_PATH|-] */
+static int get_one(struct cli *cli, const char *const *args) {
   char *local = NULL;
+  int rc;
   if (args[2] && strcmp(args[2], "-") != 0) {
     /* Into a directory: keep the sandbox file's name, like cp. */
     struct stat sb;
@@ -190,6 +193,82 @@ int cmd_get(struct cli *cli, int argc, char **argv) {
   if (rc != CLI_EXIT_OK && local && !existed) unlink(local);
   free(local);
   return rc;
+}
+
+static const char *base_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* Several files, each reported on its own: a missing one does not stop the
+ * others (the library leaves no file for it). */
+static void many_file_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
+  struct file_op *f = ud;
+  if (err)
+    cli_fail(f->cli, f->what, err);
+  else if (f->cli->json)
+    get_json(f->id, f->path, f->local);
+}
+
+static void many_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
+  struct cli *cli = ud; /* each failed file was reported by many_file_done */
+  cli_done(cli, op);
+}
+
+/* ID SANDBOX_PATH... LOCAL_DIR: one sbx_file_read_many. */
+static int get_many(struct cli *cli, const char *id, const char *const *paths, size_t n,
+                    const char *dir) {
+  struct stat sb;
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return cli_usage(cli, "'%s' is not a directory (several sandbox paths go into one)", dir);
+  if (n > SBX_READ_MANY_MAX)
+    return cli_usage(cli, "%zu sandbox paths; at most %d per get", n, SBX_READ_MANY_MAX);
+  for (size_t i = 0; i < n; i++) {
+    if (!*base_of(paths[i])) return cli_usage(cli, "sandbox path '%s' names no file", paths[i]);
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(base_of(paths[j]), base_of(paths[i])) == 0)
+        return cli_usage(cli, "'%s' and '%s' would both be written to %s/%s", paths[j], paths[i],
+                         dir, base_of(paths[i]));
+  }
+  int rc = cli_open(cli);
+  if (rc) return rc;
+  struct file_op *f = cli_xmalloc(n * sizeof *f);
+  sbx_download *dls = cli_xmalloc(n * sizeof *dls);
+  for (size_t i = 0; i < n; i++) {
+    op_init(&f[i], cli, id, paths[i], SHOW_NOTHING);
+    f[i].local = cli_xasprintf("%s/%s", dir, base_of(paths[i]));
+    dls[i] = (sbx_download){
+        .path = paths[i], .local_path = f[i].local, .file_done = many_file_done, .file_ud = &f[i]};
+  }
+  sbx_op_id op = 0;
+  cli_track(cli, sbx_file_read_many(cli->client, id, dls, n, many_done, cli, &op), &op, id);
+  cli_run(cli);
+  for (size_t i = 0; i < n; i++) {
+    free(f[i].what);
+    free((char *)f[i].local);
+  }
+  free(f);
+  free(dls);
+  return cli_exit_code(cli);
+}
+
+int cmd_get(struct cli *cli, int argc, char **argv) {
+  /* Positionals: ID SANDBOX_PATH [LOCAL_PATH|-], or ID SANDBOX_PATH... LOCAL_DIR. */
+  size_t max = argc > 3 ? (size_t)argc : 3;
+  const char **args = cli_xmalloc(max * sizeof *args);
+  const char **names = cli_xmalloc(max * sizeof *names);
+  names[0] = "sandbox id";
+  for (size_t i = 1; i < max; i++)
+    names[i] = i == 1 || i + 1 < max ? "sandbox path" : max == 3 ? "local path" : "local directory";
+  int rc = parse(cli, argc, argv, no_opts, args, 2, (int)max, names, no_opt, NULL);
+  size_t got = 0;
+  while (!rc && got < max && args[got])
+    got++;
+  if (!rc && got <= 3) rc = get_one(cli, args);
+  if (!rc && got > 3) rc = get_many(cli, args[0], args + 1, got - 2, args[got - 1]);
+  free(args);
+  free(names);
+  return rc < 0 ? CLI_EXIT_OK : rc;
 }
 
 /* ---- fs ------------------------------------------------------------------- */

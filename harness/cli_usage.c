@@ -74,8 +74,11 @@ static const struct usage cmds[] = {
     {"put", "  sbx put ID LOCAL_PATH SANDBOX_PATH\n"
             "      Upload a file (streamed from disk; parent dirs are created).\n"},
     {"get", "  sbx get ID SANDBOX_PATH [LOCAL_PATH|-]\n"
+            "  sbx get ID SANDBOX_PATH... LOCAL_DIR\n"
             "      Download a file to LOCAL_PATH (a directory keeps the name), or to\n"
-            "      stdout with - or no LOCAL_PATH.\n"},
+            "      stdout with - or no LOCAL_PATH. Several files go into LOCAL_DIR under\n"
+            "      their own names, as one download (one request on Daytona); one that\n"
+            "      fails is reported and leaves no file, the others still arrive.\n"},
     {"fs ls", "  sbx fs ls ID PATH [--depth N]\n      List a directory: type, size, path.\n"},
     {"fs mkdir", "  sbx fs mkdir ID PATH\n      Create a directory and its parents.\n"},
     {"fs rm", "  sbx fs rm ID PATH\n      Remove a file or directory tree.\n"},

@@ -519,11 +519,6 @@ static int mkdir_parents(char *path) {
   return 0;
 }
 
-/* The artifact being downloaded (a glob match or the literal path). */
-static const char *current_artifact(const struct run_task *t) {
-  return t->n_matches ? t->matches[t->glob] : t->spec->artifacts[t->step];
-}
-
 /* artifacts/<task>/<sandbox path without its leading '/'>: the validator
  * and list_cb keep ".." out, so this never leaves the task's directory. */
 static char *artifact_rel(const struct run_task *t, const char *sandbox_path) {
@@ -532,37 +527,120 @@ static char *artifact_rel(const struct run_task *t, const char *sandbox_path) {
   return cli_xasprintf("artifacts/%s/%s", t->spec->id, sandbox_path);
 }
 
+/* The local file of an artifact, its parent dirs made; NULL after failing the task. */
+static char *artifact_local(struct run_task *t, const char *sandbox_path) {
+  char *rel = artifact_rel(t, sandbox_path);
+  char *local = cli_xasprintf("%s/%s", t->run->o.results_dir, rel);
+  free(rel);
+  if (mkdir_parents(local) == 0) return local;
+  set_error(t, RE_LOCAL, "download artifact", strerror(errno));
+  free(local);
+  go_kill_or_end(t);
+  return NULL;
+}
+
+static void note_saved(struct run_task *t, const char *sandbox_path) {
+  char *rel = artifact_rel(t, sandbox_path);
+  add_str(&t->saved, &t->n_saved, rel);
+  free(rel);
+}
+
+/* A literal artifact path: one read; missing is noted, not an error. */
 static void download_cb(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
   struct run_task *t = ud;
-  const char *p = current_artifact(t);
+  const char *p = t->spec->artifacts[t->step];
   if (err && err->code == SBX_ENOTFOUND && !t->cancelled) {
     t->op = 0;
     add_str(&t->missing, &t->n_missing, p);
   } else {
     if (op_failed(t, "download artifact", err)) return;
-    char *rel = artifact_rel(t, p);
-    add_str(&t->saved, &t->n_saved, rel);
-    free(rel);
-  }
-  if (t->n_matches && ++t->glob < t->n_matches) {
-    set_state(t, RT_DOWNLOADING);
-    return;
+    note_saved(t, p);
   }
   next_artifact(t);
 }
 
+/* A glob's matches (up to SBX_READ_MANY_MAX at a time, from t->glob): one
+ * sbx_file_read_many, so one request on Daytona. Outcomes are kept per
+ * file and noted in match order once the op completes. */
+struct art_batch {
+  struct run_task *t;
+  size_t n;
+  int bad_code; /* the first failure other than "not found", 0 when none */
+  char bad_msg[300];
+  struct art_file {
+    struct art_batch *b;
+    int code;
+  } f[];
+};
+
+static void match_done(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
+  struct art_file *f = ud;
+  struct art_batch *b = f->b;
+  f->code = err ? err->code : 0;
+  if (!err || err->code == SBX_ENOTFOUND || b->bad_code) return; /* a match that vanished */
+  b->bad_code = err->code;
+  snprintf(b->bad_msg, sizeof b->bad_msg, "%s", err->message ? err->message : "");
+}
+
+static void matches_cb(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
+  struct art_batch *b = ud;
+  struct run_task *t = b->t;
+  for (size_t i = 0; i < b->n; i++) {
+    const char *p = t->matches[t->glob + i];
+    if (b->f[i].code == SBX_ENOTFOUND)
+      add_str(&t->missing, &t->n_missing, p);
+    else if (b->f[i].code == 0)
+      note_saved(t, p);
+  }
+  sbx_error bad = {.code = (sbx_status)b->bad_code, .retry_after_ms = -1, .message = b->bad_msg};
+  t->glob += b->n;
+  int failed = op_failed(t, "download artifact", b->bad_code ? &bad : NULL);
+  free(b); /* after op_failed: bad points into it */
+  if (failed) return;
+  if (t->glob < t->n_matches)
+    set_state(t, RT_DOWNLOADING);
+  else
+    next_artifact(t);
+}
+
+static void download_matches(struct run_task *t) {
+  size_t left = t->n_matches - t->glob;
+  size_t n = left < SBX_READ_MANY_MAX ? left : SBX_READ_MANY_MAX;
+  struct art_batch *b = cli_xmalloc(sizeof *b + n * sizeof b->f[0]);
+  sbx_download *dls = cli_xmalloc(n * sizeof *dls);
+  char **locals = cli_xmalloc(n * sizeof *locals);
+  *b = (struct art_batch){.t = t, .n = n};
+  size_t made = 0;
+  for (; made < n; made++) {
+    const char *p = t->matches[t->glob + made];
+    if (!(locals[made] = artifact_local(t, p))) break;
+    b->f[made] = (struct art_file){b, 0};
+    dls[made] = (sbx_download){.path = p,
+                               .local_path = locals[made],
+                               .max_bytes = t->run->o.max_artifact_bytes,
+                               .file_done = match_done,
+                               .file_ud = &b->f[made]};
+  }
+  sbx_status st = SBX_OK;
+  if (made == n) st = sbx_file_read_many(t->run->c, t->sandbox, dls, n, matches_cb, b, &t->op);
+  for (size_t i = 0; i < made; i++)
+    free(locals[i]);
+  free(locals);
+  free(dls);
+  if (made == n && st == SBX_OK) return;
+  free(b);
+  if (made == n) start_failed(t, "download artifact", st);
+}
+
 static void step_downloading(struct run_task *t) {
   if (stopped(t)) return;
-  const char *p = current_artifact(t);
-  char *rel = artifact_rel(t, p);
-  char *local = cli_xasprintf("%s/%s", t->run->o.results_dir, rel);
-  free(rel);
-  if (mkdir_parents(local) != 0) {
-    set_error(t, RE_LOCAL, "download artifact", strerror(errno));
-    free(local);
-    go_kill_or_end(t);
+  if (t->n_matches) {
+    download_matches(t);
     return;
   }
+  const char *p = t->spec->artifacts[t->step];
+  char *local = artifact_local(t, p);
+  if (!local) return;
   sbx_download dl = {.path = p, .local_path = local, .max_bytes = t->run->o.max_artifact_bytes};
   sbx_status st = sbx_file_read(t->run->c, t->sandbox, &dl, download_cb, t, &t->op);
   free(local);

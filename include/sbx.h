@@ -449,10 +449,36 @@ typedef struct sbx_download {
   void (*on_data)(sbx_client *c, sbx_op_id op, const char *data, size_t len, void *ud);
   const char *user;
   uint64_t max_bytes;
+  /* sbx_file_read_many only (sbx_file_read ignores them): file_done, when
+   * set, gets this file's outcome once, before the op completes (err NULL:
+   * it arrived whole); file_ud is the ud this file's on_data and file_done
+   * receive (NULL: the op's ud), so one callback can serve every file. */
+  sbx_done_cb file_done;
+  void *file_ud;
 } sbx_download;
 
 sbx_status sbx_file_read(sbx_client *c, const char *sandbox_id, const sbx_download *dl,
                          sbx_done_cb cb, void *ud, sbx_op_id *out);
+
+enum { SBX_READ_MANY_MAX = 1000 }; /* files per sbx_file_read_many */
+
+/* Download n files of one sandbox as one op. SBX_EINVAL unless 1 <= n <=
+ * SBX_READ_MANY_MAX and no two files share a local_path (the log names the
+ * entry). Daytona asks for all of them in one request and streams its
+ * multipart reply file by file; other providers run up to 8 single reads at
+ * a time. Each file is handled as by sbx_file_read: local_path written while
+ * bytes arrive (never held whole), else on_data; max_bytes caps that file.
+ *
+ * One file failing (missing, over its cap, a local write error) does not
+ * stop the others, so per-file outcomes go to dls[i].file_done. A failed
+ * file leaves no partial file (what was at its local_path stays as it was);
+ * the ones that arrived stay whatever the others did. cb gets NULL when
+ * every file arrived; else the error that stopped the op (HTTP, transport,
+ * a malformed reply, cancel, deadline; files not done by then get it too);
+ * else the first failed file's error in dls order, which names its path
+ * (prefixed "K of N files failed; first: " when several did). */
+sbx_status sbx_file_read_many(sbx_client *c, const char *sandbox_id, const sbx_download *dls,
+                              size_t n, sbx_done_cb cb, void *ud, sbx_op_id *out);
 
 /* depth >= 1 levels. */
 sbx_status sbx_fs_list(sbx_client *c, const char *sandbox_id, const char *path, int depth,

@@ -202,7 +202,7 @@ static char *trim(char *s) {
 /* The header block is whole (it ends with CRLF CRLF, or is one CRLF): take
  * it apart in place and start the part. */
 static int begin_part(struct sbx_mp *m, char *err, size_t errlen) {
-  struct sbx_mp_part part = {m->part, NULL, NULL, NULL};
+  struct sbx_mp_part part = {m->part, NULL, NULL, NULL, NULL};
   char *h = m->hdr, *end = m->hdr + m->n_hdr;
   for (char *q = h; q + 2 < end; q++) /* unfold obsolete folded lines */
     if (q[0] == '\r' && q[1] == '\n' && (q[2] == ' ' || q[2] == '\t')) q[0] = q[1] = ' ';
@@ -223,6 +223,7 @@ static int begin_part(struct sbx_mp *m, char *err, size_t errlen) {
       struct sbx_mime_span name = {hname, strlen(hname)};
       char *value = trim(colon + 1);
       if (sbx_mime_is(&name, "content-type")) part.content_type = value;
+      if (sbx_mime_is(&name, "content-length")) part.content_length = value;
       if (sbx_mime_is(&name, "content-disposition") && disposition(h, value, &part) != 0)
         return sbx_errbuf_set(err, errlen, SBX_EPROTO,
                               "multipart: part %u: malformed Content-Disposition (header block "

@@ -33,10 +33,11 @@ int sbx_mp_boundary(const char *content_type, char out[SBX_MP_BOUNDARY_MAX + 1],
 
 /* A part's headers, valid during the part_begin call only. */
 struct sbx_mp_part {
-  unsigned index;           /* 0 for the first part */
-  const char *name;         /* Content-Disposition's name, NULL when absent */
-  const char *filename;     /* its filename, unescaped, NULL when absent */
-  const char *content_type; /* NULL when absent */
+  unsigned index;             /* 0 for the first part */
+  const char *name;           /* Content-Disposition's name, NULL when absent */
+  const char *filename;       /* its filename, unescaped, NULL when absent */
+  const char *content_type;   /* NULL when absent */
+  const char *content_length; /* as sent, NULL when absent */
 };
 
 /* Each returns 0 to go on; non-zero stops the feed, which returns that value.

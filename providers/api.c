@@ -1,11 +1,13 @@
 /* api.c - the public API: configuration defaults, client creation, and
  * argument checks before dispatching to the provider's vtable. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../reactor/client.h"
 #include "provider.h"
+#include "read_many.h"
 
 static const struct sbx_provider *const providers[] = {&sbx__provider_e2b, &sbx__provider_local,
                                                        &sbx__provider_daytona};
@@ -285,6 +287,38 @@ sbx_status sbx_file_read(sbx_client *c, const char *id, const sbx_download *dl, 
   NEED(dl->local_path || dl->on_data);
   SUPPORTED(c, file_read);
   return c->prov->file_read(c, id, dl, cb, ud, out);
+}
+
+/* A bad sbx_file_read_many argument: the status says EINVAL, the log says
+ * which entry and why. */
+static sbx_status bad_many(sbx_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static sbx_status bad_many(sbx_client *c, const char *fmt, ...) {
+  char msg[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  sbx__log(c, SBX_LOG_WARN, "api", 0, "sbx_file_read_many: %s", msg);
+  return SBX_EINVAL;
+}
+
+sbx_status sbx_file_read_many(sbx_client *c, const char *id, const sbx_download *dls, size_t n,
+                              sbx_done_cb cb, void *ud, sbx_op_id *out) {
+  NEED(c && dls && cb && out && check_id(id) == SBX_OK);
+  if (n == 0 || n > SBX_READ_MANY_MAX)
+    return bad_many(c, "%zu files asked for; 1 to %d per call", n, SBX_READ_MANY_MAX);
+  for (size_t i = 0; i < n; i++) {
+    if (!dls[i].path || !*dls[i].path) return bad_many(c, "dls[%zu] has no path", i);
+    if (!dls[i].local_path && !dls[i].on_data)
+      return bad_many(c, "dls[%zu] (%.100s) has neither local_path nor on_data", i, dls[i].path);
+    for (size_t j = 0; dls[i].local_path && j < i; j++) /* two writers of one file */
+      if (dls[j].local_path && strcmp(dls[j].local_path, dls[i].local_path) == 0)
+        return bad_many(c, "dls[%zu] and dls[%zu] both write %.100s", j, i, dls[i].local_path);
+  }
+  if (c->prov->file_read_many) return c->prov->file_read_many(c, id, dls, n, cb, ud, out);
+  SUPPORTED(c, file_read);
+  return sbx__read_many_generic(c, id, dls, n, cb, ud, out);
 }
 
 static sbx_status fs_call(sbx_client *c, const char *id, int op, const char *p1, const char *p2,

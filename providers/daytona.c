@@ -109,6 +109,7 @@ const struct sbx_provider sbx__provider_daytona = {
     .file_write = dt_file_write,
     .file_write_many = dt_file_write_many,
     .file_read = dt_file_read,
+    .file_read_many = dt_file_read_many,
     .fs = dt_fs,
     .archive = dt_archive,
     .set_labels = dt_set_labels,

@@ -195,6 +195,9 @@ sbx_status dt_file_write_many(sbx_client *c, const char *id, const sbx_upload *u
                               sbx_entries_cb cb, void *ud, sbx_op_id *out);
 sbx_status dt_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                         void *ud, sbx_op_id *out);
+/* daytona_bulk.c */
+sbx_status dt_file_read_many(sbx_client *c, const char *id, const sbx_download *dls, size_t n,
+                             sbx_done_cb cb, void *ud, sbx_op_id *out);
 sbx_status dt_fs(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
                  int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out);
 sbx_status dt_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out);

@@ -44,6 +44,9 @@ struct sbx_provider {
                                 sbx_entries_cb cb, void *ud, sbx_op_id *out);
   sbx_status (*file_read)(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                           void *ud, sbx_op_id *out);
+  /* NULL: read_many.c runs file_read a few files at a time. */
+  sbx_status (*file_read_many)(sbx_client *c, const char *id, const sbx_download *dls, size_t n,
+                               sbx_done_cb cb, void *ud, sbx_op_id *out);
   /* fs: op is one of the SBX_FS_* below. */
   sbx_status (*fs)(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
                    int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out);

@@ -103,6 +103,9 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
   } else if (nlen == 12 && strncasecmp(p, "x-next-token", 12) == 0 && vlen) {
     free(h->next_token);
     h->next_token = strdup(val);
+  } else if (nlen == 12 && h->sink && strncasecmp(p, "content-type", 12) == 0) {
+    free(h->content_type);
+    h->content_type = strdup(val);
   }
   return len;
 }
@@ -402,6 +405,7 @@ void sbx__http_free(struct sbx_http *h) {
   curl_slist_free_all(h->headers);
   sbx__buf_free(&h->body);
   free(h->next_token);
+  free(h->content_type);
   if (h->upload_fd >= 0) close(h->upload_fd);
   free(h);
 }

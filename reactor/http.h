@@ -77,6 +77,7 @@ struct sbx_http {
   long rl_reset_ms;          /* largest X-RateLimit-Reset-<name>, -1 when absent */
   unsigned rl_exhausted : 1; /* some X-RateLimit-Remaining-<name> was 0 */
   char *next_token;          /* X-Next-Token */
+  char *content_type;        /* of a reply with a sink (e.g. a multipart boundary) */
   struct sbx_buf body;       /* buffered reply */
   size_t max_body;
   sbx_http_sink_fn sink;

@@ -79,6 +79,28 @@ check "fs rm" $?
 sbx get "$id" /home/daytona/d/sub/moved.txt "$T/gone.txt"
 [ "$rc" -eq 1 ] && grep -q SBX_ENOTFOUND "$T/err"
 check "a removed file is not found" $?
+requests() { # ROUTE: requests the emulator has seen on it
+  n=$(curl -s "$CTL/_emu/stats" | grep -o "\"$1\":[0-9]*" | cut -d: -f2)
+  echo "${n:-0}"
+}
+bulk_requests() { requests 'POST /toolbox/{id}/files/bulk-download'; }
+single_requests() { requests 'GET /toolbox/{id}/files/download'; }
+printf 'one\r\n' >"$T/m1"
+head -c 300000 /dev/urandom >"$T/m2"
+sbx put "$id" "$T/m1" /home/daytona/m/one.txt && sbx put "$id" "$T/m2" /home/daytona/m/two.bin
+mkdir "$T/mdir" "$T/mdir2"
+before=$(bulk_requests)
+sbx get "$id" /home/daytona/m/one.txt /home/daytona/m/two.bin "$T/mdir"
+[ "$rc" -eq 0 ] && cmp -s "$T/m1" "$T/mdir/one.txt" && cmp -s "$T/m2" "$T/mdir/two.bin" &&
+  [ $(($(bulk_requests) - before)) -eq 1 ]
+check "get of two files into a directory, in one bulk-download request" $?
+sbx get "$id" /home/daytona/m/nope.txt /home/daytona/m/one.txt "$T/mdir2"
+[ "$rc" -eq 1 ] && grep -q "^sbx: get: $id:/home/daytona/m/nope.txt: SBX_ENOTFOUND: " "$T/err" &&
+  [ "$(wc -l <"$T/err")" -eq 1 ] && cmp -s "$T/m1" "$T/mdir2/one.txt" && [ ! -e "$T/mdir2/nope.txt" ]
+check "get of several: a missing one is named, the others still arrive" $?
+sbx get "$id" /home/daytona/m/one.txt /home/daytona/m/two.bin "$T/not-a-dir"
+[ "$rc" -eq 2 ] && grep -q "'$T/not-a-dir' is not a directory" "$T/err"
+check "get of several into something not a directory is a usage error" $?
 sbx timeout "$id" 900
 [ "$rc" -eq 0 ]
 check "timeout" $?
@@ -258,6 +280,8 @@ while [ $i -le 60 ]; do
 done >"$T/tasks.jsonl"
 curl -s -o /dev/null -X POST "$CTL/_emu/faults" -d '{"method":"POST","path":"/api/sandbox","status":429,"every":10,"count":0,"headers":{"X-RateLimit-Remaining-sandbox-create":"0","X-RateLimit-Reset-sandbox-create":"1"}}'
 h2_before=$(stat_of '"h2":{"open":[0-9]*,"total":')
+bulk_before=$(bulk_requests)
+single_before=$(single_requests)
 t0=$(date +%s)
 DAYTONA_API_KEY=dt-test-key "$SBX_BIN" --provider daytona --api-url "$API" --ca-file "$CERTS/ca.pem" \
   run "$T/tasks.jsonl" --results "$T/res" --concurrency 20 --quiet >"$T/out" 2>"$T/err" &
@@ -270,6 +294,8 @@ R=$T/res/results.jsonl
 [ "$rc" -eq 0 ] && [ "$(count_lines "$R" '"status":"ok"')" -eq 60 ] &&
   grep '"task":"dt-07"' "$R" | grep -q '"stdout_tail":"7b\\n"' && [ -f "$T/res/artifacts/dt-07/b.txt" ]
 check "sbx run: 60 tasks on daytona through 429s, all ok (exit $rc in $((t1 - t0)) s)" $?
+[ $(($(bulk_requests) - bulk_before)) -ge 60 ] && [ "$(single_requests)" -eq "$single_before" ]
+check "sbx run: each task's glob artifacts came down in one bulk-download request" $?
 [ "$(stat_of '"daytona":{"live":')" = 0 ]
 check "sbx run: no daytona sandbox left" $?
 h2=$(($(stat_of '"h2":{"open":[0-9]*,"total":') - h2_before))

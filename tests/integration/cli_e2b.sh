@@ -116,7 +116,7 @@ usage usage-info-extra "'extra'" info i1 extra
 usage usage-kill-none "sandbox id" kill
 usage usage-timeout-bad "'soon'" timeout i1 soon
 usage usage-put-missing "sandbox path" put i1 /etc/hostname
-usage usage-get-extra "'x'" get i1 /a /b x
+usage usage-get-many-not-dir "'x' is not a directory" get i1 /a /b x
 usage usage-fs-unknown "'chmod'" fs chmod i1 /a
 usage usage-fs-ls-depth "'two'" fs ls i1 / --depth two
 

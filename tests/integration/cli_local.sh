@@ -37,6 +37,15 @@ check "the command sees the uploaded file" $?
 sbx get "$id" /home/user/data/big.bin "$T/back"
 cmp -s "$T/big" "$T/back"
 check "get returns the same bytes" $?
+mkdir "$T/many"
+sbx --json get "$id" /home/user/data/big.bin /home/user/nope /etc/passwd "$T/many"
+[ "$rc" -eq 1 ] && cmp -s "$T/big" "$T/many/big.bin" && [ "$(grep -c '"ok":true' "$T/out")" -eq 1 ] &&
+  grep -q '"local_path":"'"$T/many/big.bin"'"' "$T/out" && grep -q "/home/user/nope: SBX_ENOTFOUND" "$T/err" &&
+  grep -q "/etc/passwd: SBX_EINVAL: .*outside" "$T/err" && [ ! -e "$T/many/nope" ] && [ ! -e "$T/many/passwd" ]
+check "get of several: each file reported, the good one kept, no file for the others" $?
+sbx get "$id" /home/user/data/big.bin /tmp/big.bin "$T/many"
+[ "$rc" -eq 2 ] && grep -q "would both be written to $T/many/big.bin" "$T/err"
+check "get of several refuses two paths with one name" $?
 
 sbx fs ls "$id" /home/user/data
 grep -q big.bin "$T/out"
