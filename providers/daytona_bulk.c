@@ -77,6 +77,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   r->body = b->body;
   r->body_len = strlen(b->body);
   r->sink = bulk_sink;
+  r->bulk = 1; /* curl 7.88 stalls on an h2 body that ends beyond a 1 KiB buffer */
   r->idle_timeout_s = k->op.c->cfg.request_timeout_ms / 1000 + 1;
   return 0;
 }

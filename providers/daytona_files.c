@@ -126,6 +126,7 @@ static int build_download(struct dfile_op *f, struct sbx_http_req *r, struct sbx
   }
   f->got = 0;
   r->sink = download_sink;
+  r->bulk = 1;
   r->idle_timeout_s = f->t.k.op.c->cfg.request_timeout_ms / 1000 + 1;
   return 0;
 }

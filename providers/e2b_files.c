@@ -178,6 +178,7 @@ static int build_download(struct sbx_call *k, struct sbx_http_req *r, struct sbx
   int st = e2b_envd_req(k->op.c, r, &f->e.url, f->e.id, "GET", NULL, f->query);
   if (st) return st;
   r->sink = download_sink;
+  r->bulk = 1;
   r->idle_timeout_s = k->op.c->cfg.request_timeout_ms / 1000 + 1;
   return 0;
 }

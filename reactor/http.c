@@ -280,7 +280,7 @@ static void set_common(struct sbx_client *c, struct sbx_http *h, const struct sb
   }
   /* Streams carry small messages: a small receive buffer keeps each open
    * stream cheap (design.md measured ~9 KB vs ~18 KB per transfer). */
-  if (r->sink) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L);
+  if (r->sink && !r->bulk) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L);
   /* curl 7.88 allocates a 64 KiB upload buffer per transfer by default;
    * 16 KiB (its minimum) is plenty for request bodies. */
   curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE);
@@ -326,7 +326,7 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   struct sbx_client *c = op->c;
   struct sbx_http *h = calloc(1, sizeof *h);
   if (!h) goto nomem;
-  int kind = r->sink ? 1 : 0;
+  int kind = r->sink && !r->bulk ? 1 : 0;
   h->easy = c->n_easy_pool[kind] ? c->easy_pool[kind][--c->n_easy_pool[kind]] : curl_easy_init();
   h->upload_fd = -1;
   h->slot = host_slot(c, r->host);
@@ -337,6 +337,7 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   h->rl_reset_ms = -1;
   h->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
   h->sink = r->sink;
+  h->small_buf = r->sink && !r->bulk;
   h->upgrade = r->upgrade && r->sink;
   h->mux = !h->upgrade && !one_per_connection(c, &c->hosts[h->slot]);
   if (!r->shared_headers) {
@@ -383,7 +384,7 @@ nomem:
 
 /* Keep a detached handle for the next request of the same kind. */
 static void release_easy(struct sbx_client *c, struct sbx_http *h) {
-  int kind = h->sink ? 1 : 0;
+  int kind = h->small_buf ? 1 : 0;
   if (c && !c->closing && !h->added && c->n_easy_pool[kind] < SBX_EASY_POOL) {
     curl_easy_reset(h->easy);
     c->easy_pool[kind][c->n_easy_pool[kind]++] = h->easy;

@@ -50,6 +50,10 @@ struct sbx_http_req {
    * reply calls the sink once with len 0 when its headers are complete,
    * then hands it every byte of the upgraded connection. */
   unsigned upgrade : 1;
+  /* With a sink: a download, read in curl's default pieces. Otherwise a
+   * stream of small messages gets a 1 KiB receive buffer (cheap to keep
+   * open by the thousand). */
+  unsigned bulk : 1;
   long timeout_ms;     /* whole transfer; 0: none */
   long idle_timeout_s; /* abort when no byte arrives for this long; 0: none */
 };
@@ -69,9 +73,10 @@ struct sbx_http {
   unsigned streaming : 1; /* body goes to the sink */
   unsigned sink_aborted : 1;
   unsigned too_big : 1;
-  unsigned upgrade : 1; /* see sbx_http_req.upgrade */
-  char ws_accept[64];   /* Sec-WebSocket-Accept of an upgrade reply */
-  long status;          /* HTTP status, 0 when none */
+  unsigned upgrade : 1;   /* see sbx_http_req.upgrade */
+  unsigned small_buf : 1; /* a 1 KiB receive buffer: pooled apart */
+  char ws_accept[64];     /* Sec-WebSocket-Accept of an upgrade reply */
+  long status;            /* HTTP status, 0 when none */
   CURLcode result;
   long retry_after_ms;       /* -1 when absent */
   long rl_reset_ms;          /* largest X-RateLimit-Reset-<name>, -1 when absent */
