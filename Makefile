@@ -49,6 +49,8 @@ EX_BIN   := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 STATIC   := $(B)/libsbx.a
 SHARED   := $(B)/libsbx.so.$(VERSION)
+LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report.c bench/hist.c
+LOAD_OBJ := $(LOAD_SRC:%.c=$(B)/obj/%.o)
 TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu
 
 .PHONY: all deps test test-unit test-integration test-conformance test-san run bench format install clean check-format
@@ -81,6 +83,14 @@ $(B)/sbx-bench: bench/sbx_bench.c $(STATIC)
 
 $(B)/sbx-dt-bench: bench/sbx_dt_bench.c $(STATIC)
 	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(B)/sbxload: $(LOAD_OBJ) $(STATIC)
+	$(CC) -o $@ $(LOAD_OBJ) $(STATIC) $(LDFLAGS) $(LIBS)
+
+# the histogram is bench code, not libsbx: its test links it directly
+$(B)/tests/test_hist: tests/unit/test_hist.c $(B)/obj/bench/hist.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Ibench -o $@ $< $(B)/obj/bench/hist.o $(LDFLAGS) -lm
 
 $(B)/tests/%: tests/unit/%.c $(STATIC)
 	@mkdir -p $(dir $@)
