@@ -51,7 +51,7 @@ STATIC   := $(B)/libsbx.a
 SHARED   := $(B)/libsbx.so.$(VERSION)
 LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report.c bench/hist.c
 LOAD_OBJ := $(LOAD_SRC:%.c=$(B)/obj/%.o)
-TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu
+TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu $(B)/sbxload
 
 .PHONY: all deps test test-unit test-integration test-conformance test-san run bench format install clean check-format
 all: deps $(TARGETS)
