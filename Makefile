@@ -49,7 +49,8 @@ EX_BIN   := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 STATIC   := $(B)/libsbx.a
 SHARED   := $(B)/libsbx.so.$(VERSION)
-LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report.c bench/hist.c
+LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report.c bench/hist.c \
+            bench/proc_stats.c
 LOAD_OBJ := $(LOAD_SRC:%.c=$(B)/obj/%.o)
 TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu $(B)/sbxload
 
@@ -78,11 +79,11 @@ $(B)/sbx: $(CLI_OBJ) $(STATIC)
 $(B)/sbx-emu: $(EMU_OBJ) $(STATIC)
 	$(CC) -o $@ $(EMU_OBJ) $(STATIC) $(LDFLAGS) $(LIBS) $(EMULIBS)
 
-$(B)/sbx-bench: bench/sbx_bench.c $(STATIC)
-	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+$(B)/sbx-bench: bench/sbx_bench.c $(B)/obj/bench/proc_stats.o $(STATIC)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/obj/bench/proc_stats.o $(STATIC) $(LDFLAGS) $(LIBS)
 
-$(B)/sbx-dt-bench: bench/sbx_dt_bench.c $(STATIC)
-	$(CC) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+$(B)/sbx-dt-bench: bench/sbx_dt_bench.c $(B)/obj/bench/proc_stats.o $(STATIC)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/obj/bench/proc_stats.o $(STATIC) $(LDFLAGS) $(LIBS)
 
 $(B)/sbxload: $(LOAD_OBJ) $(STATIC)
 	$(CC) -o $@ $(LOAD_OBJ) $(STATIC) $(LDFLAGS) $(LIBS)

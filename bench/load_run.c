@@ -50,6 +50,16 @@ static void phase_refused(struct load *L, int p, double t0, sbx_status st) {
   phase_end(L, p, t0, -st, "refused at start");
 }
 
+/* Count an op whose start call returned st: 1 when it is in flight. */
+static int op_started(struct load *L, int p, double t0, sbx_status st) {
+  if (st != SBX_OK) {
+    phase_refused(L, p, t0, st);
+    return 0;
+  }
+  phase_start(L, p, t0);
+  return 1;
+}
+
 /* ---- tasks ------------------------------------------------------------------ */
 
 static void task_end(struct load_task *t) {
@@ -74,12 +84,7 @@ static void do_kill(struct load_task *t) {
   sbx_op_id id;
   t->t_op = ev_time();
   sbx_status st = sbx_sandbox_kill(L->c, t->sb, on_killed, t, &id);
-  if (st != SBX_OK) {
-    phase_refused(L, P_KILL, t->t_op, st);
-    task_end(t);
-    return;
-  }
-  phase_start(L, P_KILL, t->t_op);
+  if (!op_started(L, P_KILL, t->t_op, st)) task_end(t);
 }
 
 static void hold_over(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -200,12 +205,7 @@ static void do_create(struct load_task *t) {
   sbx_op_id id;
   t->t_op = t->t_start;
   sbx_status st = sbx_sandbox_create(L->c, &co, on_created, t, &id);
-  if (st != SBX_OK) {
-    phase_refused(L, P_CREATE, t->t_op, st);
-    task_end(t);
-    return;
-  }
-  phase_start(L, P_CREATE, t->t_op);
+  if (!op_started(L, P_CREATE, t->t_op, st)) task_end(t);
 }
 
 static void on_downloaded(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud) {
@@ -244,12 +244,7 @@ static void on_uploaded(sbx_client *c, sbx_op_id op, const sbx_error *err, const
   t->t_op = ev_time();
   sbx_op_id id;
   sbx_status st = sbx_file_read(c, t->sb, &dl, on_downloaded, t, &id);
-  if (st != SBX_OK) {
-    phase_refused(L, P_DOWNLOAD, t->t_op, st);
-    task_end(t);
-    return;
-  }
-  phase_start(L, P_DOWNLOAD, t->t_op);
+  if (!op_started(L, P_DOWNLOAD, t->t_op, st)) task_end(t);
 }
 
 static void do_upload(struct load_task *t) {
@@ -260,12 +255,7 @@ static void do_upload(struct load_task *t) {
   t->t_op = t->t_start;
   sbx_op_id id;
   sbx_status st = sbx_file_write(L->c, t->sb, &up, on_uploaded, t, &id);
-  if (st != SBX_OK) {
-    phase_refused(L, P_UPLOAD, t->t_op, st);
-    task_end(t);
-    return;
-  }
-  phase_start(L, P_UPLOAD, t->t_op);
+  if (!op_started(L, P_UPLOAD, t->t_op, st)) task_end(t);
 }
 
 static void task_begin(struct load *L, double t_start) {
@@ -314,12 +304,7 @@ static void pool_teardown(struct load *L) {
     p->t_op = ev_time();
     sbx_op_id id;
     sbx_status st = sbx_sandbox_kill(L->c, L->pool[i], on_pool_killed, p, &id);
-    if (st != SBX_OK) {
-      phase_refused(L, P_KILL, p->t_op, st);
-      continue;
-    }
-    phase_start(L, P_KILL, p->t_op);
-    L->pool_pending++;
+    L->pool_pending += op_started(L, P_KILL, p->t_op, st);
   }
   if (--L->pool_pending == 0) stage_done(L);
 }
@@ -380,12 +365,7 @@ static void pool_setup(struct load *L) {
     p->t_op = ev_time();
     sbx_op_id id;
     sbx_status st = sbx_sandbox_create(L->c, &co, on_pool_created, p, &id);
-    if (st != SBX_OK) {
-      phase_refused(L, P_CREATE, p->t_op, st);
-      continue;
-    }
-    phase_start(L, P_CREATE, p->t_op);
-    L->pool_pending++;
+    L->pool_pending += op_started(L, P_CREATE, p->t_op, st);
   }
   if (--L->pool_pending == 0) pool_created_all(L);
 }

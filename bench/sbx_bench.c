@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "proc_stats.h"
 #include "sbx.h"
 
 enum { P_H1, P_H1_TLS, P_H2, NPROTO };
@@ -99,29 +100,6 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_us(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
-
-/* A "VmRSS:" style field of /proc/self/status in kB, -1 when missing. */
-static long proc_kb(const char *field) {
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long v = -1;
-  size_t n = strlen(field);
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, field, n) == 0 && line[n] == ':') {
-      v = strtol(line + n + 1, NULL, 10);
-      break;
-    }
-  fclose(f);
-  return v;
 }
 
 struct reply {
@@ -295,7 +273,7 @@ static void run_phase(struct bench *b, struct phase *ph, const char *name, int n
   ev_timer_init(&t, tick, 0.25, 0.25);
   ev_timer_start(b->loop, &t);
   int next = 0;
-  double c0 = cpu_us(), t0 = now_s(), end = t0 + b->o.phase_timeout;
+  double c0 = proc_cpu_us(), t0 = now_s(), end = t0 + b->o.phase_timeout;
   while (b->done < n) {
     while (next < n && b->inflight < b->o.window) {
       struct op *o = &b->ops[next];
@@ -321,7 +299,7 @@ static void run_phase(struct bench *b, struct phase *ph, const char *name, int n
     }
     ev_run(b->loop, EVRUN_ONCE);
   }
-  ph->cpu_us = cpu_us() - c0;
+  ph->cpu_us = proc_cpu_us() - c0;
   ph->wall_s = now_s() - t0;
   ev_timer_stop(b->loop, &t);
   struct stats s1 = get_stats(&b->o);
@@ -374,12 +352,12 @@ static void run_streams(struct bench *b, struct streams *s, int n) {
   ev_timer t;
   ev_timer_init(&t, tick, 0.25, 0.25);
   ev_timer_start(b->loop, &t);
-  s->rss_base_kb = proc_kb("VmRSS");
+  s->rss_base_kb = proc_status_kb("VmRSS");
   sbx_exec_opts xo;
   sbx_exec_opts_init(&xo);
   xo.cmd = "sleep 60";
   int next = 0;
-  double c0 = cpu_us(), t0 = now_s(), end = t0 + b->o.phase_timeout;
+  double c0 = proc_cpu_us(), t0 = now_s(), end = t0 + b->o.phase_timeout;
   /* open with at most window starts pending, until every on_start arrived */
   while (s->opened + s->open_errors < n && now_s() < end) {
     while (next < n && b->inflight < b->o.window) {
@@ -401,10 +379,10 @@ static void run_streams(struct bench *b, struct streams *s, int n) {
     }
     ev_run(b->loop, EVRUN_ONCE);
   }
-  s->open_cpu_us = cpu_us() - c0;
+  s->open_cpu_us = proc_cpu_us() - c0;
   s->open_wall_s = now_s() - t0;
-  s->rss_open_kb = proc_kb("VmRSS");
-  s->hwm_kb = proc_kb("VmHWM");
+  s->rss_open_kb = proc_status_kb("VmRSS");
+  s->hwm_kb = proc_status_kb("VmHWM");
   int live = s->opened - s->ended_early;
   s->kb_per_stream = live > 0 ? (double)(s->rss_open_kb - s->rss_base_kb) / live : 0;
   s->at_open = get_stats(&b->o);
@@ -458,9 +436,9 @@ static void bench_run(struct bench *b, struct run *r) {
   run_phase(b, &scratch, "warm-up kill", warm, start_kill);
   memset(b->ids, 0, sizeof b->ids[0] * (size_t)warm);
   b->n_ids = n;
-  long rss0 = proc_kb("VmRSS");
+  long rss0 = proc_status_kb("VmRSS");
   run_phase(b, &r->create, "create", n, start_create);
-  if (r->create.ok) r->kb_per_sandbox = (double)(proc_kb("VmRSS") - rss0) / r->create.ok;
+  if (r->create.ok) r->kb_per_sandbox = (double)(proc_status_kb("VmRSS") - rss0) / r->create.ok;
   int have = 0; /* compact the ids that were created */
   for (int i = 0; i < n; i++)
     if (b->ids[i][0]) memmove(b->ids[have++], b->ids[i], sizeof b->ids[0]);

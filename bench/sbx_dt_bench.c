@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "proc_stats.h"
 #include "sbx.h"
 
 struct phase {
@@ -44,13 +44,6 @@ struct bench {
 };
 
 typedef sbx_status (*start_fn)(struct bench *b, int i, struct op *o);
-
-static double cpu_us(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
 
 static long rss_kb(void) {
   long size = 0, res = -1;
@@ -137,7 +130,7 @@ static void run_phase(struct bench *b, struct phase *ph, const char *name, int n
   b->ph = ph;
   b->inflight = b->done = 0;
   int next = 0;
-  double c0 = cpu_us();
+  double c0 = proc_cpu_us();
   while (b->done < n) {
     while (next < n && b->inflight < b->window) {
       struct op *o = &b->ops[next];
@@ -153,7 +146,7 @@ static void run_phase(struct bench *b, struct phase *ph, const char *name, int n
     }
     if (b->done < n) ev_run(b->loop, EVRUN_ONCE);
   }
-  ph->cpu_us = cpu_us() - c0;
+  ph->cpu_us = proc_cpu_us() - c0;
 }
 
 static int arg_int(const char *env, int def) {

@@ -5,32 +5,9 @@
 #include <ev.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "load.h"
-
-static double cpu_now_us(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
-
-/* A "VmRSS"-style field of /proc/self/status in kB, -1 when missing. */
-static long status_kb(const char *field) {
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long v = -1;
-  size_t n = strlen(field);
-  while (fgets(line, sizeof line, f))
-    if (!strncmp(line, field, n) && line[n] == ':') {
-      v = strtol(line + n + 1, NULL, 10);
-      break;
-    }
-  fclose(f);
-  return v;
-}
+#include "proc_stats.h"
 
 static void log_line(void *ud, int level, const char *comp, sbx_op_id op, const char *msg) {
   if (level <= SBX_LOG_WARN) fprintf(stderr, "sbxload: %s: %s\n", comp, msg);
@@ -65,11 +42,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   L->provider = sbx_client_provider(L->c);
-  L->rss0_kb = status_kb("VmRSS");
-  double cpu0 = cpu_now_us();
+  L->rss0_kb = proc_status_kb("VmRSS");
+  double cpu0 = proc_cpu_us();
   rc = load_run(L);
-  L->cpu_us = cpu_now_us() - cpu0;
-  L->hwm_kb = status_kb("VmHWM");
+  L->cpu_us = proc_cpu_us() - cpu0;
+  L->hwm_kb = proc_status_kb("VmHWM");
   sbx_client_free(L->c);
   if (rc) {
     fprintf(stderr, "sbxload: %s\n", L->fatal);
