@@ -47,6 +47,10 @@ static const char *dur(uint64_t ns, char *buf, size_t len) {
 
 static void hist_row(const struct hist *h, FILE *f) {
   char b[32];
+  if (!h->count) { /* no sample: no figure rather than a made-up 0 */
+    fprintf(f, " %9s %9s %9s %9s %9s %9s\n", "-", "-", "-", "-", "-", "-");
+    return;
+  }
   fprintf(f, " %9s", dur(h->min, b, sizeof b));
   for (int q = 0; q < NQ; q++)
     fprintf(f, " %9s", dur(hist_quantile(h, quantiles[q]), b, sizeof b));

@@ -487,6 +487,7 @@ int load_run(struct load *L) {
   ev_timer_init(&L->lag_timer, on_lag, LAG_INTERVAL, 0);
   L->lag_timer.data = L;
   ev_now_update(L->loop);
+  L->t0 = ev_time(); /* the task stage resets it; kept when there is none */
   L->lag_expected = ev_now(L->loop) + LAG_INTERVAL;
   ev_timer_start(L->loop, &L->lag_timer);
 

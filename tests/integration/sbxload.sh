@@ -111,6 +111,14 @@ load faults $E2B -w lifecycle -n 30 -c 5 -m 2 --retries 0
 check "faults: errors counted by class (10 SBX_EPROVIDER, 10 SBX_EUNAVAIL), exit 1" $?
 curl -s -X DELETE "$CTL/_emu/faults" >/dev/null
 
+fault '{"method":"POST","path":"/v2/sandboxes","status":400,"count":0}'
+load nopool $E2B -w exec -n 10 --pool 2
+[ "$rc" -eq 1 ] && jtrue nopool "$ADDS_UP" && jtrue nopool 'r.tasks_started === 0 &&
+  r.phases.create.by_class.SBX_EINVAL === 2 && r.fatal.includes("no sandbox of the pool")' &&
+  grep -q '^stopped: no sandbox of the pool was created' "$T/out"
+check "exec without a pool: stops, says why, exit 1" $?
+curl -s -X DELETE "$CTL/_emu/faults" >/dev/null
+
 # SIGINT while 10 sandboxes are held for a minute: all killed, report written
 "$LOAD_BIN" $E2B -w hold -n 10 --hold-s 60 --json "$T/int.json" >"$T/out" 2>"$T/err" &
 BG=$!
