@@ -36,14 +36,43 @@ static size_t statement_len(const char *p) {
   return n;
 }
 
+/* One shell word at s ('...' and \x as the shell reads them) into b;
+ * returns where it ended. */
+static const char *shell_word(const char *s, struct emu_buf *b) {
+  int quoted = 0;
+  for (; *s && (quoted || !isspace((unsigned char)*s)); s++) {
+    if (*s == '\'') {
+      quoted = !quoted;
+    } else if (*s == '\\' && !quoted && s[1]) {
+      emu_buf_add(b, ++s, 1);
+    } else {
+      emu_buf_add(b, s, 1);
+    }
+  }
+  return s;
+}
+
 int emu_dt_null_run(const char *cmd, struct emu_buf *out, struct emu_buf *err) {
   const char *p = cmd;
   while (*p) {
     size_t n = statement_len(p);
     const char *s = p;
-    while (n && isspace((unsigned char)*s)) {
+    while (n && (isspace((unsigned char)*s) || *s == '(')) { /* a subshell runs the same */
       s++;
       n--;
+    }
+    static const char *const shells[] = {"exec bash -l -c ", "exec bash -c ", "bash -l -c ",
+                                         "bash -c "};
+    for (size_t k = 0; k < sizeof shells / sizeof shells[0]; k++) {
+      size_t sl = strlen(shells[k]);
+      if (n > sl && !strncmp(s, shells[k], sl)) { /* e.g. sbx's session wrapper */
+        struct emu_buf inner = {0};
+        shell_word(s + sl, &inner);
+        emu_buf_add(&inner, "", 1);
+        int code = emu_dt_null_run(inner.data, out, err);
+        emu_buf_free(&inner);
+        return code;
+      }
     }
     int to_err = 0;
     size_t m = n;
