@@ -80,10 +80,11 @@ struct load {
   struct hist lag; /* loop lateness, ns */
   ev_timer lag_timer, arrival, stop_timer, kick;
   ev_signal sigint, sigterm;
-  double lag_expected;  /* ev_time() the lag timer should fire at */
-  double t0, t_end;     /* ev_time() at the start and end of the task stage */
-  double cpu_us;        /* user+sys over the run */
-  long rss0_kb, hwm_kb; /* resident at the start, peak */
+  double lag_expected;   /* ev_time() the lag timer should fire at */
+  double t0, t_end;      /* ev_time() at the start and end of the task stage */
+  double cpu_us;         /* user+sys over the run */
+  long rss0_kb, hwm_kb;  /* resident at the start, peak */
+  sbx_client_stats wire; /* requests and connections over the run */
   const char *provider;
   long started, finished; /* tasks */
   int inflight, stopping, interrupted, pumping;

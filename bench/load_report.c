@@ -91,6 +91,11 @@ void load_report_text(const struct load *L, FILE *f) {
   fprintf(f,
           "memory      RSS %ld KB at start, peak %ld KB; %d sandboxes live at most: %.1f KB each\n",
           L->rss0_kb, L->hwm_kb, L->max_live, kb_per_sandbox(L));
+  const sbx_client_stats *w = &L->wire;
+  fprintf(f, "wire        %llu requests on %llu connections (%.1f each), %llu WebSocket upgrades\n",
+          (unsigned long long)w->requests, (unsigned long long)w->connections,
+          w->connections ? (double)w->requests / (double)w->connections : 0.0,
+          (unsigned long long)w->upgrades);
   fprintf(f, "loop lag   ");
   hist_row(&L->lag, f);
   fprintf(f, "            (min p50 p90 p99 p99.9 max of %llu probes every 10 ms)\n",
@@ -138,6 +143,9 @@ int load_report_json(const struct load *L, const char *path) {
   json_object_set_new(root, "rss_peak_kb", json_integer(L->hwm_kb));
   json_object_set_new(root, "max_live_sandboxes", json_integer(L->max_live));
   json_object_set_new(root, "kb_per_live_sandbox", json_real(kb_per_sandbox(L)));
+  json_object_set_new(root, "requests", json_integer((json_int_t)L->wire.requests));
+  json_object_set_new(root, "connections", json_integer((json_int_t)L->wire.connections));
+  json_object_set_new(root, "upgrades", json_integer((json_int_t)L->wire.upgrades));
   json_object_set_new(root, "loop_lag", hist_json(&L->lag));
   json_object_set_new(root, "leaked_sandboxes", json_integer(L->live));
   if (L->fatal[0]) json_object_set_new(root, "fatal", json_string(L->fatal));

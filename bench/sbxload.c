@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
   rc = load_run(L);
   L->cpu_us = proc_cpu_us() - cpu0;
   L->hwm_kb = proc_status_kb("VmHWM");
+  sbx_client_stats_get(L->c, &L->wire);
   sbx_client_free(L->c);
   if (rc) {
     fprintf(stderr, "sbxload: %s\n", L->fatal);

@@ -55,6 +55,8 @@ ADDS_UP='Object.values(r.phases).every(p => p.ok + p.errors === p.attempted &&
   sum(p.by_class) === p.errors && p.latency.count === p.ok) &&
   r.phases.kill.attempted === r.phases.create.ok && r.leaked_sandboxes === 0 &&
   r.tasks_done === r.tasks_started'
+# Every op is at least one request; h2 carries them on a few connections.
+WIRE='r.connections >= 1 && r.requests >= r.ops && r.connections <= r.requests'
 live() { # sandboxes the emulator holds
   curl -s "$CTL/_emu/stats" | sed -n 's/.*"sandboxes":{"live":\([0-9]*\).*/\1/p'
 }
@@ -66,8 +68,10 @@ load lc $E2B -w lifecycle -n 40 -c 8 -m 2
 [ "$rc" -eq 0 ] && jtrue lc "$ADDS_UP" && jtrue lc 'r.phases.create.ok === 40 &&
   r.phases.exec.ok === 80 && r.phases.first_byte.ok === 80 && r.phases.kill.ok === 40 &&
   r.ops === 160 && r.cpu_us_per_op > 0 && r.rss_peak_kb >= r.rss_start_kb' &&
-  grep -q '^create  *40  *40  *0 ' "$T/out" && [ "$(live)" = 0 ]
-check "lifecycle: 40 sandboxes x 2 execs, counts add up, table on stdout" $?
+  grep -q '^create  *40  *40  *0 ' "$T/out" && [ "$(live)" = 0 ] && jtrue lc "$WIRE" &&
+  jtrue lc 'r.connections <= 8 && r.upgrades === 0' &&
+  grep -q '^wire  *[0-9][0-9]* requests on [0-9][0-9]* connections' "$T/out"
+check "lifecycle: 40 sandboxes x 2 execs, counts add up, table on stdout, requests on few connections" $?
 
 load ex $E2B -w exec -n 300 -c 16 --pool 4
 [ "$rc" -eq 0 ] && jtrue ex "$ADDS_UP" && jtrue ex 'r.phases.create.ok === 4 &&
@@ -83,7 +87,8 @@ check "open loop: 200/s for 1 s starts about 200 execs, loop lag probed" $?
 
 load files $E2B -w files -n 40 -c 8 --size 64K --pool 2
 [ "$rc" -eq 0 ] && jtrue files "$ADDS_UP" && jtrue files 'r.phases.upload.ok === 40 &&
-  r.phases.download.ok === 40 && r.phases.create.ok === 2' && [ "$(live)" = 0 ]
+  r.phases.download.ok === 40 && r.phases.create.ok === 2' && jtrue files "$WIRE" &&
+  [ "$(live)" = 0 ]
 check "files: 40 uploads and downloads of 64 KiB" $?
 
 load hold $E2B -w hold -n 20 --hold-s 1
@@ -94,7 +99,7 @@ check "hold: 20 sandboxes held 1 s with a stream each, RSS per sandbox" $?
 
 load dt --provider daytona --api-url "$URL/api" --ca-file "$CERTS/ca.pem" -n 10 -c 5 -m 2
 [ "$rc" -eq 0 ] && jtrue dt "$ADDS_UP" && jtrue dt 'r.provider === "daytona" &&
-  r.phases.exec.ok === 20' && [ "$(live)" = 0 ]
+  r.phases.exec.ok === 20' && jtrue dt "$WIRE" && [ "$(live)" = 0 ]
 check "lifecycle on daytona" $?
 
 # faults: every 3rd create a 500, every 4th exec start a 503; no retries
