@@ -28,6 +28,7 @@ struct load_opts {
   int retries;   /* library retries; -1: its default */
   int governor;  /* 1: keep the library's default rate governor */
   const char *json_path;
+  const char *svg_path;
 };
 
 /* Fill o from argv: 0 when good, 1 after --help (usage printed), 2 after a
@@ -107,6 +108,8 @@ void load_free(struct load *L);
 /* Report (load_report.c). */
 void load_report_text(const struct load *L, FILE *f);
 int load_report_json(const struct load *L, const char *path);
+/* Latency plots per phase as a self-contained SVG (load_svg.c): 0 or -1. */
+int load_report_svg(const struct load *L, const char *path);
 const char *load_phase_name(int p);
 const char *load_err_name(int cls);
 

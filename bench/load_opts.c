@@ -37,6 +37,7 @@ static void usage(FILE *f) {
              "  --sandbox-url URL   E2B envd base URL for every sandbox (E2B_SANDBOX_URL)\n"
              "  --ca-file F         extra CA bundle to trust (SBX_CA_FILE)\n"
              "  --json FILE         also write the report as JSON\n"
+             "  --svg FILE          also plot latency by percentile per phase (SVG)\n"
              "  -h, --help\n");
 }
 
@@ -123,6 +124,8 @@ int load_opts_parse(struct load_opts *o, int argc, char **argv) {
       o->ca_file = v;
     } else if (!strcmp(a, "--json")) {
       o->json_path = v;
+    } else if (!strcmp(a, "--svg")) {
+      o->svg_path = v;
     } else {
       return bad(a, NULL, "unknown option");
     }

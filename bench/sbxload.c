@@ -60,6 +60,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sbxload: cannot write %s\n", o->json_path);
     rc = 1;
   }
+  if (o->svg_path && load_report_svg(L, o->svg_path)) {
+    fprintf(stderr, "sbxload: cannot write %s\n", o->svg_path);
+    rc = 1;
+  }
   long errors = 0;
   for (int p = 0; p < NPHASE; p++)
     errors += L->ph[p].errors;

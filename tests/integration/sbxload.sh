@@ -57,6 +57,18 @@ ADDS_UP='Object.values(r.phases).every(p => p.ok + p.errors === p.attempted &&
   r.tasks_done === r.tasks_started'
 # Every op is at least one request; h2 carries them on a few connections.
 WIRE='r.connections >= 1 && r.requests >= r.ops && r.connections <= r.requests'
+# well_formed FILE: XML that parses (xmllint when installed, else node
+# checks that every tag closes in order)
+well_formed() {
+  if command -v xmllint >/dev/null 2>&1; then
+    xmllint --noout "$1" 2>>"$T/err"
+    return
+  fi
+  node -e 'const s = require("fs").readFileSync(process.argv[1], "utf8"), st = [];
+    for (const m of s.replace(/<\?[^>]*\?>/g, "").matchAll(/<(\/?)([A-Za-z][\w:-]*)[^>]*?(\/?)>/g))
+      if (m[1]) { if (st.pop() !== m[2]) process.exit(1); } else if (!m[3]) st.push(m[2]);
+    process.exit(st.length || !/^\s*<\?xml[^>]*>\s*<svg[\s>]/.test(s) ? 1 : 0);' "$1" 2>>"$T/err"
+}
 live() { # sandboxes the emulator holds
   curl -s "$CTL/_emu/stats" | sed -n 's/.*"sandboxes":{"live":\([0-9]*\).*/\1/p'
 }
@@ -91,11 +103,21 @@ load files $E2B -w files -n 40 -c 8 --size 64K --pool 2
   [ "$(live)" = 0 ]
 check "files: 40 uploads and downloads of 64 KiB" $?
 
-load hold $E2B -w hold -n 20 --hold-s 1
+load hold $E2B -w hold -n 20 --hold-s 1 --svg "$T/hold.svg"
 [ "$rc" -eq 0 ] && jtrue hold "$ADDS_UP" && jtrue hold 'r.phases.open.ok === 20 &&
   r.phases.exec.ok === 20 && r.phases.exec.latency.min_ns >= 1e9 &&
   r.max_live_sandboxes === 20 && r.kb_per_live_sandbox > 0' && [ "$(live)" = 0 ]
 check "hold: 20 sandboxes held 1 s with a stream each, RSS per sandbox" $?
+# the SVG: well-formed, no script, titled, a plot with a legend per phase that ran
+ok=0
+well_formed "$T/hold.svg" && ! grep -qi '<script\|@import\|url(' "$T/hold.svg" &&
+  grep -q 'sbxload: hold on e2b' "$T/hold.svg" && grep -q '>percentile<' "$T/hold.svg" &&
+  grep -q '>latency<' "$T/hold.svg" && [ "$(grep -c '<polyline' "$T/hold.svg")" -eq 4 ] || ok=1
+for p in create open exec kill; do
+  grep -q ">$p: 20 ok of 20, 0 errors; p50 " "$T/hold.svg" || ok=1
+done
+! grep -q '>first_byte\|>upload\|>download' "$T/hold.svg" || ok=1
+check "--svg: well-formed XML, one titled plot with a legend per phase that ran" $ok
 
 load dt --provider daytona --api-url "$URL/api" --ca-file "$CERTS/ca.pem" -n 10 -c 5 -m 2
 [ "$rc" -eq 0 ] && jtrue dt "$ADDS_UP" && jtrue dt 'r.provider === "daytona" &&
