@@ -16,12 +16,14 @@ enum load_workload { W_LIFECYCLE, W_EXEC, W_FILES, W_HOLD };
 struct load_opts {
   const char *provider, *api_url, *sandbox_url, *ca_file, *template_id;
   enum load_workload workload;
-  long n;          /* tasks (lifecycle, hold: sandboxes; exec, files: ops); -1: unset */
-  int c;           /* tasks in flight at most */
-  double rate;     /* open loop: tasks started per second; 0: closed loop */
-  double duration; /* seconds; 0: until n */
-  int m;           /* execs per sandbox (lifecycle) */
-  int pool;        /* sandboxes shared by the exec and files tasks */
+  long n;            /* tasks (lifecycle, hold: sandboxes; exec, files: ops); -1: unset */
+  int c;             /* tasks in flight at most */
+  double rate;       /* open loop: tasks started per second; 0: closed loop */
+  long burst;        /* open loop: tasks started together per tick (1: evenly spaced) */
+  double stagger_ms; /* closed loop: the first c tasks start this far apart */
+  double duration;   /* seconds; 0: until n */
+  int m;             /* execs per sandbox (lifecycle) */
+  int pool;          /* sandboxes shared by the exec and files tasks */
   const char *cmd;
   size_t size;   /* bytes per upload (files) */
   double hold_s; /* seconds each held sandbox keeps its stream (hold) */

@@ -168,6 +168,8 @@ int load_report_svg(const struct load *L, const char *path) {
     fprintf(f, ", open loop at %.6g tasks/s", o->rate);
   else
     fprintf(f, ", closed loop, %d in flight", o->c);
+  if (o->burst > 1) fprintf(f, ", in bursts of %ld", o->burst);
+  if (o->stagger_ms > 0) fprintf(f, ", the first %d started %.6g ms apart", o->c, o->stagger_ms);
   fprintf(f,
           "</text>\n<text x='%d' y='44'>%ld tasks in %.3f s; latency of successful ops by "
           "percentile (log scales)%s</text>\n",

@@ -82,7 +82,7 @@ load lc $E2B -w lifecycle -n 40 -c 8 -m 2
   r.ops === 160 && r.cpu_us_per_op > 0 && r.rss_peak_kb >= r.rss_start_kb' &&
   grep -q '^create  *40  *40  *0 ' "$T/out" && [ "$(live)" = 0 ] && jtrue lc "$WIRE" &&
   jtrue lc 'r.connections <= 8 && r.upgrades === 0' &&
-  grep -q '^wire  *[0-9][0-9]* requests on [0-9][0-9]* connections' "$T/out"
+  grep -q '^wire  *[0-9][0-9]* requests on [0-9][0-9]* connection' "$T/out"
 check "lifecycle: 40 sandboxes x 2 execs, counts add up, table on stdout, requests on few connections" $?
 
 load ex $E2B -w exec -n 300 -c 16 --pool 4
@@ -96,6 +96,21 @@ load open $E2B -w exec --rate 200 --duration 1 -c 50 --pool 2
 [ "$rc" -eq 0 ] && jtrue open "$ADDS_UP" && jtrue open 'r.loop === "open" &&
   r.phases.exec.attempted >= 150 && r.phases.exec.attempted <= 202 && r.loop_lag.count > 50'
 check "open loop: 200/s for 1 s starts about 200 execs, loop lag probed" $?
+
+# 10/s in bursts of 10 for 0.5 s: one burst of 10 at the start (evenly
+# spaced it would be 5)
+load burst $E2B -w exec --rate 10 --burst 10 --duration 0.5 --pool 2
+[ "$rc" -eq 0 ] && jtrue burst "$ADDS_UP" && jtrue burst 'r.burst === 10 &&
+  r.tasks_started === 10 && r.phases.exec.ok === 10' && grep -q 'in bursts of 10' "$T/out"
+check "--burst: 10/s in bursts of 10 for 0.5 s starts one burst of 10" $?
+
+# closed loop, 4 in flight, the first 4 started 200 ms apart: the run lasts
+# at least 0.6 s, and the 4 after them do not wait (well under 1.4 s)
+load stagger $E2B -w exec -n 8 -c 4 --stagger 200 --pool 1
+[ "$rc" -eq 0 ] && jtrue stagger "$ADDS_UP" && jtrue stagger 'r.stagger_ms === 200 &&
+  r.tasks_done === 8 && r.duration_s >= 0.6 && r.duration_s < 1.2' &&
+  grep -q 'the first 4 started 200 ms apart' "$T/out"
+check "--stagger: the first 4 tasks start 200 ms apart, the rest at once" $?
 
 load files $E2B -w files -n 40 -c 8 --size 64K --pool 2
 [ "$rc" -eq 0 ] && jtrue files "$ADDS_UP" && jtrue files 'r.phases.upload.ok === 40 &&
@@ -165,8 +180,14 @@ rc=$?
 rc2=$?
 "$LOAD_BIN" -n >>"$T/out" 2>>"$T/err"
 rc3=$?
-[ "$rc" -eq 2 ] && [ "$rc2" -eq 2 ] && [ "$rc3" -eq 2 ] && grep -q 'bogus: unknown workload' "$T/err" &&
-  grep -q -- '--rate abc: not a number' "$T/err" && grep -q -- '-n : needs a value' "$T/err"
+"$LOAD_BIN" --burst 5 >>"$T/out" 2>>"$T/err"
+rc4=$?
+"$LOAD_BIN" --rate 5 --stagger 10 >>"$T/out" 2>>"$T/err"
+rc5=$?
+[ "$rc" -eq 2 ] && [ "$rc2" -eq 2 ] && [ "$rc3" -eq 2 ] && [ "$rc4" -eq 2 ] && [ "$rc5" -eq 2 ] &&
+  grep -q 'bogus: unknown workload' "$T/err" && grep -q -- '--rate abc: not a number' "$T/err" &&
+  grep -q -- '-n : needs a value' "$T/err" && grep -q -- '--burst : needs --rate' "$T/err" &&
+  grep -q -- '--stagger : closed loop only' "$T/err"
 check "bad flags: exit 2 naming the flag" $?
 
 finish sbxload
