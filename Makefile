@@ -49,7 +49,8 @@ EX_BIN   := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 STATIC   := $(B)/libsbx.a
 SHARED   := $(B)/libsbx.so.$(VERSION)
-LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report.c bench/hist.c \
+LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report.c bench/load_svg.c \
+            bench/hist.c \
             bench/proc_stats.c
 LOAD_OBJ := $(LOAD_SRC:%.c=$(B)/obj/%.o)
 TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu $(B)/sbxload

@@ -16,18 +16,21 @@ enum load_workload { W_LIFECYCLE, W_EXEC, W_FILES, W_HOLD };
 struct load_opts {
   const char *provider, *api_url, *sandbox_url, *ca_file, *template_id;
   enum load_workload workload;
-  long n;          /* tasks (lifecycle, hold: sandboxes; exec, files: ops); -1: unset */
-  int c;           /* tasks in flight at most */
-  double rate;     /* open loop: tasks started per second; 0: closed loop */
-  double duration; /* seconds; 0: until n */
-  int m;           /* execs per sandbox (lifecycle) */
-  int pool;        /* sandboxes shared by the exec and files tasks */
+  long n;            /* tasks (lifecycle, hold: sandboxes; exec, files: ops); -1: unset */
+  int c;             /* tasks in flight at most */
+  double rate;       /* open loop: tasks started per second; 0: closed loop */
+  long burst;        /* open loop: tasks started together per tick (1: evenly spaced) */
+  double stagger_ms; /* closed loop: the first c tasks start this far apart */
+  double duration;   /* seconds; 0: until n */
+  int m;             /* execs per sandbox (lifecycle) */
+  int pool;          /* sandboxes shared by the exec and files tasks */
   const char *cmd;
   size_t size;   /* bytes per upload (files) */
   double hold_s; /* seconds each held sandbox keeps its stream (hold) */
   int retries;   /* library retries; -1: its default */
   int governor;  /* 1: keep the library's default rate governor */
   const char *json_path;
+  const char *svg_path;
 };
 
 /* Fill o from argv: 0 when good, 1 after --help (usage printed), 2 after a
@@ -80,10 +83,11 @@ struct load {
   struct hist lag; /* loop lateness, ns */
   ev_timer lag_timer, arrival, stop_timer, kick;
   ev_signal sigint, sigterm;
-  double lag_expected;  /* ev_time() the lag timer should fire at */
-  double t0, t_end;     /* ev_time() at the start and end of the task stage */
-  double cpu_us;        /* user+sys over the run */
-  long rss0_kb, hwm_kb; /* resident at the start, peak */
+  double lag_expected;   /* ev_time() the lag timer should fire at */
+  double t0, t_end;      /* ev_time() at the start and end of the task stage */
+  double cpu_us;         /* user+sys over the run */
+  long rss0_kb, hwm_kb;  /* resident at the start, peak */
+  sbx_client_stats wire; /* requests and connections over the run */
   const char *provider;
   long started, finished; /* tasks */
   int inflight, stopping, interrupted, pumping;
@@ -106,6 +110,8 @@ void load_free(struct load *L);
 /* Report (load_report.c). */
 void load_report_text(const struct load *L, FILE *f);
 int load_report_json(const struct load *L, const char *path);
+/* Latency plots per phase as a self-contained SVG (load_svg.c): 0 or -1. */
+int load_report_svg(const struct load *L, const char *path);
 const char *load_phase_name(int p);
 const char *load_err_name(int cls);
 

@@ -23,6 +23,10 @@ static void usage(FILE *f) {
              "  -c C                tasks in flight at most (default 10; hold: N)\n"
              "  --rate R            open loop: start R tasks/s, latency measured from\n"
              "                      each task's intended start (default: closed loop)\n"
+             "  --burst N           open loop: start N tasks at once every N/R s\n"
+             "                      instead of one every 1/R s (default 1)\n"
+             "  --stagger MS        closed loop: start the first C tasks MS ms apart\n"
+             "                      instead of all at once (default 0)\n"
              "  --duration S        stop starting tasks after S seconds\n"
              "  -m M                execs per sandbox (lifecycle, default 1)\n"
              "  --pool S            sandboxes shared by exec and files tasks (default C)\n"
@@ -37,6 +41,7 @@ static void usage(FILE *f) {
              "  --sandbox-url URL   E2B envd base URL for every sandbox (E2B_SANDBOX_URL)\n"
              "  --ca-file F         extra CA bundle to trust (SBX_CA_FILE)\n"
              "  --json FILE         also write the report as JSON\n"
+             "  --svg FILE          also plot latency by percentile per phase (SVG)\n"
              "  -h, --help\n");
 }
 
@@ -95,6 +100,10 @@ int load_opts_parse(struct load_opts *o, int argc, char **argv) {
       if (!(rc = num(a, v, 1, 1e6, &d))) o->c = (int)d;
     } else if (!strcmp(a, "--rate")) {
       rc = num(a, v, 1e-3, 1e7, &o->rate);
+    } else if (!strcmp(a, "--burst")) {
+      if (!(rc = num(a, v, 1, 1e6, &d))) o->burst = (long)d;
+    } else if (!strcmp(a, "--stagger")) {
+      rc = num(a, v, 0, 1e7, &o->stagger_ms);
     } else if (!strcmp(a, "--duration")) {
       rc = num(a, v, 1e-3, 1e7, &o->duration);
     } else if (!strcmp(a, "-m")) {
@@ -123,6 +132,8 @@ int load_opts_parse(struct load_opts *o, int argc, char **argv) {
       o->ca_file = v;
     } else if (!strcmp(a, "--json")) {
       o->json_path = v;
+    } else if (!strcmp(a, "--svg")) {
+      o->svg_path = v;
     } else {
       return bad(a, NULL, "unknown option");
     }
@@ -133,5 +144,9 @@ int load_opts_parse(struct load_opts *o, int argc, char **argv) {
   if (o->pool < 0) o->pool = o->c;
   if (!o->cmd[0]) return bad("--cmd", "''", "empty command");
   if (o->workload == W_HOLD && !o->n) return bad("-n", "", "hold needs -n sandboxes");
+  if (o->burst && o->rate <= 0) return bad("--burst", "", "needs --rate (open loop)");
+  if (o->stagger_ms > 0 && o->rate > 0)
+    return bad("--stagger", "", "closed loop only, not with --rate");
+  if (!o->burst) o->burst = 1;
   return 0;
 }

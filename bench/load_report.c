@@ -69,6 +69,8 @@ void load_report_text(const struct load *L, FILE *f) {
     fprintf(f, "open loop at %.6g tasks/s (at most %d in flight)", o->rate, o->c);
   else
     fprintf(f, "closed loop, %d in flight", o->c);
+  if (o->burst > 1) fprintf(f, ", in bursts of %ld", o->burst);
+  if (o->stagger_ms > 0) fprintf(f, ", the first %d started %.6g ms apart", o->c, o->stagger_ms);
   if (o->workload == W_EXEC || o->workload == W_FILES) fprintf(f, ", pool of %d", o->pool);
   fprintf(f, "\n%ld tasks done in %.3f s: %.1f tasks/s%s\n", L->finished, span,
           span > 0 ? (double)L->finished / span : 0.0, L->interrupted ? " (interrupted)" : "");
@@ -91,6 +93,13 @@ void load_report_text(const struct load *L, FILE *f) {
   fprintf(f,
           "memory      RSS %ld KB at start, peak %ld KB; %d sandboxes live at most: %.1f KB each\n",
           L->rss0_kb, L->hwm_kb, L->max_live, kb_per_sandbox(L));
+  const sbx_client_stats *w = &L->wire;
+  fprintf(f,
+          "wire        %llu requests on %llu connection%s (%.1f each), %llu WebSocket upgrades\n",
+          (unsigned long long)w->requests, (unsigned long long)w->connections,
+          w->connections == 1 ? "" : "s",
+          w->connections ? (double)w->requests / (double)w->connections : 0.0,
+          (unsigned long long)w->upgrades);
   fprintf(f, "loop lag   ");
   hist_row(&L->lag, f);
   fprintf(f, "            (min p50 p90 p99 p99.9 max of %llu probes every 10 ms)\n",
@@ -132,12 +141,17 @@ int load_report_json(const struct load *L, const char *path) {
                 (json_int_t)L->started, "tasks_done", (json_int_t)L->finished, "interrupted",
                 L->interrupted, "tasks_per_s", span > 0 ? (double)L->finished / span : 0.0,
                 "cpu_us_per_op", ops ? L->cpu_us / (double)ops : 0.0, "phases", phases);
+  json_object_set_new(root, "burst", json_integer(o->burst));
+  json_object_set_new(root, "stagger_ms", json_real(o->stagger_ms));
   json_object_set_new(root, "cpu_s", json_real(L->cpu_us / 1e6));
   json_object_set_new(root, "ops", json_integer(ops));
   json_object_set_new(root, "rss_start_kb", json_integer(L->rss0_kb));
   json_object_set_new(root, "rss_peak_kb", json_integer(L->hwm_kb));
   json_object_set_new(root, "max_live_sandboxes", json_integer(L->max_live));
   json_object_set_new(root, "kb_per_live_sandbox", json_real(kb_per_sandbox(L)));
+  json_object_set_new(root, "requests", json_integer((json_int_t)L->wire.requests));
+  json_object_set_new(root, "connections", json_integer((json_int_t)L->wire.connections));
+  json_object_set_new(root, "upgrades", json_integer((json_int_t)L->wire.upgrades));
   json_object_set_new(root, "loop_lag", hist_json(&L->lag));
   json_object_set_new(root, "leaked_sandboxes", json_integer(L->live));
   if (L->fatal[0]) json_object_set_new(root, "fatal", json_string(L->fatal));

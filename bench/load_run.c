@@ -320,13 +320,8 @@ static void tasks_begin(struct load *L) {
     ev_timer_set(&L->stop_timer, L->o.duration, 0);
     ev_timer_start(L->loop, &L->stop_timer);
   }
-  if (L->o.rate > 0) {
-    /* ticks at most every ms; each starts every task that is due by then */
-    double every = 1.0 / L->o.rate;
-    ev_timer_init(&L->arrival, on_arrival, 0, every < 0.001 ? 0.001 : every);
-    L->arrival.data = L;
-    ev_timer_again(L->loop, &L->arrival);
-  }
+  ev_timer_init(&L->arrival, on_arrival, 0, 0); /* armed by pump for the next due start */
+  L->arrival.data = L;
   pump(L);
 }
 
@@ -387,24 +382,40 @@ static void on_kick(struct ev_loop *loop, ev_timer *w, int revents) {
   pump(w->data);
 }
 
-/* Start what is due. Closed loop: up to C in flight. Open loop: task i is
- * due at t0 + i/R; one that waits for a free slot keeps its intended start,
- * so the wait shows in its latency (no coordinated omission). */
+/* When the next task is due: open loop, task i at t0 + i/R, or with bursts
+ * of B the whole burst at t0 + floor(i/B)*B/R; closed loop with a stagger,
+ * the first C tasks S ms apart; else now (0). */
+static double next_due(const struct load *L) {
+  const struct load_opts *o = &L->o;
+  if (o->rate > 0) return L->t0 + (double)(L->started / o->burst * o->burst) / o->rate;
+  if (o->stagger_ms > 0 && L->started < o->c)
+    return L->t0 + (double)L->started * o->stagger_ms / 1e3;
+  return 0;
+}
+
+/* Start what is due. Closed loop: up to C in flight. Open loop: a task that
+ * waits for a free slot keeps its intended start, so the wait shows in its
+ * latency (no coordinated omission). */
 static void pump(struct load *L) {
   if (L->stage != STAGE_TASKS || L->pumping) return;
   L->pumping = 1;
   long budget = L->o.c; /* bounded per call: refused starts end at once */
+  double wait = 0;      /* until the next start that is not due yet */
   while (!L->stopping && L->inflight < L->o.c && (!L->o.n || L->started < L->o.n) && budget > 0) {
-    double t = ev_time();
-    if (L->o.rate > 0) {
-      double due = L->t0 + (double)L->started / L->o.rate;
-      if (due > t) break;
-      t = due;
+    double t = ev_time(), due = next_due(L);
+    if (due > t) {
+      wait = due - t;
+      break;
     }
-    task_begin(L, t);
+    task_begin(L, L->o.rate > 0 ? due : t); /* closed loop: from its real start */
     budget--;
   }
   L->pumping = 0;
+  if (wait > 0 && !L->stopping) { /* at most one wake-up per ms: a late start counts */
+    ev_timer_stop(L->loop, &L->arrival);
+    ev_timer_set(&L->arrival, wait < 0.001 ? 0.001 : wait, 0);
+    ev_timer_start(L->loop, &L->arrival);
+  }
   if (L->o.n && L->started >= L->o.n) L->stopping = 1;
   if (L->stopping && L->inflight == 0) {
     tasks_over(L);

@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
   rc = load_run(L);
   L->cpu_us = proc_cpu_us() - cpu0;
   L->hwm_kb = proc_status_kb("VmHWM");
+  sbx_client_stats_get(L->c, &L->wire);
   sbx_client_free(L->c);
   if (rc) {
     fprintf(stderr, "sbxload: %s\n", L->fatal);
@@ -57,6 +58,10 @@ int main(int argc, char **argv) {
   load_report_text(L, stdout);
   if (o->json_path && load_report_json(L, o->json_path)) {
     fprintf(stderr, "sbxload: cannot write %s\n", o->json_path);
+    rc = 1;
+  }
+  if (o->svg_path && load_report_svg(L, o->svg_path)) {
+    fprintf(stderr, "sbxload: cannot write %s\n", o->svg_path);
     rc = 1;
   }
   long errors = 0;

@@ -165,6 +165,21 @@ const char *sbx_client_provider(const sbx_client *c);
 /* Number of ops started and not yet completed. */
 size_t sbx_client_pending(const sbx_client *c);
 
+/* What the client used on the wire since it was created, for load reports.
+ * requests: HTTP transfers started, each an HTTP/2 stream or an HTTP/1.1
+ * request (retries and WebSocket upgrades included); connections: sockets
+ * libcurl opened (a TCP connection each, counted when opened, so a refused
+ * connect counts too); upgrades: WebSocket upgrade requests. Many requests
+ * per connection mean multiplexing or keep-alive worked. */
+typedef struct sbx_client_stats {
+  uint64_t requests;
+  uint64_t connections;
+  uint64_t upgrades;
+} sbx_client_stats;
+
+/* Fill *out (all zero when c is NULL). */
+void sbx_client_stats_get(const sbx_client *c, sbx_client_stats *out);
+
 /* ---- common types ---------------------------------------------------------- */
 
 typedef struct sbx_kv {

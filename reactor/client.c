@@ -218,6 +218,14 @@ size_t sbx_client_pending(const sbx_client *c) {
   return c ? c->n_ops : 0;
 }
 
+void sbx_client_stats_get(const sbx_client *c, sbx_client_stats *out) {
+  if (!out) return;
+  if (c)
+    *out = c->stats;
+  else
+    memset(out, 0, sizeof *out);
+}
+
 sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id id, long ms) {
   if (!c || !id || ms < 0) return SBX_EINVAL;
   struct sbx_op *op = sbx__client_find(c, id);

@@ -67,6 +67,7 @@ struct sbx_client {
   CURL *easy_pool[2][SBX_EASY_POOL];
   int n_easy_pool[2];
   uint64_t rng;                    /* xorshift state for retry jitter */
+  sbx_client_stats stats;          /* sbx_client_stats_get */
   const struct sbx_provider *prov; /* the provider layer's vtable */
   void *prov_state;
   void (*prov_destroy)(struct sbx_client *c);

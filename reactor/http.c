@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,6 +203,7 @@ static int host_slot(struct sbx_client *c, const char *host) {
 static void admit(struct sbx_client *c, struct sbx_http *h) {
   c->hosts[h->slot].inflight++;
   h->added = 1;
+  c->stats.requests++;
   if (sbx__bridge_add(c, h) != 0) sbx__http_done(h, CURLE_OUT_OF_MEMORY);
 }
 
@@ -256,8 +258,20 @@ static void unlink_waiting(struct sbx_client *c, struct sbx_http *h) {
 
 /* ---- start / finish ------------------------------------------------------------------ */
 
+/* curl's own socket() call, counted: every connection it opens passes
+ * here, which CURLINFO_NUM_CONNECTS of finished transfers would miss for
+ * the ones still open or cancelled. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+  struct sbx_client *c = ud;
+  curl_socket_t s = socket(a->family, a->socktype, a->protocol);
+  if (s != CURL_SOCKET_BAD && purpose == CURLSOCKTYPE_IPCXN) c->stats.connections++;
+  return s;
+}
+
 static void set_common(struct sbx_client *c, struct sbx_http *h, const struct sbx_http_req *r) {
   CURL *e = h->easy;
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
   curl_easy_setopt(e, CURLOPT_URL, r->url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)h);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -357,6 +371,8 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   op->http = h;
   if (h->upgrade) { /* its own connection: no host slot to wait for */
     h->added = 1;
+    c->stats.requests++;
+    c->stats.upgrades++;
     if (sbx__bridge_add(c, h) != 0) sbx__http_done(h, CURLE_OUT_OF_MEMORY);
   } else if (c->hosts[h->slot].inflight >= slot_limit(c, &c->hosts[h->slot])) {
     struct sbx_host_slot *s = &c->hosts[h->slot];

@@ -55,6 +55,20 @@ ADDS_UP='Object.values(r.phases).every(p => p.ok + p.errors === p.attempted &&
   sum(p.by_class) === p.errors && p.latency.count === p.ok) &&
   r.phases.kill.attempted === r.phases.create.ok && r.leaked_sandboxes === 0 &&
   r.tasks_done === r.tasks_started'
+# Every op is at least one request; h2 carries them on a few connections.
+WIRE='r.connections >= 1 && r.requests >= r.ops && r.connections <= r.requests'
+# well_formed FILE: XML that parses (xmllint when installed, else node
+# checks that every tag closes in order)
+well_formed() {
+  if command -v xmllint >/dev/null 2>&1; then
+    xmllint --noout "$1" 2>>"$T/err"
+    return
+  fi
+  node -e 'const s = require("fs").readFileSync(process.argv[1], "utf8"), st = [];
+    for (const m of s.replace(/<\?[^>]*\?>/g, "").matchAll(/<(\/?)([A-Za-z][\w:-]*)[^>]*?(\/?)>/g))
+      if (m[1]) { if (st.pop() !== m[2]) process.exit(1); } else if (!m[3]) st.push(m[2]);
+    process.exit(st.length || !/^\s*<\?xml[^>]*>\s*<svg[\s>]/.test(s) ? 1 : 0);' "$1" 2>>"$T/err"
+}
 live() { # sandboxes the emulator holds
   curl -s "$CTL/_emu/stats" | sed -n 's/.*"sandboxes":{"live":\([0-9]*\).*/\1/p'
 }
@@ -66,8 +80,10 @@ load lc $E2B -w lifecycle -n 40 -c 8 -m 2
 [ "$rc" -eq 0 ] && jtrue lc "$ADDS_UP" && jtrue lc 'r.phases.create.ok === 40 &&
   r.phases.exec.ok === 80 && r.phases.first_byte.ok === 80 && r.phases.kill.ok === 40 &&
   r.ops === 160 && r.cpu_us_per_op > 0 && r.rss_peak_kb >= r.rss_start_kb' &&
-  grep -q '^create  *40  *40  *0 ' "$T/out" && [ "$(live)" = 0 ]
-check "lifecycle: 40 sandboxes x 2 execs, counts add up, table on stdout" $?
+  grep -q '^create  *40  *40  *0 ' "$T/out" && [ "$(live)" = 0 ] && jtrue lc "$WIRE" &&
+  jtrue lc 'r.connections <= 8 && r.upgrades === 0' &&
+  grep -q '^wire  *[0-9][0-9]* requests on [0-9][0-9]* connection' "$T/out"
+check "lifecycle: 40 sandboxes x 2 execs, counts add up, table on stdout, requests on few connections" $?
 
 load ex $E2B -w exec -n 300 -c 16 --pool 4
 [ "$rc" -eq 0 ] && jtrue ex "$ADDS_UP" && jtrue ex 'r.phases.create.ok === 4 &&
@@ -81,20 +97,46 @@ load open $E2B -w exec --rate 200 --duration 1 -c 50 --pool 2
   r.phases.exec.attempted >= 150 && r.phases.exec.attempted <= 202 && r.loop_lag.count > 50'
 check "open loop: 200/s for 1 s starts about 200 execs, loop lag probed" $?
 
+# 10/s in bursts of 10 for 0.5 s: one burst of 10 at the start (evenly
+# spaced it would be 5)
+load burst $E2B -w exec --rate 10 --burst 10 --duration 0.5 --pool 2
+[ "$rc" -eq 0 ] && jtrue burst "$ADDS_UP" && jtrue burst 'r.burst === 10 &&
+  r.tasks_started === 10 && r.phases.exec.ok === 10' && grep -q 'in bursts of 10' "$T/out"
+check "--burst: 10/s in bursts of 10 for 0.5 s starts one burst of 10" $?
+
+# closed loop, 4 in flight, the first 4 started 200 ms apart: the run lasts
+# at least 0.6 s, and the 4 after them do not wait (well under 1.4 s)
+load stagger $E2B -w exec -n 8 -c 4 --stagger 200 --pool 1
+[ "$rc" -eq 0 ] && jtrue stagger "$ADDS_UP" && jtrue stagger 'r.stagger_ms === 200 &&
+  r.tasks_done === 8 && r.duration_s >= 0.6 && r.duration_s < 1.2' &&
+  grep -q 'the first 4 started 200 ms apart' "$T/out"
+check "--stagger: the first 4 tasks start 200 ms apart, the rest at once" $?
+
 load files $E2B -w files -n 40 -c 8 --size 64K --pool 2
 [ "$rc" -eq 0 ] && jtrue files "$ADDS_UP" && jtrue files 'r.phases.upload.ok === 40 &&
-  r.phases.download.ok === 40 && r.phases.create.ok === 2' && [ "$(live)" = 0 ]
+  r.phases.download.ok === 40 && r.phases.create.ok === 2' && jtrue files "$WIRE" &&
+  [ "$(live)" = 0 ]
 check "files: 40 uploads and downloads of 64 KiB" $?
 
-load hold $E2B -w hold -n 20 --hold-s 1
+load hold $E2B -w hold -n 20 --hold-s 1 --svg "$T/hold.svg"
 [ "$rc" -eq 0 ] && jtrue hold "$ADDS_UP" && jtrue hold 'r.phases.open.ok === 20 &&
   r.phases.exec.ok === 20 && r.phases.exec.latency.min_ns >= 1e9 &&
   r.max_live_sandboxes === 20 && r.kb_per_live_sandbox > 0' && [ "$(live)" = 0 ]
 check "hold: 20 sandboxes held 1 s with a stream each, RSS per sandbox" $?
+# the SVG: well-formed, no script, titled, a plot with a legend per phase that ran
+ok=0
+well_formed "$T/hold.svg" && ! grep -qi '<script\|@import\|url(' "$T/hold.svg" &&
+  grep -q 'sbxload: hold on e2b' "$T/hold.svg" && grep -q '>percentile<' "$T/hold.svg" &&
+  grep -q '>latency<' "$T/hold.svg" && [ "$(grep -c '<polyline' "$T/hold.svg")" -eq 4 ] || ok=1
+for p in create open exec kill; do
+  grep -q ">$p: 20 ok of 20, 0 errors; p50 " "$T/hold.svg" || ok=1
+done
+! grep -q '>first_byte\|>upload\|>download' "$T/hold.svg" || ok=1
+check "--svg: well-formed XML, one titled plot with a legend per phase that ran" $ok
 
 load dt --provider daytona --api-url "$URL/api" --ca-file "$CERTS/ca.pem" -n 10 -c 5 -m 2
 [ "$rc" -eq 0 ] && jtrue dt "$ADDS_UP" && jtrue dt 'r.provider === "daytona" &&
-  r.phases.exec.ok === 20' && [ "$(live)" = 0 ]
+  r.phases.exec.ok === 20' && jtrue dt "$WIRE" && [ "$(live)" = 0 ]
 check "lifecycle on daytona" $?
 
 # faults: every 3rd create a 500, every 4th exec start a 503; no retries
@@ -138,8 +180,14 @@ rc=$?
 rc2=$?
 "$LOAD_BIN" -n >>"$T/out" 2>>"$T/err"
 rc3=$?
-[ "$rc" -eq 2 ] && [ "$rc2" -eq 2 ] && [ "$rc3" -eq 2 ] && grep -q 'bogus: unknown workload' "$T/err" &&
-  grep -q -- '--rate abc: not a number' "$T/err" && grep -q -- '-n : needs a value' "$T/err"
+"$LOAD_BIN" --burst 5 >>"$T/out" 2>>"$T/err"
+rc4=$?
+"$LOAD_BIN" --rate 5 --stagger 10 >>"$T/out" 2>>"$T/err"
+rc5=$?
+[ "$rc" -eq 2 ] && [ "$rc2" -eq 2 ] && [ "$rc3" -eq 2 ] && [ "$rc4" -eq 2 ] && [ "$rc5" -eq 2 ] &&
+  grep -q 'bogus: unknown workload' "$T/err" && grep -q -- '--rate abc: not a number' "$T/err" &&
+  grep -q -- '-n : needs a value' "$T/err" && grep -q -- '--burst : needs --rate' "$T/err" &&
+  grep -q -- '--stagger : closed loop only' "$T/err"
 check "bad flags: exit 2 naming the flag" $?
 
 finish sbxload

@@ -82,6 +82,11 @@ static void basic(int tls) {
   CHECK(s.r.pid != 0);
   CHECK_EQ_INT(s.r.calls, 1);
   CHECK_EQ_INT(sessions(&x), 0); /* its session is deleted afterwards */
+  /* its log came over one WebSocket upgrade, on a connection of its own */
+  sbx_client_stats st;
+  sbx_client_stats_get(x.c, &st);
+  CHECK_EQ_INT(st.upgrades, 1);
+  CHECK(st.connections >= 2 && st.requests > st.upgrades);
   /* cwd, envs with quotes, an exit and a cd of its own (a subshell) */
   sbx_exec_opts o;
   sbx_exec_opts_init(&o);

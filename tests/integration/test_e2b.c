@@ -104,6 +104,13 @@ static void lifecycle(int tls) {
   WAIT(&x, &r);
   CHECK_EQ_INT(r.code, SBX_ENOTFOUND);
   CHECK(strstr(r.msg, sid) != NULL);
+  /* 6 requests, one after another: h2 multiplexes them on one connection,
+   * HTTP/1.1 keeps its connection alive between them */
+  sbx_client_stats s;
+  sbx_client_stats_get(x.c, &s);
+  CHECK_EQ_INT(s.requests, 6);
+  CHECK(s.connections >= 1 && s.connections <= 2);
+  CHECK_EQ_INT(s.upgrades, 0);
   ctx_close(&x);
 }
 static void lifecycle_h1(void) {
@@ -569,6 +576,49 @@ static void files_h2(void) {
   files(1);
 }
 
+/* ---- wire use: sbx_client_stats ------------------------------------------------------- */
+
+/* 20 requests at once: h2 carries them as streams of one connection,
+ * HTTP/1.1 on at most max_connections connections. */
+static void wire_stats(int tls) {
+  struct ctx x;
+  memset(&x, 0, sizeof x);
+  emu_start(&x.emu, NULL);
+  x.loop = ev_loop_new(EVFLAG_AUTO);
+  sbx_config cfg;
+  emu_config(&x.emu, &cfg, tls);
+  cfg.max_connections = 2;
+  sbx_status st;
+  x.c = sbx_client_new(x.loop, &cfg, &st, NULL, 0);
+  REQUIRE(x.c != NULL);
+  char sid[64];
+  create_sandbox(&x, sid);
+  enum { N = 20 };
+  struct res rs[N];
+  memset(rs, 0, sizeof rs);
+  sbx_op_id id;
+  for (int i = 0; i < N; i++)
+    REQUIRE(sbx_sandbox_info_get(x.c, sid, on_sandbox, &rs[i], &id) == SBX_OK);
+  for (int i = 0; i < N; i++) {
+    WAIT(&x, &rs[i]);
+    CHECK_EQ_INT(rs[i].code, 0);
+  }
+  sbx_client_stats s;
+  sbx_client_stats_get(x.c, &s);
+  CHECK_EQ_INT(s.requests, N + 1);
+  CHECK(s.connections >= 1 && s.connections <= 2);
+  CHECK_EQ_INT(s.upgrades, 0);
+  sbx_client_stats_get(NULL, &s);
+  CHECK_EQ_INT(s.requests + s.connections + s.upgrades, 0);
+  ctx_close(&x);
+}
+static void wire_stats_h1(void) {
+  wire_stats(0);
+}
+static void wire_stats_h2(void) {
+  wire_stats(1);
+}
+
 /* ---- contract: cancel, free, deadlines, unknown sandbox ------------------------------- */
 
 static void cancel_exec(void) {
@@ -790,6 +840,8 @@ static const struct test_case cases[] = {
     {"detach_h2", detach_h2},
     {"files_h1", files_h1},
     {"files_h2", files_h2},
+    {"wire_stats_h1", wire_stats_h1},
+    {"wire_stats_h2", wire_stats_h2},
     {"cancel_exec", cancel_exec},
     {"free_with_pending", free_with_pending},
     {"free_in_callback", free_in_callback},
