@@ -131,7 +131,7 @@ run: all
 	sh examples/run-batch.sh $(B)
 
 bench: all $(B)/sbx-bench $(B)/sbx-dt-bench
-	sh bench/run.sh $(B); rc=$$?; sh bench/batch.sh $(B) || rc=1; sh bench/dt.sh $(B) || rc=1; exit $$rc
+	sh bench/run.sh $(B); rc=$$?; sh bench/batch.sh $(B) || rc=1; sh bench/dt.sh $(B) || rc=1; sh bench/compare $(B) || rc=1; exit $$rc
 
 FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
