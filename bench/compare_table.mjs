@@ -57,7 +57,7 @@ const row = (shape, metric, sbx, sdk, h2, r1, r2, bar, ok, how) => {
 }
 const ratio = (a, b) => (num(a) && num(b) && b > 0 ? a / b : null)
 const sdkName = { e2b: 'e2b', dt: 'daytona' }
-const dtNote = ' (sbx: streamed session exec, SDK: buffered)'
+const dtNote = ' (both: one buffered POST /process/execute per exec)'
 for (const n of shapes) {
   for (const [p, prov] of [['e2b', 'e2b'], ['dt', 'daytona']]) {
     const s = reps.map((r) => load(`sbx-${p}-${n}-${r}.json`))
@@ -136,11 +136,10 @@ How: each client runs alone against a fresh sbx-emu --exec null (TLS, h2 for sbx
 and h2load). sbx = build/sbxload: CPU per op is its getrusage user+sys over all
 ops (create + 10 execs + kill per sandbox, so N*12 ops), RSS per concurrent
 sandbox its peak RSS growth over the most live sandboxes (no GC in C). The
-daytona exec is sbxload's default exec, the library's streamed exec (per
-exec: create a session, exec runAsync, follow its log over a WebSocket on a
-new TLS connection, poll the status, delete the session; sbxload has no flag
-for opts.buffered, the one-request POST /process/execute), while the daytona
-SDK's process.executeCommand is that one buffered request: not the same work. SDK =
+daytona exec is sbxload --buffered (opts.buffered: one POST /process/execute
+per exec), the same request as the daytona SDK's process.executeCommand; the
+library's default streamed exec (a session followed over a WebSocket on a TLS
+connection of its own, five requests) costs more and is not compared here. SDK =
 bench/compare_sdk.mjs, the same task shape with C = N after an unmeasured
 20-task warm-up: process.cpuUsage over the run / N*12 ops; RSS after a forced
 GC taken when all N sandboxes are live, minus the RSS after GC before the

@@ -29,6 +29,7 @@ struct load_opts {
   double hold_s; /* seconds each held sandbox keeps its stream (hold) */
   int retries;   /* library retries; -1: its default */
   int governor;  /* 1: keep the library's default rate governor */
+  int buffered;  /* 1: execs with opts.buffered */
   const char *json_path;
   const char *svg_path;
 };

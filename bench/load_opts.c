@@ -36,6 +36,8 @@ static void usage(FILE *f) {
              "  --template T        template / snapshot of new sandboxes\n"
              "  --retries N         library retries of retryable errors (default 3)\n"
              "  --governor          keep the library's default request-rate governor\n"
+             "  --buffered          execs with opts.buffered (Daytona: one POST /process/execute\n"
+             "                      instead of a session followed over a WebSocket)\n"
              "  --provider P        local | e2b | daytona (default: from the env)\n"
              "  --api-url URL       control plane URL (E2B_API_URL, DAYTONA_API_URL)\n"
              "  --sandbox-url URL   E2B envd base URL for every sandbox (E2B_SANDBOX_URL)\n"
@@ -79,6 +81,10 @@ int load_opts_parse(struct load_opts *o, int argc, char **argv) {
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
       return 1;
+    }
+    if (!strcmp(a, "--buffered")) {
+      o->buffered = 1;
+      continue;
     }
     if (!strcmp(a, "--governor")) {
       o->governor = 1;

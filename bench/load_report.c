@@ -142,6 +142,7 @@ int load_report_json(const struct load *L, const char *path) {
                 L->interrupted, "tasks_per_s", span > 0 ? (double)L->finished / span : 0.0,
                 "cpu_us_per_op", ops ? L->cpu_us / (double)ops : 0.0, "phases", phases);
   json_object_set_new(root, "burst", json_integer(o->burst));
+  json_object_set_new(root, "buffered", json_boolean(o->buffered));
   json_object_set_new(root, "stagger_ms", json_real(o->stagger_ms));
   json_object_set_new(root, "cpu_s", json_real(L->cpu_us / 1e6));
   json_object_set_new(root, "ops", json_integer(ops));

@@ -161,6 +161,7 @@ static void do_exec(struct load_task *t) {
   sbx_exec_opts xo;
   sbx_exec_opts_init(&xo);
   xo.cmd = L->o.workload == W_HOLD ? HOLD_CMD : L->o.cmd;
+  xo.buffered = L->o.workload != W_HOLD && L->o.buffered; /* a hold needs its stream */
   /* the exec workload's first op counts from the intended start */
   t->t_op = L->o.workload == W_EXEC ? t->t_start : ev_time();
   t->got_first = t->cancelled = 0;

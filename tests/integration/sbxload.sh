@@ -138,6 +138,11 @@ load dt --provider daytona --api-url "$URL/api" --ca-file "$CERTS/ca.pem" -n 10 
 [ "$rc" -eq 0 ] && jtrue dt "$ADDS_UP" && jtrue dt 'r.provider === "daytona" &&
   r.phases.exec.ok === 20' && jtrue dt "$WIRE" && [ "$(live)" = 0 ]
 check "lifecycle on daytona" $?
+load dtb --provider daytona --api-url "$URL/api" --ca-file "$CERTS/ca.pem" -n 10 -c 5 -m 2 \
+  --buffered
+[ "$rc" -eq 0 ] && jtrue dtb "$ADDS_UP" && jtrue dtb 'r.buffered === true &&
+  r.phases.exec.ok === 20 && r.upgrades === 0' && jtrue dt 'r.upgrades === 20' && [ "$(live)" = 0 ]
+check "--buffered on daytona: process/execute, no WebSocket (the streamed run used 20)" $?
 
 # faults: every 3rd create a 500, every 4th exec start a 503; no retries
 fault '{"method":"POST","path":"/v2/sandboxes","status":500,"every":3,"count":0}' &&
