@@ -302,20 +302,13 @@ int dt_tb_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errin
 
 struct dt_tb_op *dt_tb_op_new(sbx_client *c, const struct op_kind *kind, const struct call_hooks *h,
                               size_t size, const char *id, void *ud, sbx_status *st) {
-  if (!dt_valid_id(id)) {
+  if (!id) {
     *st = SBX_EINVAL;
     return NULL;
   }
-  char *idc = strdup(id);
-  if (!idc) {
-    *st = SBX_ENOMEM;
-    return NULL;
-  }
-  struct dt_tb_op *t = (struct dt_tb_op *)sbx__call_new(c, kind, h, size, ud, st);
-  if (!t) {
-    free(idc);
-    return NULL;
-  }
-  t->id = idc;
+  char *idc;
+  struct dt_tb_op *t =
+      (struct dt_tb_op *)sbx__call_new_for(c, kind, h, size, id, dt_valid_id, ud, st, &idc);
+  if (t) t->id = idc;
   return t;
 }

@@ -11,6 +11,7 @@
 #include "../protocol/json_util.h"
 #include "daytona.h"
 #include "e2b.h"
+#include "prov_util.h"
 
 enum sbox_what {
   W_CREATE,
@@ -276,20 +277,10 @@ static const struct call_hooks hooks_lifecycle = {
 
 static struct sbox_op *start(sbx_client *c, const struct op_kind *kind, const struct call_hooks *h,
                              enum sbox_what what, const char *id, void *ud, sbx_status *st) {
-  if (id && !dt_valid_id(id)) {
-    *st = SBX_EINVAL;
-    return NULL;
-  }
-  char *idc = id ? strdup(id) : NULL;
-  if (id && !idc) {
-    *st = SBX_ENOMEM;
-    return NULL;
-  }
-  struct sbox_op *s = (struct sbox_op *)sbx__call_new(c, kind, h, sizeof *s, ud, st);
-  if (!s) {
-    free(idc);
-    return NULL;
-  }
+  char *idc;
+  struct sbox_op *s =
+      (struct sbox_op *)sbx__call_new_for(c, kind, h, sizeof *s, id, dt_valid_id, ud, st, &idc);
+  if (!s) return NULL;
   s->what = what;
   s->id = idc;
   s->t0 = ev_now(c->loop);

@@ -6,6 +6,7 @@
 
 #include "../protocol/json_util.h"
 #include "e2b.h"
+#include "prov_util.h"
 
 enum sbox_what { W_CREATE, W_CONNECT, W_INFO, W_KILL, W_PAUSE, W_TIMEOUT, W_LIST };
 
@@ -142,20 +143,10 @@ static const struct call_hooks hooks_lifecycle = {
 
 static struct sbox_op *start(sbx_client *c, const struct op_kind *kind, const struct call_hooks *h,
                              enum sbox_what what, const char *id, void *ud, sbx_status *st) {
-  if (id && !e2b_valid_id(id)) {
-    *st = SBX_EINVAL;
-    return NULL;
-  }
-  char *idc = id ? strdup(id) : NULL;
-  if (id && !idc) {
-    *st = SBX_ENOMEM;
-    return NULL;
-  }
-  struct sbox_op *s = (struct sbox_op *)sbx__call_new(c, kind, h, sizeof *s, ud, st);
-  if (!s) {
-    free(idc);
-    return NULL;
-  }
+  char *idc;
+  struct sbox_op *s =
+      (struct sbox_op *)sbx__call_new_for(c, kind, h, sizeof *s, id, e2b_valid_id, ud, st, &idc);
+  if (!s) return NULL;
   s->what = what;
   s->id = idc;
   return s;

@@ -1,6 +1,8 @@
 /* prov_util.c - see prov_util.h. */
 #include "prov_util.h"
 
+#include "../reactor/call.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,4 +63,27 @@ size_t sbx__hash_str(const char *s, size_t buckets) {
   for (; *s; s++)
     h = h * 33 + (unsigned char)*s;
   return h % buckets;
+}
+
+struct sbx_call *sbx__call_new_for(struct sbx_client *c, const struct op_kind *kind,
+                                   const struct call_hooks *h, size_t size, const char *id,
+                                   int (*valid)(const char *), void *ud, sbx_status *st,
+                                   char **id_out) {
+  *id_out = NULL;
+  if (id && !valid(id)) {
+    *st = SBX_EINVAL;
+    return NULL;
+  }
+  char *idc = id ? strdup(id) : NULL;
+  if (id && !idc) {
+    *st = SBX_ENOMEM;
+    return NULL;
+  }
+  struct sbx_call *k = sbx__call_new(c, kind, h, size, ud, st);
+  if (!k) {
+    free(idc);
+    return NULL;
+  }
+  *id_out = idc;
+  return k;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "sbx.h"
+
 /* The explicit value when set, else $env when use_env and set, else NULL. */
 const char *sbx__pick(const char *explicit_value, int use_env, const char *env);
 /* A copy without trailing slashes (malloc'd). */
@@ -20,5 +22,16 @@ struct curl_slist *sbx__add_header(struct curl_slist *l, const char *name, const
 void sbx__url_encode(FILE *f, const char *s);
 /* djb2 of s, modulo buckets: the per-client sandbox caches. */
 size_t sbx__hash_str(const char *s, size_t buckets);
+
+struct sbx_call;
+struct op_kind;
+struct call_hooks;
+/* A call op about one sandbox: id (NULL: none) is checked with valid and a
+ * copy goes to *id_out for the op to own. NULL with *st set (SBX_EINVAL for
+ * a bad id) when that fails; nothing is left allocated then. */
+struct sbx_call *sbx__call_new_for(struct sbx_client *c, const struct op_kind *kind,
+                                   const struct call_hooks *h, size_t size, const char *id,
+                                   int (*valid)(const char *), void *ud, sbx_status *st,
+                                   char **id_out);
 
 #endif
