@@ -29,7 +29,7 @@ endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wwrite-strings -Wno-unused-parameter
 CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fPIC -MMD -MP -Iinclude $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS)
-LIBS    := -lcurl -ljansson -lev -lwslay -lssl -lcrypto -lm
+LIBS    := -lcurl -ljansson -lev -lwslay -lssl -lcrypto -lm -lpthread
 EMULIBS := -lnghttp2 -lhttp_parser -lz
 
 LIB_SRC  := $(sort $(wildcard protocol/*.c reactor/*.c providers/*.c))

@@ -215,7 +215,7 @@ int cli_open(struct cli *cli) {
 
 int cli_track(struct cli *cli, sbx_status st, const sbx_op_id *id, const char *what) {
   if (st != SBX_OK) {
-    cli_fail_status(cli, what, st, NULL);
+    cli_fail_status(cli, what, st, sbx_last_error(cli->client));
     return -1;
   }
   if (cli->n_ops == cli->cap_ops) {

@@ -167,7 +167,8 @@ static int op_failed(struct run_task *t, const char *what, const sbx_error *e) {
 /* A start call refused at once (no callback follows). */
 static void start_failed(struct run_task *t, const char *what, sbx_status st) {
   t->op = 0;
-  set_error(t, st == SBX_ENOMEM ? RE_LOCAL : RE_CONFIG, what, sbx_strerror(st));
+  const char *why = sbx_last_error(t->run->c);
+  set_error(t, st == SBX_ENOMEM ? RE_LOCAL : RE_CONFIG, what, *why ? why : sbx_strerror(st));
   go_kill_or_end(t);
 }
 

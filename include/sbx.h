@@ -159,6 +159,15 @@ sbx_status sbx_cancel(sbx_client *c, sbx_op_id op);
  * completes with SBX_ETIMEDOUT. SBX_ENOTFOUND when the op is not pending. */
 sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id op, long ms);
 
+/* Why the most recent call on c was refused at once (it returned SBX_EINVAL,
+ * SBX_ENOTSUP, SBX_ECLOSED, or SBX_ENOTFOUND from sbx_cancel and
+ * sbx_set_deadline): one line naming the function and the argument or
+ * field, e.g. "sbx_exec_start: opts.timeout_ms is negative (-5)". "" when
+ * that call succeeded or failed without a message (SBX_ENOMEM), and for a
+ * NULL client. Every call that takes c resets it. Owned by c: valid until
+ * the next call on c. Refusals are also logged as warnings. */
+const char *sbx_last_error(const sbx_client *c);
+
 /* The name of the client's provider ("local", "e2b", "daytona"). */
 const char *sbx_client_provider(const sbx_client *c);
 

@@ -126,8 +126,7 @@ static char *paths_body(sbx_client *c, const sbx_download *dls, size_t n, sbx_st
     json_t *s = json_string(dls[i].path);
     json_t *raw = s ? NULL : json_string_nocheck(dls[i].path); /* fails only for memory */
     if (raw) {
-      sbx__log(c, SBX_LOG_WARN, "daytona", 0, "file_read_many: dls[%zu].path is not UTF-8", i);
-      *st = SBX_EINVAL;
+      *st = sbx__refuse(c, SBX_EINVAL, "sbx_file_read_many", "dls[%zu].path is not UTF-8", i);
       json_decref(raw);
     } else if (!s || json_array_append_new(arr, s) != 0) {
       *st = SBX_ENOMEM;

@@ -134,10 +134,9 @@ static char *request_body(const sbx_exec_opts *o) {
 sbx_status dt_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                          const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out) {
   if (o->user && *o->user) {
-    sbx__log(c, SBX_LOG_WARN, "daytona", 0,
-             "daytona: exec option user is not supported (the toolbox runs commands as the "
-             "sandbox's user)");
-    return SBX_ENOTSUP;
+    return sbx__refuse(c, SBX_ENOTSUP, "sbx_exec_start",
+                       "daytona: exec option user is not supported (the toolbox runs commands "
+                       "as the sandbox's user)");
   }
   if (!o->buffered || o->stdin_open || o->detach)
     return dt_session_exec_start(c, id, o, cbs, ud, out);

@@ -337,7 +337,9 @@ static int keep_paths(const sbx_upload *ups, size_t n, char ***paths_out, int64_
 static sbx_status upload(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
                          sbx_entries_cb cb, void *ud, sbx_op_id *out) {
   for (size_t i = 0; i < n; i++)
-    if (strpbrk(ups[i].path, "\"\r\n")) return SBX_EINVAL; /* cannot be framed in a part header */
+    if (strpbrk(ups[i].path, "\"\r\n")) /* cannot be framed in a part header */
+      return sbx__refuse(c, SBX_EINVAL, "sbx_file_write_many",
+                         "ups[%zu].path holds a quote or a line break", i);
   char boundary[40];
   if (make_boundary(boundary, sizeof boundary) != 0) return SBX_EIO;
   sbx_status st = SBX_OK;

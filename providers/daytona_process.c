@@ -123,11 +123,10 @@ static struct dproc_op *new_op(sbx_client *c, const struct op_kind *kind, const 
 sbx_status dt_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
                      void *ud, sbx_op_id *out) {
   if (signo != SIGTERM && signo != SIGKILL) {
-    sbx__log(c, SBX_LOG_WARN, "daytona", 0,
-             "daytona: signal %d is not supported: the toolbox can only end a process (SIGTERM, "
-             "then SIGKILL)",
-             signo);
-    return SBX_ENOTSUP;
+    return sbx__refuse(c, SBX_ENOTSUP, "sbx_process_signal",
+                       "daytona: signal %d is not supported: the toolbox can only end a process "
+                       "(SIGTERM, then SIGKILL)",
+                       signo);
   }
   sbx_status st = SBX_OK;
   struct dproc_op *x = new_op(c, &kind_signal, id, pid, cb, ud, &st);
@@ -146,9 +145,9 @@ sbx_status dt_write_stdin(sbx_client *c, const char *id, uint32_t pid, const voi
     json_decref(o);
     json_decref(s);
     if (o) {
-      sbx__log(c, SBX_LOG_WARN, "daytona", 0,
-               "daytona: stdin data must be UTF-8 text (the toolbox takes it as a JSON string)");
-      return SBX_EINVAL;
+      return sbx__refuse(
+          c, SBX_EINVAL, "sbx_process_write_stdin",
+          "daytona: stdin data must be UTF-8 text (the toolbox takes it as a JSON string)");
     }
     return SBX_ENOMEM;
   }

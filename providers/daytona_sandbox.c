@@ -296,7 +296,7 @@ sbx_status dt_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb,
   char why[200];
   char *body = dt_create_body(o, dt_of(c)->target, &st, why, sizeof why);
   if (!body) {
-    if (st != SBX_ENOMEM) sbx__log(c, SBX_LOG_WARN, "daytona", 0, "%s", why);
+    if (st != SBX_ENOMEM) sbx__refuse(c, st, "sbx_sandbox_create", "%s", why);
     return st;
   }
   struct sbox_op *s = start(c, &kind_create, &hooks_create, W_CREATE, NULL, ud, &st);

@@ -492,7 +492,7 @@ sbx_status dt_session_exec_start(sbx_client *c, const char *id, const sbx_exec_o
   char *command = session_command(o, &st);
   if (!command) {
     if (st == SBX_EINVAL)
-      sbx__log(c, SBX_LOG_WARN, "daytona", 0, "daytona: exec: an env name is not a shell name");
+      sbx__refuse(c, st, "sbx_exec_start", "daytona: an env name is not a shell name");
     return st;
   }
   struct dsess_op *x = new_op(c, &kind_exec, id, cbs, ud, &st);

@@ -303,7 +303,7 @@ sbx_status dt_snapshot_create(sbx_client *c, const sbx_snapshot_opts *o, sbx_sna
   char why[300];
   char *body = dt_snapshot_body(o, dt_of(c)->target, &st, why, sizeof why);
   if (!body) {
-    if (st != SBX_ENOMEM) sbx__log(c, SBX_LOG_WARN, "daytona", 0, "%s", why);
+    if (st != SBX_ENOMEM) sbx__refuse(c, st, "sbx_snapshot_create", "%s", why);
     return st;
   }
   struct snap_op *s = snap_start(c, &kind_create, &hooks_post, S_CREATE, o->name, ud, &st);

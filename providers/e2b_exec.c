@@ -278,7 +278,7 @@ static sbx_status start_op(sbx_client *c, const struct op_kind *kind, const stru
                            void *ud, struct exec_op **xp) {
   if (!e2b_valid_id(id)) {
     json_decref(msg);
-    return SBX_EINVAL;
+    return sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
   }
   size_t len = 0;
   char *body = envelope(msg, &len);

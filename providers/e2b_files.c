@@ -261,7 +261,7 @@ static struct file_op *new_file_op(sbx_client *c, const struct op_kind *kind,
                                    const struct call_hooks *h, const char *id, const char *path,
                                    const char *user, void *ud, sbx_status *st) {
   if (!e2b_valid_id(id)) {
-    *st = SBX_EINVAL;
+    *st = sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
     return NULL;
   }
   char *idc = strdup(id), *q = files_query(path, user), *pc = strdup(path);
@@ -303,8 +303,8 @@ static int multipart_framing(struct file_op *f, sbx_op_id id, const char *path) 
 
 sbx_status e2b_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
                           void *ud, sbx_op_id *out) {
-  if (strchr(up->path, '"') || strchr(up->path, '\r') || strchr(up->path, '\n'))
-    return SBX_EINVAL; /* cannot be framed in a multipart header */
+  if (strpbrk(up->path, "\"\r\n")) /* cannot be framed in a multipart header */
+    return sbx__refuse(c, SBX_EINVAL, "sbx_file_write", "up.path holds a quote or a line break");
   char *data = NULL, *local = NULL;
   if (up->local_path) {
     if (!(local = strdup(up->local_path))) return SBX_ENOMEM;
@@ -344,7 +344,9 @@ static void e2b_part_head(FILE *f, const char *boundary, size_t i, const char *p
 sbx_status e2b_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
                                sbx_entries_cb cb, void *ud, sbx_op_id *out) {
   for (size_t i = 0; i < n; i++)
-    if (strpbrk(ups[i].path, "\"\r\n")) return SBX_EINVAL; /* cannot be framed in a part header */
+    if (strpbrk(ups[i].path, "\"\r\n")) /* cannot be framed in a part header */
+      return sbx__refuse(c, SBX_EINVAL, "sbx_file_write_many",
+                         "ups[%zu].path holds a quote or a line break", i);
   /* A random boundary: the body is built before the op (and its id) exists. */
   unsigned char rnd[8];
   if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return SBX_EIO;

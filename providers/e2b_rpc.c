@@ -174,12 +174,15 @@ static char *pid_subject(uint32_t pid) {
 
 sbx_status e2b_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
                       void *ud, sbx_op_id *out) {
-  if (!e2b_valid_id(id)) return SBX_EINVAL;
+  if (!e2b_valid_id(id))
+    return sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
   /* envd accepts only these two. */
   const char *name = signo == SIGKILL   ? "SIGNAL_SIGKILL"
                      : signo == SIGTERM ? "SIGNAL_SIGTERM"
                                         : NULL;
-  if (!name) return SBX_ENOTSUP;
+  if (!name)
+    return sbx__refuse(c, SBX_ENOTSUP, "sbx_process_signal",
+                       "e2b: envd sends only SIGTERM and SIGKILL, not %d", signo);
   json_t *msg = json_pack("{s:{s:I},s:s}", "process", "pid", (json_int_t)pid, "signal", name);
   struct rpc_args a = {
       &kind_signal, &hooks_idempotent, "/process.Process/SendSignal", "signal", NULL, RPC_DONE, cb,
@@ -189,7 +192,8 @@ sbx_status e2b_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sb
 
 sbx_status e2b_write_stdin(sbx_client *c, const char *id, uint32_t pid, const void *data,
                            size_t len, sbx_done_cb cb, void *ud, sbx_op_id *out) {
-  if (!e2b_valid_id(id)) return SBX_EINVAL;
+  if (!e2b_valid_id(id))
+    return sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
   char *b64 = malloc(sbx_base64_encoded_len(len) + 1);
   if (!b64) return SBX_ENOMEM;
   sbx_base64_encode(data, len, b64);
@@ -204,7 +208,8 @@ sbx_status e2b_write_stdin(sbx_client *c, const char *id, uint32_t pid, const vo
 
 sbx_status e2b_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb, void *ud,
                            sbx_op_id *out) {
-  if (!e2b_valid_id(id)) return SBX_EINVAL;
+  if (!e2b_valid_id(id))
+    return sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
   json_t *msg = json_pack("{s:{s:I}}", "process", "pid", (json_int_t)pid);
   struct rpc_args a = {&kind_close_stdin,
                        &hooks_idempotent,
@@ -219,7 +224,8 @@ sbx_status e2b_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done
 
 sbx_status e2b_fs(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
                   int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out) {
-  if (!e2b_valid_id(id)) return SBX_EINVAL;
+  if (!e2b_valid_id(id))
+    return sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
   struct rpc_args a = {&kind_fs, &hooks_idempotent, NULL, NULL, NULL, RPC_ENTRIES, NULL, ecb};
   json_t *msg = NULL;
   switch (fs_op) {

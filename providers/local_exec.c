@@ -847,7 +847,9 @@ static sbx_status start_small(sbx_client *c, const struct op_kind *k, enum stdin
 
 sbx_status local_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
                         void *ud, sbx_op_id *out) {
-  if (signo <= 0 || signo >= NSIG) return SBX_EINVAL;
+  if (signo <= 0 || signo >= NSIG)
+    return sbx__refuse(c, SBX_EINVAL, "sbx_process_signal", "signo %d is not a signal number",
+                       signo);
   struct stdin_op *w = NULL;
   sbx_status st = start_small(c, &kind_signal, K_SIGNAL, id, pid, cb, ud, out, &w);
   if (st == SBX_OK) w->signo = signo;

@@ -54,6 +54,9 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
   c->loop = loop;
   c->cfg = *cfg;
   c->next_id = 1;
+#ifndef NDEBUG
+  c->owner = pthread_self();
+#endif
   if (env_flag("SBX_TRACE")) c->cfg.trace = 1;
   seed_rng(c);
   double rate[SBX_RATE_N] = {cfg->rate_create, cfg->rate_lifecycle, cfg->rate_data};
@@ -203,10 +206,38 @@ static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 /* ---- public ------------------------------------------------------------------ */
 
+sbx_status sbx__refuse(struct sbx_client *c, sbx_status st, const char *fn, const char *fmt, ...) {
+  if (!c) return st;
+  int off = snprintf(c->errmsg, sizeof c->errmsg, "%s: ", fn);
+  if (off < 0 || (size_t)off >= sizeof c->errmsg) off = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->errmsg + off, sizeof c->errmsg - (size_t)off, fmt, ap);
+  va_end(ap);
+  sbx__log(c, SBX_LOG_WARN, "api", 0, "%s", c->errmsg);
+  return st;
+}
+
+#ifndef NDEBUG
+void sbx__check_thread(const struct sbx_client *c, const char *fn) {
+  if (pthread_equal(c->owner, pthread_self())) return;
+  fprintf(stderr,
+          "sbx: %s called from a thread other than the one that created the client "
+          "(a client belongs to one thread)\n",
+          fn);
+  abort();
+}
+#endif
+
 sbx_status sbx_cancel(sbx_client *c, sbx_op_id id) {
-  if (!c || !id) return SBX_EINVAL;
+  if (!c) return SBX_EINVAL;
+  sbx__check_thread(c, __func__);
+  c->errmsg[0] = '\0';
+  if (!id) return sbx__refuse(c, SBX_EINVAL, __func__, "op id 0 is no op");
   struct sbx_op *op = sbx__client_find(c, id);
-  if (!op || op->completed) return SBX_ENOTFOUND;
+  if (!op || op->completed)
+    return sbx__refuse(c, SBX_ENOTFOUND, __func__, "op %llu is not pending (done or unknown)",
+                       (unsigned long long)id);
   if (!op->cancel_req) {
     op->cancel_req = 1;
     sbx__op_post_deferred(op, OP_EV_CANCEL);
@@ -227,9 +258,15 @@ void sbx_client_stats_get(const sbx_client *c, sbx_client_stats *out) {
 }
 
 sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id id, long ms) {
-  if (!c || !id || ms < 0) return SBX_EINVAL;
+  if (!c) return SBX_EINVAL;
+  sbx__check_thread(c, __func__);
+  c->errmsg[0] = '\0';
+  if (!id) return sbx__refuse(c, SBX_EINVAL, __func__, "op id 0 is no op");
+  if (ms < 0) return sbx__refuse(c, SBX_EINVAL, __func__, "ms is negative (%ld)", ms);
   struct sbx_op *op = sbx__client_find(c, id);
-  if (!op || op->completed) return SBX_ENOTFOUND;
+  if (!op || op->completed)
+    return sbx__refuse(c, SBX_ENOTFOUND, __func__, "op %llu is not pending (done or unknown)",
+                       (unsigned long long)id);
   sbx__op_deadline_start(op, ms);
   return SBX_OK;
 }

@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <ev.h>
+#include <pthread.h>
 #include <stdarg.h>
 
 #include "op.h"
@@ -71,6 +72,10 @@ struct sbx_client {
   const struct sbx_provider *prov; /* the provider layer's vtable */
   void *prov_state;
   void (*prov_destroy)(struct sbx_client *c);
+  char errmsg[256]; /* sbx_last_error: why the last refused call was refused */
+#ifndef NDEBUG
+  pthread_t owner; /* the creating thread: the only one allowed to call in */
+#endif
 };
 
 struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *st,
@@ -93,6 +98,22 @@ void sbx__client_queue(struct sbx_client *c, struct sbx_op *op);
 void sbx__log(struct sbx_client *c, int level, const char *comp, sbx_op_id op, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 int sbx__log_enabled(const struct sbx_client *c, int level);
+
+/* Refuse a public call: status st (SBX_EINVAL, SBX_ENOTSUP, SBX_ECLOSED),
+ * the message "fn: ..." kept for sbx_last_error and logged as a warning.
+ * c may be NULL (nothing is kept then). Returns st. */
+sbx_status sbx__refuse(struct sbx_client *c, sbx_status st, const char *fn, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Debug builds (no NDEBUG): abort with a message naming fn when called from
+ * a thread other than the one that created c. A client is not thread-safe;
+ * a call from another thread is a bug to catch at once, not a race to
+ * debug later. Release builds: nothing. */
+#ifndef NDEBUG
+void sbx__check_thread(const struct sbx_client *c, const char *fn);
+#else
+#define sbx__check_thread(c, fn) ((void)0)
+#endif
 
 /* A pseudo-random number in [0, n) for jitter (per client, no globals). */
 uint64_t sbx__client_rand(struct sbx_client *c, uint64_t n);

@@ -13,7 +13,7 @@ static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents);
 struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, size_t size, void *ud,
                            sbx_status *st) {
   if (c->closing) {
-    *st = SBX_ECLOSED;
+    *st = sbx__refuse(c, SBX_ECLOSED, kind->name, "the client is being freed: no new ops");
     return NULL;
   }
   struct sbx_op *op = calloc(1, size);
