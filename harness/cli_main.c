@@ -120,6 +120,7 @@ int main(int argc, char **argv) {
   /* NULL: the library picks (SBX_PROVIDER, else e2b with E2B_API_KEY, else local) */
   cli.provider = env_nonempty("SBX_PROVIDER");
   cli.ca_file = env_nonempty("SBX_CA_FILE");
+  if (!cli.ca_file) cli.ca_file = env_nonempty("SBX_CA_BUNDLE");
   const char *trace = env_nonempty("SBX_TRACE");
   cli.trace = trace && strcmp(trace, "0") != 0;
 

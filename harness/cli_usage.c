@@ -24,7 +24,7 @@ static const char intro[] =
     "                      daytona: $DAYTONA_API_URL, else https://app.daytona.io/api)\n"
     "  --sandbox-url URL   envd base URL for every sandbox\n"
     "  --domain D          provider domain (default e2b.app)\n"
-    "  --ca-file F         extra CA bundle to trust (also $SBX_CA_FILE)\n"
+    "  --ca-file F         extra CA bundle to trust (also $SBX_CA_FILE or $SBX_CA_BUNDLE)\n"
     "  --http1             force HTTP/1.1\n"
     "  --timeout-ms N      per-request timeout in milliseconds\n"
     "  -v, --verbose       print library logs on stderr (repeat for more)\n"

@@ -100,6 +100,9 @@ sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg_in, sbx_s
     return NULL;
   }
   if (!cfg.ca_file && cfg.use_env) cfg.ca_file = getenv("SBX_CA_FILE");
+  if (cfg.ca_file && !*cfg.ca_file) cfg.ca_file = NULL;
+  if (!cfg.ca_file && cfg.use_env) cfg.ca_file = getenv("SBX_CA_BUNDLE"); /* an alias */
+  if (cfg.ca_file && !*cfg.ca_file) cfg.ca_file = NULL;
   struct sbx_client *c = sbx__client_new(loop, &cfg, err, errbuf, errlen);
   if (!c) return NULL;
   c->cfg.ca_file = sbx__client_own(c, cfg.ca_file);

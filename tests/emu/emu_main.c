@@ -34,7 +34,8 @@ static void usage(FILE *f) {
              "               [--daytona-minute-s N]  (seconds per Daytona interval minute)\n"
              "Port 0 picks a free port. Prints 'sbx-emu: http=PORT https=PORT' once listening.\n"
              "Daytona: archiving, restoring and each snapshot build step take 1/200 of a\n"
-             "minute; a snapshot of an image under fail/ (e.g. fail/x:1.0) ends in 'error'.\n");
+             "minute; a snapshot of an image under fail/ (e.g. fail/x:1.0) ends in 'error'.\n"
+             "The key may come from $SBX_EMU_API_KEY instead of --api-key, out of argv.\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out) {
@@ -161,6 +162,10 @@ int main(int argc, char **argv) {
   app->exec_null = o.exec_null;
   app->max_sandboxes = o.max_sandboxes;
   app->verbose = o.verbose;
+  if (!o.api_key) { /* the environment keeps the key out of argv (ps) */
+    const char *env = getenv("SBX_EMU_API_KEY");
+    if (env && *env) o.api_key = env;
+  }
   app->api_key = o.api_key ? strdup(o.api_key) : NULL;
   app->next_null_pid = 1000;
   app->dt_minute_s = o.dt_minute_s > 0 ? o.dt_minute_s : 60; /* tests shorten the minute */
