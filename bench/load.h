@@ -30,6 +30,7 @@ struct load_opts {
   int retries;   /* library retries; -1: its default */
   int governor;  /* 1: keep the library's default rate governor */
   int buffered;  /* 1: execs with opts.buffered */
+  long warmup;   /* tasks of the same shape run first, unmeasured */
   const char *json_path;
   const char *svg_path;
 };

@@ -38,6 +38,9 @@ static void usage(FILE *f) {
              "  --governor          keep the library's default request-rate governor\n"
              "  --buffered          execs with opts.buffered (Daytona: one POST /process/execute\n"
              "                      instead of a session followed over a WebSocket)\n"
+             "  --warmup K          first run K tasks of the same shape, unmeasured:\n"
+             "                      figures then start from a warm client (connections\n"
+             "                      open, code and heap paged in), as SDK benchmarks do\n"
              "  --provider P        local | e2b | daytona (default: from the env)\n"
              "  --api-url URL       control plane URL (E2B_API_URL, DAYTONA_API_URL)\n"
              "  --sandbox-url URL   E2B envd base URL for every sandbox (E2B_SANDBOX_URL)\n"
@@ -120,6 +123,8 @@ int load_opts_parse(struct load_opts *o, int argc, char **argv) {
       if (!(rc = num(a, v, 0, 1 << 30, &d))) o->size = (size_t)d;
     } else if (!strcmp(a, "--hold-s")) {
       rc = num(a, v, 0, 1e6, &o->hold_s);
+    } else if (!strcmp(a, "--warmup")) {
+      if (!(rc = num(a, v, 0, 1e7, &d))) o->warmup = (long)d;
     } else if (!strcmp(a, "--retries")) {
       if (!(rc = num(a, v, 0, 100, &d))) o->retries = (int)d;
     } else if (!strcmp(a, "--cmd")) {

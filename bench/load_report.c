@@ -90,16 +90,22 @@ void load_report_text(const struct load *L, FILE *f) {
   long ops = total_ops(L);
   fprintf(f, "\nclient CPU  %.3f s user+sys, %.1f us per op (%ld ops)\n", L->cpu_us / 1e6,
           ops ? L->cpu_us / (double)ops : 0.0, ops);
-  fprintf(f,
-          "memory      RSS %ld KB at start, peak %ld KB; %d sandboxes live at most: %.1f KB each\n",
-          L->rss0_kb, L->hwm_kb, L->max_live, kb_per_sandbox(L));
+  fprintf(
+      f,
+      "memory      RSS %ld KB at start%s, peak %ld KB; %d sandboxes live at most: %.1f KB each\n",
+      L->rss0_kb, L->o.warmup ? " (after the warm-up)" : "", L->hwm_kb, L->max_live,
+      kb_per_sandbox(L));
   const sbx_client_stats *w = &L->wire;
-  fprintf(f,
-          "wire        %llu requests on %llu connection%s (%.1f each), %llu WebSocket upgrades\n",
-          (unsigned long long)w->requests, (unsigned long long)w->connections,
-          w->connections == 1 ? "" : "s",
-          w->connections ? (double)w->requests / (double)w->connections : 0.0,
-          (unsigned long long)w->upgrades);
+  if (w->connections)
+    fprintf(f,
+            "wire        %llu requests on %llu new connection%s (%.1f each), %llu WebSocket "
+            "upgrades\n",
+            (unsigned long long)w->requests, (unsigned long long)w->connections,
+            w->connections == 1 ? "" : "s", (double)w->requests / (double)w->connections,
+            (unsigned long long)w->upgrades);
+  else /* after a warm-up, or when nothing was sent */
+    fprintf(f, "wire        %llu requests on no new connection, %llu WebSocket upgrades\n",
+            (unsigned long long)w->requests, (unsigned long long)w->upgrades);
   fprintf(f, "loop lag   ");
   hist_row(&L->lag, f);
   fprintf(f, "            (min p50 p90 p99 p99.9 max of %llu probes every 10 ms)\n",
@@ -146,6 +152,7 @@ int load_report_json(const struct load *L, const char *path) {
   json_object_set_new(root, "stagger_ms", json_real(o->stagger_ms));
   json_object_set_new(root, "cpu_s", json_real(L->cpu_us / 1e6));
   json_object_set_new(root, "ops", json_integer(ops));
+  json_object_set_new(root, "warmup_tasks", json_integer(o->warmup));
   json_object_set_new(root, "rss_start_kb", json_integer(L->rss0_kb));
   json_object_set_new(root, "rss_peak_kb", json_integer(L->hwm_kb));
   json_object_set_new(root, "max_live_sandboxes", json_integer(L->max_live));

@@ -27,3 +27,10 @@ long proc_status_kb(const char *field) {
   fclose(f);
   return v;
 }
+
+int proc_reset_peak_rss(void) {
+  FILE *f = fopen("/proc/self/clear_refs", "w");
+  if (!f) return -1;
+  int ok = fputs("5", f) >= 0;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}

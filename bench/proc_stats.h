@@ -7,5 +7,8 @@
 double proc_cpu_us(void);
 /* A "VmRSS"-style field of /proc/self/status in kB, -1 when missing. */
 long proc_status_kb(const char *field);
+/* Reset VmHWM to the current RSS (Linux: "5" to /proc/self/clear_refs):
+ * 0 or -1. */
+int proc_reset_peak_rss(void);
 
 #endif

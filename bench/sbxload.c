@@ -13,6 +13,39 @@ static void log_line(void *ud, int level, const char *comp, sbx_op_id op, const 
   if (level <= SBX_LOG_WARN) fprintf(stderr, "sbxload: %s: %s\n", comp, msg);
 }
 
+/* --warmup K: K tasks of the run's shape on the same client, unmeasured,
+ * then the peak-RSS mark is reset, so the figures count from a warm client
+ * like the SDK driver's (bench/compare_sdk.mjs warms up the same way). */
+static int warm_up(const struct load *L) {
+  struct load *W = calloc(1, sizeof *W);
+  if (!W) return -1;
+  W->o = L->o;
+  W->o.n = L->o.warmup;
+  W->o.duration = 0;
+  W->o.rate = 0;
+  W->o.burst = 1;
+  W->o.stagger_ms = 0;
+  if (W->o.c > W->o.n) W->o.c = (int)W->o.n;
+  if (W->o.pool > W->o.c) W->o.pool = W->o.c;
+  W->loop = L->loop;
+  W->c = L->c;
+  W->provider = L->provider;
+  int rc = load_run(W);
+  long errors = 0;
+  for (int p = 0; p < NPHASE; p++)
+    errors += W->ph[p].errors;
+  if (rc || errors || W->interrupted) {
+    fprintf(stderr, "sbxload: the warm-up failed (%ld errors%s%s)\n", errors,
+            W->fatal[0] ? ": " : "", W->fatal);
+    rc = -1;
+  }
+  load_free(W);
+  free(W);
+  if (rc == 0 && proc_reset_peak_rss() != 0)
+    fprintf(stderr, "sbxload: cannot reset the peak RSS mark: the peak includes the warm-up\n");
+  return rc;
+}
+
 int main(int argc, char **argv) {
   struct load *L = calloc(1, sizeof *L); /* the histograms make it large */
   if (!L) return 1;
@@ -42,12 +75,22 @@ int main(int argc, char **argv) {
     return 1;
   }
   L->provider = sbx_client_provider(L->c);
+  if (o->warmup > 0 && warm_up(L) != 0) {
+    sbx_client_free(L->c);
+    free(L);
+    return 1;
+  }
   L->rss0_kb = proc_status_kb("VmRSS");
   double cpu0 = proc_cpu_us();
+  sbx_client_stats wire0;
+  sbx_client_stats_get(L->c, &wire0);
   rc = load_run(L);
   L->cpu_us = proc_cpu_us() - cpu0;
   L->hwm_kb = proc_status_kb("VmHWM");
   sbx_client_stats_get(L->c, &L->wire);
+  L->wire.requests -= wire0.requests;
+  L->wire.connections -= wire0.connections;
+  L->wire.upgrades -= wire0.upgrades;
   sbx_client_free(L->c);
   if (rc) {
     fprintf(stderr, "sbxload: %s\n", L->fatal);

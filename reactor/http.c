@@ -336,12 +336,23 @@ struct curl_slist *sbx__http_shared_headers(struct curl_slist *l) {
   return r;
 }
 
+/* A reset handle of this kind from the pool, else a new one. A new one
+ * retires an idle handle of the other kind: a burst of creates followed by
+ * a burst of execs then holds as many handles as transfers in flight, not
+ * twice as many (each idle unary handle keeps ~25 KB: its 16 KiB buffer). */
+static CURL *take_easy(struct sbx_client *c, int kind) {
+  if (c->n_easy_pool[kind]) return c->easy_pool[kind][--c->n_easy_pool[kind]];
+  int other = !kind;
+  if (c->n_easy_pool[other]) curl_easy_cleanup(c->easy_pool[other][--c->n_easy_pool[other]]);
+  return curl_easy_init();
+}
+
 int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   struct sbx_client *c = op->c;
   struct sbx_http *h = calloc(1, sizeof *h);
   if (!h) goto nomem;
   int kind = r->sink && !r->bulk ? 1 : 0;
-  h->easy = c->n_easy_pool[kind] ? c->easy_pool[kind][--c->n_easy_pool[kind]] : curl_easy_init();
+  h->easy = take_easy(c, kind);
   h->upload_fd = -1;
   h->slot = host_slot(c, r->host);
   if (!h->easy || h->slot < 0) goto nomem;

@@ -82,8 +82,17 @@ load lc $E2B -w lifecycle -n 40 -c 8 -m 2
   r.ops === 160 && r.cpu_us_per_op > 0 && r.rss_peak_kb >= r.rss_start_kb' &&
   grep -q '^create  *40  *40  *0 ' "$T/out" && [ "$(live)" = 0 ] && jtrue lc "$WIRE" &&
   jtrue lc 'r.connections <= 8 && r.upgrades === 0' &&
-  grep -q '^wire  *[0-9][0-9]* requests on [0-9][0-9]* connection' "$T/out"
+  grep -q '^wire  *[0-9][0-9]* requests on [0-9][0-9]* new connection' "$T/out"
 check "lifecycle: 40 sandboxes x 2 execs, counts add up, table on stdout, requests on few connections" $?
+
+# a warm-up runs first and is not counted: the figures are the measured run's,
+# on the warm-up's connections, and its sandboxes are gone too
+load warm $E2B -w lifecycle -n 20 -c 5 -m 1 --warmup 5
+[ "$rc" -eq 0 ] && jtrue warm "$ADDS_UP" && jtrue warm 'r.warmup_tasks === 5 &&
+  r.phases.create.attempted === 20 && r.phases.kill.ok === 20 && r.ops === 60 &&
+  r.requests >= 60 && r.connections === 0 && r.rss_peak_kb >= r.rss_start_kb' &&
+  grep -q 'at start (after the warm-up)' "$T/out" && [ "$(live)" = 0 ]
+check "lifecycle --warmup 5: only the 20 measured tasks counted, connections reused" $?
 
 load ex $E2B -w exec -n 300 -c 16 --pool 4
 [ "$rc" -eq 0 ] && jtrue ex "$ADDS_UP" && jtrue ex 'r.phases.create.ok === 4 &&
