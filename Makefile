@@ -55,7 +55,7 @@ LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report
 LOAD_OBJ := $(LOAD_SRC:%.c=$(B)/obj/%.o)
 TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu $(B)/sbxload
 
-.PHONY: all deps test test-unit test-integration test-conformance test-san run bench format install clean check-format
+.PHONY: all deps test test-unit test-integration test-conformance test-san run bench format install clean check-format valgrind
 all: deps $(TARGETS)
 
 deps:
@@ -117,6 +117,14 @@ test: deps
 	sh tests/run.sh $(B) all
 	$(MAKE) SANITIZE=address,undefined B=$(BSAN) tests-build
 	ASAN_OPTIONS=detect_leaks=1 sh tests/run.sh $(BSAN) sanitized
+
+# Every unit and integration test, and the CLI the shell suites run, under
+# valgrind memcheck: memory errors and definite/indirect leaks fail (slow:
+# tests/run.sh scales the suites' time limits).
+BVG ?= build-vg
+valgrind: deps
+	$(MAKE) B=$(BVG) tests-build
+	sh tests/run.sh $(BVG) valgrind
 
 test-unit: tests-build
 	sh tests/run.sh $(B) unit

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh BUILD_DIR MODE - run the test suites and add up their counts.
 #   MODE: unit | integration | conformance | all | sanitized (unit + integration)
+#         | valgrind (unit + integration, every libsbx program under memcheck)
 # Every suite prints "N passed, N failed" as its last count line; this script
 # prints the total the same way and fails if anything failed or a suite broke.
 B=${1:-build}
@@ -40,10 +41,45 @@ certs() {
   sh tests/emu/gen-certs.sh "$B/certs" >/dev/null 2>&1 || echo "warning: cannot generate test certificates" >&2
 }
 
+# Under MODE valgrind: memcheck runs every C test (its forked cases too) and,
+# through wrappers in $B/vg, the sbx and sbxload the shell suites start; any
+# memory error or definite/indirect leak fails the process (exit 99) and so
+# its check. Timeouts of the suites are scaled by SBX_TEST_SLOW.
+VG=""
+vg_setup() {
+  VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect"
+  VG="$VG --errors-for-leak-kinds=definite,indirect --num-callers=30"
+  VG="$VG --suppressions=$top/tests/valgrind.supp"
+  export SBX_TEST_SLOW=${SBX_TEST_SLOW:-10} SBX_TEST_TIMEOUT=${SBX_TEST_TIMEOUT:-900}
+  rm -rf "$B/vg"
+  mkdir -p "$B/vg/logs"
+  for f in "$B"/*; do
+    [ "$f" = "$B/vg" ] || ln -s "$top/$f" "$B/vg/$(basename "$f")"
+  done
+  for p in sbx sbxload; do
+    rm -f "$B/vg/$p"
+    printf '#!/bin/sh\nexec %s --log-file=%s/%s/vg/logs/%s.%%p.log %s/%s/%s "$@"\n' \
+      "$VG" "$top" "$B" "$p" "$top" "$B" "$p" >"$B/vg/$p"
+    chmod +x "$B/vg/$p"
+  done
+}
+
+# A wrapped program's report: memcheck wrote one log per process; any error
+# line in them fails this pseudo-suite.
+vg_logs() {
+  n=$(ls "$B"/vg/logs/*.log 2>/dev/null | wc -l)
+  bad=$(grep -l . "$B"/vg/logs/*.log 2>/dev/null | wc -l)
+  for l in $(grep -l . "$B"/vg/logs/*.log 2>/dev/null | head -n 5); do
+    echo "== $l"
+    head -n 40 "$l"
+  done
+  echo "valgrind-logs: $((n - bad)) passed, $bad failed"
+}
+
 unit() {
   for t in "$B"/tests/test_*; do
     [ -x "$t" ] || continue
-    run_suite "$(basename "$t")" "$t"
+    run_suite "$(basename "$t")" $VG "$t"
   done
 }
 
@@ -52,11 +88,16 @@ integration() {
   export SBX_EMU="$B/sbx-emu" SBX_CERTS="$B/certs" SBX_BIN="$B/sbx"
   for t in "$B"/itests/test_*; do
     [ -x "$t" ] || continue
-    run_suite "$(basename "$t")" "$t"
+    run_suite "$(basename "$t")" $VG "$t"
   done
+  sb=$B
+  if [ -n "$VG" ]; then
+    sb=$B/vg
+    export SBX_BIN="$B/vg/sbx"
+  fi
   for s in tests/integration/*.sh; do
     [ -f "$s" ] || continue
-    run_suite "$(basename "$s")" sh "$s" "$B"
+    run_suite "$(basename "$s")" sh "$s" "$sb"
   done
 }
 
@@ -74,7 +115,8 @@ integration) integration ;;
 conformance) conformance ;;
 sanitized) unit; integration ;;
 all) unit; integration; conformance ;;
-*) echo "usage: $0 BUILD_DIR unit|integration|conformance|all|sanitized" >&2; exit 2 ;;
+valgrind) vg_setup; unit; integration; run_suite valgrind-logs vg_logs ;;
+*) echo "usage: $0 BUILD_DIR unit|integration|conformance|all|sanitized|valgrind" >&2; exit 2 ;;
 esac
 
 [ -n "$broken" ] && echo "broken suites:$broken"
