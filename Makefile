@@ -86,6 +86,10 @@ $(B)/sbx-bench: bench/sbx_bench.c $(B)/obj/bench/proc_stats.o $(STATIC)
 $(B)/sbx-dt-bench: bench/sbx_dt_bench.c $(B)/obj/bench/proc_stats.o $(STATIC)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/obj/bench/proc_stats.o $(STATIC) $(LDFLAGS) $(LIBS)
 
+# the libcurl floor of bench/compare: libcurl alone, never libsbx
+$(B)/curl-floor: bench/curl_floor.c
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lcurl
+
 $(B)/sbxload: $(LOAD_OBJ) $(STATIC)
 	$(CC) -o $@ $(LOAD_OBJ) $(STATIC) $(LDFLAGS) $(LIBS)
 
@@ -138,7 +142,7 @@ test-conformance: tests-build
 run: all
 	sh examples/run-batch.sh $(B)
 
-bench: all $(B)/sbx-bench $(B)/sbx-dt-bench
+bench: all $(B)/sbx-bench $(B)/sbx-dt-bench $(B)/curl-floor
 	sh bench/run.sh $(B); rc=$$?; sh bench/batch.sh $(B) || rc=1; sh bench/dt.sh $(B) || rc=1; sh bench/compare $(B) || rc=1; exit $$rc
 
 FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -5,6 +5,7 @@ import fs from 'node:fs'
 const work = process.env.COMPARE_WORK
 const shapes = process.env.COMPARE_SHAPES.split(/\s+/).filter(Boolean).map(Number)
 const holdN = Number(process.env.COMPARE_HOLD)
+const scaleN = Number(process.env.COMPARE_SCALE || 10000)
 const json = (f) => {
   try {
     return JSON.parse(fs.readFileSync(`${work}/${f}`, 'utf8'))
@@ -50,10 +51,11 @@ const f = (x, d = 1) => (num(x) ? x.toFixed(d) : 'n/a')
 const rows = []
 let missed = 0
 // bar: [text, ok] where ok is true/false/null (null: not measured)
-const row = (shape, metric, sbx, sdk, h2, r1, r2, bar, ok, how) => {
+// cells: [sbx, official SDK, libcurl floor, h2load, sbx/SDK, sbx/h2load]
+const row = (shape, metric, cells, bar, ok, how) => {
   if (ok === false || ok === null) missed++
   const res = ok === undefined ? '-' : ok === true ? 'met' : ok === false ? `MISSED ${how}` : 'NOT MEASURED'
-  rows.push([shape, metric, sbx, sdk, h2, r1, r2, bar, res])
+  rows.push([shape, metric, ...cells, bar, res])
 }
 const ratio = (a, b) => (num(a) && num(b) && b > 0 ? a / b : null)
 const sdkName = { e2b: 'e2b', dt: 'daytona' }
@@ -72,8 +74,8 @@ for (const n of shapes) {
       const ok = num(r) ? r >= 20 : null
       const shown = !num(r) ? 'n/a' : r >= 1 ? `1/${r.toFixed(1)}` : `${(1 / r).toFixed(2)}x`
       const by = !num(r) ? '' : `(sbx/SDK = ${shown}: ${(20 / r).toFixed(1)}x too high)`
-      row(`N=${n} ${prov}`, `${m}${p === 'dt' && key === 'cpu' ? dtNote : ''}`, f(a) + spread(av),
-        `${f(b)}${spread(bv)} (${sdkName[p]})`, '', shown, '', 'sbx <= SDK/20', ok, by)
+      row(`N=${n} ${prov}`, `${m}${p === 'dt' && key === 'cpu' ? dtNote : ''}`,
+        [f(a) + spread(av), `${f(b)}${spread(bv)} (${sdkName[p]})`, '', '', shown, ''], 'sbx <= SDK/20', ok, by)
     }
   }
   // exec: marginal CPU per exec / per request between two run lengths
@@ -84,37 +86,49 @@ for (const n of shapes) {
     const x2 = load(`sbx-x2-${n}-${r}.json`)
     return x1 && x2 && execs(x2) > execs(x1) ? ((x2.cpu_s - x1.cpu_s) * 1e6) / (execs(x2) - execs(x1)) : null
   })
-  const hxv = reps.map((r) => {
-    const h1 = ru(`h2-1-${n}-${r}`)
-    const h2 = ru(`h2-2-${n}-${r}`)
-    return h1 && h2 && !h1.rc && !h2.rc ? ((h2.cpu - h1.cpu) * 1e6) / (e2 - e1) : null
+  // h2load and curl-floor (prefix h2 / cf): the same two-run difference
+  const cpuv = (c) => reps.map((r) => {
+    const a = ru(`${c}-1-${n}-${r}`)
+    const b = ru(`${c}-2-${n}-${r}`)
+    return a && b && !a.rc && !b.rc ? ((b.cpu - a.cpu) * 1e6) / (e2 - e1) : null
   })
+  const hxv = cpuv('h2')
+  const cxv = cpuv('cf')
   const ex = median(exv)
   const hx = median(hxv)
+  const cx = median(cxv)
   const r = ratio(ex, hx)
-  row(`N=${n} e2b exec`, 'CPU us per exec (marginal)', f(ex, 2) + spread(exv), '', f(hx, 2) + spread(hxv), '',
-    r ? `${r.toFixed(2)}x` : 'n/a', 'sbx <= 2x h2load', num(r) ? r <= 2 : null,
-    num(r) ? `(${r.toFixed(2)}x: ${(r / 2).toFixed(1)}x too high)` : '')
+  const x = (v) => (num(v) ? `${v.toFixed(2)}x` : 'n/a')
+  row(`N=${n} e2b exec`, 'CPU us per exec (marginal)',
+    [f(ex, 2) + spread(exv), '', f(cx, 2) + spread(cxv), f(hx, 2) + spread(hxv), '', x(r)],
+    'sbx <= 2x h2load', num(r) ? r <= 2 : null, num(r) ? `(${r.toFixed(2)}x: ${(r / 2).toFixed(1)}x too high)` : '')
+  // where the gap to h2load lies: libcurl itself, or sbx's code above it
+  row(`N=${n} e2b exec`, 'CPU per exec, the gap split: sbx/libcurl floor, libcurl floor/h2load',
+    [`${x(ratio(ex, cx))} sbx/floor`, '', `${x(ratio(cx, hx))} floor/h2load`, '', '', ''], '(no bar)', undefined, '')
   const skv = reps.map((r) => {
-    const x = load(`sbx-x2-${n}-${r}.json`)
-    return x && x.kb
+    const s2 = load(`sbx-x2-${n}-${r}.json`)
+    return s2 && s2.kb
   })
-  const hkv = reps.map((r) => {
-    const h0 = ru(`h2-0-${n}-${r}`)
-    const h2 = ru(`h2-2-${n}-${r}`)
-    return h0 && h2 ? (h2.kb - h0.kb) / n : null
+  const kbv = (c) => reps.map((r) => {
+    const a = ru(`${c}-0-${n}-${r}`)
+    const b = ru(`${c}-2-${n}-${r}`)
+    return a && b ? (b.kb - a.kb) / n : null
   })
-  row(`N=${n} e2b exec`, 'RSS KB per concurrent stream (growth over 1 stream)', f(median(skv)) + spread(skv), '',
-    f(median(hkv)) + spread(hkv), '', '', '(no bar)', undefined, '')
+  const hkv = kbv('h2')
+  const ckv = kbv('cf')
+  row(`N=${n} e2b exec`, 'RSS KB per concurrent stream (growth over 1 stream)',
+    [f(median(skv)) + spread(skv), '', f(median(ckv)) + spread(ckv), f(median(hkv)) + spread(hkv), '', ''],
+    '(no bar)', undefined, '')
 }
-// scale: CPU per op from the smallest lifecycle shape to the hold
-const pts = shapes.map((n) => [`lifecycle N=${n}`, `sbx-e2b-${n}`])
-pts.push([`hold N=${holdN}`, 'sbx-hold'])
+// scale: CPU per op of the same lifecycle shape from the smallest N to scaleN
+const pts = shapes.map((n) => [`N=${n}`, `sbx-e2b-${n}`])
+pts.push([`N=${scaleN}`, 'sbx-scale'])
 const vals = pts.map(([, b]) => median(reps.map((r) => { const x = load(`${b}-${r}.json`); return x && x.cpu })))
 const dev = vals.map((v) => (num(v) && num(vals[0]) ? (v - vals[0]) / vals[0] : null))
 const worst = dev.reduce((w, d) => (num(d) && Math.abs(d) > Math.abs(w) ? d : w), 0)
-row(`N=${shapes[0]}..${holdN} e2b`, 'CPU us per op: ' + pts.map(([l], i) => `${l} ${f(vals[i])}`).join(', '),
-  '', '', '', '', `${worst >= 0 ? '+' : ''}${(worst * 100).toFixed(0)}%`, 'within +-25% of N=' + shapes[0],
+row(`N=${shapes[0]}..${scaleN} e2b`,
+  'lifecycle CPU us per op: ' + pts.map(([l], i) => `${l} ${f(vals[i])}`).join(', '),
+  ['', '', '', '', '', `${worst >= 0 ? '+' : ''}${(worst * 100).toFixed(0)}%`], 'within +-25% of N=' + shapes[0],
   dev.every(num) ? Math.abs(worst) <= 0.25 : null, `(${(worst * 100).toFixed(0)}%)`)
 const holds = reps.map((r) => load(`sbx-hold-${r}.json`))
 const heldv = holds.map((h) => (h && h.j.phases.open ? h.j.phases.open.ok : 0))
@@ -122,18 +136,19 @@ const held = Math.min(...heldv)
 const herr = holds.reduce((a, h) => a + (h ? h.errors : 1), 0)
 const hkb = median(holds.map((h) => h && h.kb))
 row(`hold N=${holdN} e2b`, `held sandboxes, fewest of ${runs} runs; RSS KB each`,
-  `${held} held, ${f(hkb)} KB`, '', '', '', '', 'hold 10,000', held >= 10000 && herr === 0,
+  [`${held} held, ${f(hkb)} KB`, '', '', '', '', ''], 'hold 10,000', held >= 10000 && herr === 0,
   `(${held} held, ${herr} errors)`)
 
-const head = ['shape', 'metric', 'sbx', 'official SDK', 'h2load', 'sbx/SDK', 'sbx/h2load', 'bar', 'result']
+const head = ['shape', 'metric', 'sbx', 'official SDK', 'libcurl floor', 'h2load', 'sbx/SDK', 'sbx/h2load', 'bar',
+  'result']
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
 const line = (r) => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |'
 console.log(line(head))
 console.log('|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|')
 for (const r of rows) console.log(line(r))
 console.log(`
-How: each client runs alone against a fresh sbx-emu --exec null (TLS, h2 for sbx
-and h2load). sbx = build/sbxload: CPU per op is its getrusage user+sys over all
+How: each client runs alone against a fresh sbx-emu --exec null (TLS, h2 for sbx,
+curl-floor and h2load). sbx = build/sbxload: CPU per op is its getrusage user+sys over all
 ops (create + 10 execs + kill per sandbox, so N*12 ops), RSS per concurrent
 sandbox its peak RSS growth over the most live sandboxes (no GC in C). The
 daytona exec is sbxload --buffered (opts.buffered: one POST /process/execute
@@ -150,8 +165,16 @@ sbxload -w exec runs on a pool of N sandboxes (10*N and 10*N + max(20000,
 replaying the captured Start request of \`sbx exec ID 'echo x'\` (headers and
 Connect envelope byte for byte, E2b-Sandbox-Id and X-Access-Token of a live
 sandbox) at N concurrent streams (100 per connection), getrusage of the child.
+libcurl floor = build/curl-floor (bench/curl_floor.c): the smallest libcurl
+client doing h2load's job, measured the same way (same captured
+request, N concurrent transfers over TLS h2 on at most ceil(N/100)
+connections, curl_multi_socket_action on epoll, easy handles reused, the
+receive and upload buffer sizes sbx sets on an exec stream): sbx/floor is
+what sbx's own code adds over libcurl, floor/h2load what libcurl costs over
+the C reference client.
 Figures are medians of ${runs} interleaved runs, [min..max] beside them.
-h2load RSS: its maxRSS at N streams minus its maxRSS for one request on one
-stream, / N. The scale row compares sbxload CPU per op of lifecycle at each N with the
-hold workload (create, one open exec stream, kill) at ${holdN}.`)
+h2load and curl-floor RSS: maxRSS at N streams minus maxRSS for one request
+on one stream, / N. The scale row compares sbxload CPU per op of the same
+lifecycle shape (C = N, 10 execs each) at each N and at N = ${scaleN}; the hold
+row is the hold workload (create, one open exec stream, kill) at ${holdN}.`)
 process.exit(missed ? 1 : 0)
