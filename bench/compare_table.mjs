@@ -148,9 +148,12 @@ console.log('|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|')
 for (const r of rows) console.log(line(r))
 console.log(`
 How: each client runs alone against a fresh sbx-emu --exec null (TLS, h2 for sbx,
-curl-floor and h2load). sbx = build/sbxload: CPU per op is its getrusage user+sys over all
-ops (create + 10 execs + kill per sandbox, so N*12 ops), RSS per concurrent
-sandbox its peak RSS growth over the most live sandboxes (no GC in C). The
+curl-floor and h2load). sbx = build/sbxload after an unmeasured warm-up of 20
+tasks of the same shape (--warmup 20, like the SDK driver's): CPU per op is its
+getrusage user+sys over all ops (create + 10 execs + kill per sandbox, so N*12
+ops), RSS per concurrent sandbox its peak RSS growth over the RSS after the
+warm-up / the most live sandboxes (no GC in C: the peak, not a settled
+figure). The
 daytona exec is sbxload --buffered (opts.buffered: one POST /process/execute
 per exec), the same request as the daytona SDK's process.executeCommand; the
 library's default streamed exec (a session followed over a WebSocket on a TLS
@@ -174,7 +177,8 @@ what sbx's own code adds over libcurl, floor/h2load what libcurl costs over
 the C reference client.
 Figures are medians of ${runs} interleaved runs, [min..max] beside them.
 h2load and curl-floor RSS: maxRSS at N streams minus maxRSS for one request
-on one stream, / N. The scale row compares sbxload CPU per op of the same
+on one stream, / N; sbx's the same with a one-exec warm-up (--warmup 1): its
+peak growth over the warm one-stream client, / N. The scale row compares sbxload CPU per op of the same
 lifecycle shape (C = N, 10 execs each) at each N and at N = ${scaleN}; the hold
 row is the hold workload (create, one open exec stream, kill) at ${holdN}.`)
 process.exit(missed ? 1 : 0)
