@@ -251,15 +251,15 @@ sbx exec "$SB" 'touch /tmp/control-marker'
 sbx fs stat "$SB" /tmp/control-marker
 expect exec-marker-control 0 "^type: +file$"
 E2B_API_KEY=test-key "$SBX_BIN" --api-url "$URL" --sandbox-url "$URL" exec "$SB" \
-  'sleep 2; touch /tmp/not-interrupted' >"$T/int.out" 2>"$T/int.err" &
+  "sleep $(slow 2); touch /tmp/not-interrupted" >"$T/int.out" 2>"$T/int.err" &
 intr=$!
-sleep 0.7
+sleep "$(slow 0.7)"
 kill -INT $intr
 wait $intr
 rc=$?
 if [ "$rc" = 130 ] && [ ! -s "$T/int.err" ]; then ok exec-sigint-130; else
   bad exec-sigint-130 "exit $rc; stderr: $(cat "$T/int.err")"; fi
-sleep 2.5
+sleep "$(slow 2.5)"
 sbx fs stat "$SB" /tmp/not-interrupted
 expect exec-sigint-kills-remote 1 "" "SBX_ENOTFOUND"
 

@@ -333,17 +333,19 @@ static void many_streams_few_connections(void) {
   sbx_exec_cbs mc = {m_start, NULL, m_done};
   sbx_exec_opts o;
   sbx_exec_opts_init(&o);
-  o.cmd = "sleep 2";
+  char cmd[32]; /* long enough for every stream to open before the first ends */
+  snprintf(cmd, sizeof cmd, "sleep %.0f", 2 * test_slow());
+  o.cmd = cmd;
   for (int i = 0; i < EXECS; i++)
     REQUIRE(sbx_exec_start(x.c, ids[i % SANDBOXES], &o, &mc, &m, &id) == SBX_OK);
-  double end = ev_time() + 30;
+  double end = ev_time() + 30 * test_slow();
   while (m.started < EXECS && ev_time() < end)
     ev_run(x.loop, EVRUN_ONCE);
   CHECK_EQ_INT(m.started, EXECS);
   CHECK_EQ_INT(m.done, 0); /* all 1,000 streams are open at once */
   long open = emu_stat(&x.emu, "streams", "open", NULL);
   CHECK(open >= EXECS);
-  while (m.done < EXECS && ev_time() < end + 30)
+  while (m.done < EXECS && ev_time() < end + 30 * test_slow())
     ev_run(x.loop, EVRUN_ONCE);
   CHECK_EQ_INT(m.done, EXECS);
   CHECK_EQ_INT(agg.code, 0);

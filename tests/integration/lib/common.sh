@@ -41,6 +41,13 @@ finish() { # suite
   [ "$fail" -eq 0 ]
 }
 
+# slow SECONDS: SECONDS scaled by $SBX_TEST_SLOW (make valgrind sets it: a
+# program under memcheck runs 10-50 times slower), for sleeps that give a
+# program time to reach a point.
+slow() {
+  awk -v x="$1" -v s="${SBX_TEST_SLOW:-1}" 'BEGIN { print x * s }'
+}
+
 count_lines() { # file pattern -> lines matching (0 when the file is missing)
   n=$(grep -c "$2" "$1" 2>/dev/null)
   echo "${n:-0}"
