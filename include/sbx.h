@@ -355,6 +355,27 @@ typedef struct sbx_kv {
   const char *value;
 } sbx_kv;
 
+/*
+ * Every start function below has the same shape and rules:
+ *
+ *   sbx_status sbx_<noun>_<verb>(sbx_client *c, <args>, <cb>, void *ud,
+ *                                sbx_op_id *out);
+ *
+ * c, cb and out must not be NULL; sandbox ids are 1 to 128 bytes. The
+ * status is one of those listed at the top of this file (SBX_EINVAL,
+ * SBX_ENOTSUP, SBX_ECLOSED, SBX_ENOMEM) plus any a function names. On
+ * SBX_OK *out is the op id and cb fires exactly once, later, from the loop
+ * (or from sbx_client_free with SBX_ECLOSED), with err NULL on success, and
+ * ud as given. Whatever a callback receives is borrowed until it returns.
+ * Any op can end with SBX_ECANCELED (sbx_cancel), SBX_ETIMEDOUT
+ * (sbx_set_deadline, or a request over cfg.request_timeout_ms) or
+ * SBX_ECLOSED, and a remote one with SBX_ETRANSPORT, SBX_EHTTP, SBX_EAUTH,
+ * SBX_ERATELIMIT, SBX_EUNAVAIL, SBX_EPROTO or SBX_EPROVIDER (HTTP 400
+ * arrives as SBX_EINVAL, 404 as SBX_ENOTFOUND, 409 as SBX_ECONFLICT).
+ * Retryable errors (err->retryable) are retried cfg.max_retries times
+ * before cb sees them.
+ */
+
 /* Generic completion: err is NULL on success. */
 typedef void (*sbx_done_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud);
 
@@ -392,6 +413,8 @@ typedef struct sbx_create_opts {
   size_t n_volumes;
 } sbx_create_opts;
 
+/* Fill *o with the defaults: every field 0 or NULL except auto_pause,
+ * allow_internet and secure (SBX_UNSET: the provider's default). */
 SBX_API void sbx_create_opts_init(sbx_create_opts *o);
 
 typedef struct sbx_sandbox_info {
@@ -408,22 +431,54 @@ typedef struct sbx_sandbox_info {
   int memory_mb;
 } sbx_sandbox_info;
 
+/* info is the sandbox when err is NULL, else NULL. info and everything it
+ * points to are borrowed for the callback. */
 typedef void (*sbx_sandbox_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
                                const sbx_sandbox_info *info, void *ud);
 
+/**
+ * sbx_sandbox_create - create a sandbox; cb gets it once it can run
+ * commands (E2B: envd answers; Daytona: state "started", waited for up to
+ * cfg.start_wait_ms; local: its directory and watchdog exist).
+ *
+ * o: options (sbx_create_opts_init first), NULL for all defaults; copied.
+ * Returns also SBX_EINVAL for a negative timeout_s or a count without its
+ * array, and SBX_ENOTSUP for a Daytona-only option on another provider (the
+ * log names it). The local provider refuses an allow-list, a deny-all
+ * policy without bubblewrap, and auto_pause = 1 through cb (SBX_ENOTSUP,
+ * before anything is made). Beyond the common codes cb may get SBX_EINVAL
+ * (the provider rejected an option: HTTP 400) or SBX_ENOTFOUND (no such
+ * template). A create that fails on Daytona after the sandbox exists
+ * deletes it; an op cancelled after its request left may leave a sandbox
+ * that cb never names (sbx run labels sandboxes to find those).
+ */
 SBX_API sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb,
                                       void *ud, sbx_op_id *out);
-/* Connect to (and resume, when paused) a sandbox; timeout_s > 0 extends it. */
+/**
+ * sbx_sandbox_connect - look a sandbox up by id and resume it when paused
+ * (Daytona: also when archived, waiting up to 5 minutes for the restore);
+ * cb gets its info. timeout_s > 0 also sets its lifetime to that many
+ * seconds from now; 0 leaves it. legacy_v1 (E2B) uses the v1 resume call.
+ * SBX_ENOTFOUND in cb when there is no such sandbox.
+ */
 SBX_API sbx_status sbx_sandbox_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
                                        sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
+/* sbx_sandbox_info_get - one sandbox's info; SBX_ENOTFOUND in cb when there
+ * is none. */
 SBX_API sbx_status sbx_sandbox_info_get(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud,
                                         sbx_op_id *out);
-/* Kill: SBX_ENOTFOUND when the sandbox did not exist. */
+/* sbx_sandbox_kill - end a sandbox and everything in it, and delete it;
+ * cb gets SBX_ENOTFOUND when it did not exist. */
 SBX_API sbx_status sbx_sandbox_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
                                     sbx_op_id *out);
-/* Pause: SBX_ECONFLICT when already paused. */
+/* sbx_sandbox_pause - pause (E2B: snapshot memory and stop; Daytona: turn
+ * auto-delete off and stop; local: stop its processes). cb gets
+ * SBX_ECONFLICT when already paused, SBX_ENOTFOUND when it does not exist. */
 SBX_API sbx_status sbx_sandbox_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
                                      sbx_op_id *out);
+/* sbx_sandbox_set_timeout - the sandbox ends (or pauses, with auto_pause)
+ * timeout_s seconds from now (>= 0, else SBX_EINVAL). Daytona: its
+ * auto-stop interval, ceil(timeout_s / 60) minutes of inactivity. */
 SBX_API sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s,
                                            sbx_done_cb cb, void *ud, sbx_op_id *out);
 
@@ -435,11 +490,15 @@ typedef struct sbx_list_opts {
   const char *next_token; /* from a previous page, NULL for the first */
 } sbx_list_opts;
 
-/* One page; next_token is NULL on the last page. */
+/* One page: items[0..n) and next_token (NULL on the last page), all
+ * borrowed for the callback; items is NULL and n 0 when err is set. */
 typedef void (*sbx_list_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
                             const sbx_sandbox_info *items, size_t n, const char *next_token,
                             void *ud);
 
+/* sbx_sandbox_list - one page of the sandboxes matching o (NULL: all,
+ * first page); o is copied. SBX_EINVAL for limit outside 0..100. For the
+ * next page call again with next_token copied from the callback. */
 SBX_API sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                                     sbx_op_id *out);
 
@@ -484,6 +543,7 @@ typedef struct sbx_snapshot_opts {
   long timeout_s;                /* bound on waiting for "active"; 0: 600 s */
 } sbx_snapshot_opts;
 
+/* Fill *o with the defaults: every field 0 or NULL. */
 SBX_API void sbx_snapshot_opts_init(sbx_snapshot_opts *o);
 
 /* A snapshot as the provider reports it. Borrowed: valid in the callback. */
@@ -547,6 +607,7 @@ typedef struct sbx_exec_opts {
                       log is followed live; others always stream. */
 } sbx_exec_opts;
 
+/* Fill *o with the defaults: every field 0 or NULL (set cmd or argv). */
 SBX_API void sbx_exec_opts_init(sbx_exec_opts *o);
 
 typedef struct sbx_exec_result {
@@ -559,28 +620,69 @@ typedef struct sbx_exec_result {
 
 enum { SBX_STDOUT = 1, SBX_STDERR = 2 };
 
+/* The callbacks of one exec op, copied at the start call. All run on the
+ * loop, never inside the start call, in this order: on_start at most once,
+ * on_output any number of times, on_done once; none after on_done. */
 typedef struct sbx_exec_cbs {
-  /* The process started (optional). */
+  /* The process started and has this pid (optional). sbx_exec_connect and
+   * Daytona's buffered exec may not call it. */
   void (*on_start)(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud);
-  /* Output bytes as they arrive (optional); fd is SBX_STDOUT or SBX_STDERR. */
+  /* Output bytes as they arrive (optional); fd is SBX_STDOUT or SBX_STDERR.
+   * data[0..len) is borrowed for the call and not NUL-terminated; chunks
+   * follow no line or message boundary. */
   void (*on_output)(sbx_client *c, sbx_op_id op, int fd, const char *data, size_t len, void *ud);
-  /* Exactly once. res is NULL when err is set and no end event arrived. */
+  /* Exactly once. res is NULL when err is set and no end event arrived.
+   * Both are borrowed for the call. */
   void (*on_done)(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_exec_result *res,
                   void *ud);
 } sbx_exec_cbs;
 
+/**
+ * sbx_exec_start - run a command in a sandbox and stream its output.
+ *
+ * o:   required; cmd or argv must be set (else SBX_EINVAL), timeout_ms >= 0.
+ *      Copied, with every string and array it points to.
+ * cbs: required, with on_done set; copied.
+ *
+ * on_done gets err NULL and res when the process ended (res->exit_code,
+ * res->status) or, with o->detach, as soon as it started (res->detached).
+ * A non-zero exit is a result, not an error. Output over cfg.max_output
+ * ends the op with SBX_ETOOBIG. How o->timeout_ms ends a process differs:
+ * local kills its process group and on_done gets SBX_ETIMEDOUT; E2B's envd
+ * enforces it (Connect-Timeout-Ms) and ends the stream with an error;
+ * Daytona deletes the session and gives err NULL, res->status "timeout".
+ * Options a provider cannot honour fail with SBX_ENOTSUP: Daytona refuses
+ * o->user at the call; local refuses users other than "user" and "root"
+ * through on_done. A stream that breaks while the process runs ends with a
+ * retryable error naming the pid: the process goes on (reattach with
+ * sbx_exec_connect).
+ */
 SBX_API sbx_status sbx_exec_start(sbx_client *c, const char *sandbox_id, const sbx_exec_opts *o,
                                   const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
-/* Reattach to a running process by pid: only new output is delivered. */
+/**
+ * sbx_exec_connect - reattach to a running process by pid (pid > 0) and
+ * follow it to its end, with the callbacks of sbx_exec_start. E2B and local
+ * deliver only output produced from now on; Daytona replays the command's
+ * whole log from its start. on_done gets SBX_ENOTFOUND for an unknown pid.
+ */
 SBX_API sbx_status sbx_exec_connect(sbx_client *c, const char *sandbox_id, uint32_t pid,
                                     const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
 
-/* Signals: SIGKILL (9) and SIGTERM (15). SBX_ENOTFOUND for an unknown pid. */
+/* sbx_process_signal - send signo (> 0) to a process: SIGKILL (9) and
+ * SIGTERM (15) everywhere; local sends any signal to the process group;
+ * Daytona returns SBX_ENOTSUP for others at the call and ends the process
+ * by deleting its session. cb gets SBX_ENOTFOUND for an unknown pid. */
 SBX_API sbx_status sbx_process_signal(sbx_client *c, const char *sandbox_id, uint32_t pid,
                                       int signo, sbx_done_cb cb, void *ud, sbx_op_id *out);
+/* sbx_process_write_stdin - write data[0..len) (copied; data may be NULL
+ * when len is 0) to the stdin of a process started with o->stdin_open. cb
+ * fires once the provider accepted the bytes. Daytona sends UTF-8 text and
+ * adds a newline to data that lacks one. */
 SBX_API sbx_status sbx_process_write_stdin(sbx_client *c, const char *sandbox_id, uint32_t pid,
                                            const void *data, size_t len, sbx_done_cb cb, void *ud,
                                            sbx_op_id *out);
+/* sbx_process_close_stdin - close a process's stdin (EOF). Daytona cannot:
+ * SBX_ENOTSUP. */
 SBX_API sbx_status sbx_process_close_stdin(sbx_client *c, const char *sandbox_id, uint32_t pid,
                                            sbx_done_cb cb, void *ud, sbx_op_id *out);
 
@@ -601,6 +703,8 @@ typedef struct sbx_file_entry {
   const char *symlink_target; /* NULL when not a symlink */
 } sbx_file_entry;
 
+/* entries[0..n) and their strings are borrowed for the callback; entries is
+ * NULL and n 0 when err is set. */
 typedef void (*sbx_entries_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
                                const sbx_file_entry *entries, size_t n, void *ud);
 
@@ -615,13 +719,27 @@ typedef struct sbx_upload {
   int multipart; /* 1: multipart/form-data (as the official SDK), 0: octet-stream */
 } sbx_upload;
 
+/**
+ * sbx_file_write - upload one file.
+ *
+ * up: required; up->path non-empty, and exactly one source: data (len
+ *     bytes; data may be NULL when len is 0) or local_path (then data NULL
+ *     and len 0), else SBX_EINVAL. up, its strings and the data bytes are
+ *     copied at the call. local_path is opened when the op runs on the loop
+ *     (Daytona: again for each retry), so the file must stay until cb; an
+ *     unreadable one fails the op with SBX_EIO.
+ *
+ * cb gets the written file's entry (n 1). Daytona fills only name, path,
+ * type and size there; other fields are empty or 0.
+ */
 SBX_API sbx_status sbx_file_write(sbx_client *c, const char *sandbox_id, const sbx_upload *up,
                                   sbx_entries_cb cb, void *ud, sbx_op_id *out);
 
-/* Upload n files with one request where the provider allows it (E2B: one
- * multipart POST; local: written in turn, no request at all). Sources are
- * read whole when this is called, so it is meant for many small files; the
- * user of ups[0] applies to all. The callback gets an entry per file. */
+/* Upload n files (1..100000, each as for sbx_file_write) with one request
+ * where the provider allows it (E2B and Daytona: one multipart POST; local:
+ * written in turn, no request at all). Sources are read whole when this is
+ * called, so it is meant for many small files; the user of ups[0] applies
+ * to all. The callback gets an entry per file, in ups order. */
 SBX_API sbx_status sbx_file_write_many(sbx_client *c, const char *sandbox_id, const sbx_upload *ups,
                                        size_t n, sbx_entries_cb cb, void *ud, sbx_op_id *out);
 
@@ -641,6 +759,19 @@ typedef struct sbx_download {
   void *file_ud;
 } sbx_download;
 
+/**
+ * sbx_file_read - download one file.
+ *
+ * dl: required; dl->path non-empty and local_path or on_data set, else
+ *     SBX_EINVAL. Copied at the call. With local_path the bytes go to
+ *     "<local_path>.sbx-part" as they arrive, renamed to local_path when
+ *     whole: a failed download leaves no partial file. Else on_data gets
+ *     them in chunks (data borrowed for the call, not NUL-terminated) with
+ *     the op's ud, and may already have seen some when cb reports an error.
+ *
+ * cb gets SBX_ENOTFOUND for a missing file, SBX_ETOOBIG when it is over
+ * max_bytes, SBX_EIO when the local file cannot be written.
+ */
 SBX_API sbx_status sbx_file_read(sbx_client *c, const char *sandbox_id, const sbx_download *dl,
                                  sbx_done_cb cb, void *ud, sbx_op_id *out);
 
@@ -665,17 +796,21 @@ SBX_API sbx_status sbx_file_read_many(sbx_client *c, const char *sandbox_id,
                                       const sbx_download *dls, size_t n, sbx_done_cb cb, void *ud,
                                       sbx_op_id *out);
 
-/* depth >= 1 levels. */
+/* sbx_fs_list - the entries under path, depth >= 1 levels deep (Daytona
+ * lists one level whatever the depth). SBX_ENOTFOUND when path is missing. */
 SBX_API sbx_status sbx_fs_list(sbx_client *c, const char *sandbox_id, const char *path, int depth,
                                sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/* sbx_fs_stat - one entry (n 1) for path; SBX_ENOTFOUND when missing. */
 SBX_API sbx_status sbx_fs_stat(sbx_client *c, const char *sandbox_id, const char *path,
                                sbx_entries_cb cb, void *ud, sbx_op_id *out);
-/* mkdir -p; SBX_ECONFLICT when the directory already exists. */
+/* sbx_fs_mkdir - mkdir -p; cb gets the directory's entry, or SBX_ECONFLICT
+ * when it already exists. */
 SBX_API sbx_status sbx_fs_mkdir(sbx_client *c, const char *sandbox_id, const char *path,
                                 sbx_entries_cb cb, void *ud, sbx_op_id *out);
-/* rm -rf; a missing path is not an error. */
+/* sbx_fs_remove - rm -rf; a missing path is not an error. */
 SBX_API sbx_status sbx_fs_remove(sbx_client *c, const char *sandbox_id, const char *path,
                                  sbx_done_cb cb, void *ud, sbx_op_id *out);
+/* sbx_fs_move - rename from to to (non-empty); cb gets the entry at to. */
 SBX_API sbx_status sbx_fs_move(sbx_client *c, const char *sandbox_id, const char *from,
                                const char *to, sbx_entries_cb cb, void *ud, sbx_op_id *out);
 

@@ -66,7 +66,7 @@ grep -qx "libsbx $VERSION (header $VERSION)" "$T/out"
 check "sbx_version() of the shared library is $VERSION" $?
 
 # static: libsbx.a in place of -lsbx, its dependencies from --static
-flags=$(pkg-config --static --libs sbx | sed 's/-lsbx\b/-l:libsbx.a/')
+flags=$(pkg-config --static --libs sbx | sed "s/-lsbx /-l:libsbx.a /")
 # shellcheck disable=SC2046
 ${CC:-cc} $SANFLAGS -o "$T/v-static" examples/version.c $(pkg-config --cflags sbx) $flags \
   >"$T/err" 2>&1
@@ -79,7 +79,7 @@ check "static example runs, sbx_version() is $VERSION" $?
 
 # the man pages render without warnings
 for m in man1/sbx.1 man1/sbxload.1 man3/libsbx.3; do
-  groff -man -ww -z "$P/share/man/$m" >"$T/err" 2>&1 && [ ! -s "$T/err" ]
+  groff -t -man -ww -z "$P/share/man/$m" >"$T/err" 2>&1 && [ ! -s "$T/err" ]
   check "groff -man -ww $m" $?
 done
 
