@@ -7,7 +7,9 @@
 #   make SANITIZE=address,undefined   sanitized build in build-san/
 #   make B=DIR BSAN=DIR2 test         private build dirs (plain and sanitized),
 #                                     e.g. for a second checkout on one machine
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [DESTDIR=...]   and make uninstall (same args)
+#   make abi-check       libsbx.so's exported symbols against mk/abi.txt
+#   make abi-update      rewrite mk/abi.txt after a deliberate API change
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -55,7 +57,7 @@ LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report
 LOAD_OBJ := $(LOAD_SRC:%.c=$(B)/obj/%.o)
 TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu $(B)/sbxload
 
-.PHONY: all deps test test-unit test-integration test-conformance test-san run bench format install clean check-format valgrind
+.PHONY: all deps test test-unit test-integration test-conformance test-san run bench format install uninstall clean check-format abi-check abi-update valgrind
 all: deps $(TARGETS)
 
 deps:
@@ -64,6 +66,10 @@ deps:
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Library objects export only what sbx.h marks SBX_API (the static archive
+# is unaffected: hidden symbols still link within one program).
+$(LIB_OBJ): CFLAGS += -fvisibility=hidden
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
@@ -152,14 +158,39 @@ format:
 check-format:
 	clang-format --dry-run -Werror $(FMT_SRC)
 
+abi-check: $(SHARED)
+	sh mk/abi.sh check $(SHARED)
+
+abi-update: $(SHARED)
+	sh mk/abi.sh update $(SHARED)
+
+MAN1 := man/sbx.1 man/sbxload.1
+MAN3 := man/libsbx.3
+INST_FILES := include/sbx.h lib/libsbx.a lib/libsbx.so.$(VERSION) lib/libsbx.so.$(SOVER) \
+              lib/libsbx.so lib/pkgconfig/sbx.pc bin/sbx bin/sbxload bin/sbx-emu \
+              share/man/man1/sbx.1 share/man/man1/sbxload.1 share/man/man3/libsbx.3
+D := $(DESTDIR)$(PREFIX)
+
+# sbx.pc is generated here so that it always names this PREFIX.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
-	install -m 644 include/sbx.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libsbx.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsbx.so.$(SOVER)
-	ln -sf libsbx.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libsbx.so
-	install -m 755 $(B)/sbx $(B)/sbx-emu $(DESTDIR)$(PREFIX)/bin/
+	install -d $(D)/include $(D)/lib/pkgconfig $(D)/bin $(D)/share/man/man1 $(D)/share/man/man3
+	install -m 644 include/sbx.h $(D)/include/
+	install -m 644 $(STATIC) $(D)/lib/
+	install -m 755 $(SHARED) $(D)/lib/
+	ln -sf libsbx.so.$(VERSION) $(D)/lib/libsbx.so.$(SOVER)
+	ln -sf libsbx.so.$(SOVER) $(D)/lib/libsbx.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/sbx.pc.in >$(D)/lib/pkgconfig/sbx.pc
+	chmod 644 $(D)/lib/pkgconfig/sbx.pc
+	install -m 755 $(B)/sbx $(B)/sbxload $(B)/sbx-emu $(D)/bin/
+	install -m 644 $(MAN1) $(D)/share/man/man1/
+	install -m 644 $(MAN3) $(D)/share/man/man3/
+
+# Removes the files install put there, then those of its directories that
+# are left empty (never the prefix itself).
+INST_DIRS := lib/pkgconfig share/man/man1 share/man/man3 share/man share lib include bin
+uninstall:
+	rm -f $(addprefix $(D)/,$(INST_FILES))
+	for d in $(INST_DIRS); do rmdir "$(D)/$$d" 2>/dev/null || true; done
 
 clean:
 	rm -rf build build-san

@@ -2,22 +2,67 @@
  * sbx.h - the one public header of libsbx.
  *
  * libsbx drives many remote (E2B, Daytona) and local code sandboxes from one
- * single-threaded libev loop. Every operation is asynchronous:
+ * single-threaded libev loop that the caller owns and runs. Link with
+ * `pkg-config --cflags --libs sbx` (see README, "Install and link").
  *
- *   - A start call (sbx_sandbox_create, sbx_exec_start, ...) returns a status
- *     and, on SBX_OK, an op id. On error no callback follows.
- *   - On SBX_OK the op's completion callback fires exactly once, later, from
- *     the loop: never before the start call has returned.
- *   - Streaming exec delivers output through on_output many times, then one
- *     completion.
- *   - sbx_cancel(client, id) is safe from any callback and idempotent; the op
- *     still completes once, with SBX_ECANCELED. Ids are never reused.
- *   - sbx_client_free completes pending ops with SBX_ECLOSED; called from a
- *     callback it is deferred until the callback returns.
- *   - Pointers handed to callbacks are borrowed for the callback's duration.
- *     Strings and arrays passed in are copied at call time.
+ * Operations
+ *   - A start call (sbx_sandbox_create, sbx_exec_start, ...) checks its
+ *     arguments and returns a status. On any error no callback follows and
+ *     *out is not written. On SBX_OK *out holds the op's id and the op's
+ *     completion callback fires exactly once, later, from the loop (inside
+ *     ev_run): never before the start call has returned. Ops make progress
+ *     only while the loop runs.
+ *   - Start calls return SBX_EINVAL for a NULL client, callback or out, a
+ *     sandbox id that is empty or over 128 bytes, and the argument checks
+ *     each function lists; SBX_ENOTSUP when the client's provider lacks the
+ *     call (the log names the provider); SBX_ECLOSED once sbx_client_free
+ *     has been called (also from the ECLOSED callbacks it fires);
+ *     SBX_ENOMEM when memory runs out. Every other failure (HTTP, transport,
+ *     provider, timeouts) arrives as the callback's err.
+ *   - Streaming exec delivers output through on_output any number of times,
+ *     then on_done once.
+ *   - sbx_cancel(client, id) is safe from any callback and idempotent; the
+ *     op still completes once, with SBX_ECANCELED. Ids are never reused.
+ *   - sbx_client_free completes pending ops with SBX_ECLOSED: those
+ *     callbacks run inside sbx_client_free. Called from a callback, the
+ *     free is deferred until that callback returns.
+ *   - Every callback may call any sbx function on the same client,
+ *     including sbx_cancel and sbx_client_free.
+ *
+ * Memory
+ *   - Pointers handed to callbacks (sbx_error, infos, entries, output
+ *     bytes, tokens) are borrowed: valid only until the callback returns.
+ *     Copy what you keep.
+ *   - Strings, arrays and structs passed in (callback tables included) are
+ *     copied before the start call returns; the caller may free or reuse
+ *     them at once. Local files named by path are opened later, on the
+ *     loop (see sbx_file_write, sbx_file_read).
+ *   - The ud pointers are never dereferenced: they are handed back as given.
+ *   - Strings the library returns (sbx_strerror, sbx_version,
+ *     sbx_client_provider) are static or live as long as the client.
+ *
+ * Threads
+ *   - No thread is started by libsbx (libcurl may run its resolver threads)
+ *     and there is no global state besides libcurl's (sbx_global_init).
+ *   - A client belongs to the thread that runs its loop: call its functions
+ *     only from that thread, one client per loop per thread being the
+ *     simplest shape. Different clients on different threads, each with its
+ *     own loop, are independent.
+ *   - Callbacks and log lines run on that thread, from inside ev_run or
+ *     from inside an sbx call (log lines and the ECLOSED completions of
+ *     sbx_client_free), never from another thread.
+ *
+ * Other rules
+ *   - The loop must outlive the client: free the client before destroying
+ *     its loop. The client keeps the loop alive (ev_run does not return)
+ *     only while it has pending ops, not for idle connections.
+ *   - The local provider runs commands through pipes: the program should
+ *     ignore or block SIGPIPE (libsbx does not change signal handling). It
+ *     learns of a command's exit through a pidfd (Linux 5.3+), or, on
+ *     libev's default loop, which reaps every child on SIGCHLD, through an
+ *     ev_child watcher.
  *   - The library prints nothing: set cfg.log to receive log lines.
- *   - Error messages never contain API keys or access tokens.
+ *   - Error messages and logs never contain API keys or access tokens.
  */
 #ifndef SBX_H
 #define SBX_H
@@ -33,6 +78,17 @@ extern "C" {
 #define SBX_VERSION_MINOR 1
 #define SBX_VERSION_PATCH 0
 #define SBX_VERSION "0.1.0"
+/* One number for compile-time checks: 0x000100 for 0.1.0. */
+#define SBX_VERSION_NUM ((SBX_VERSION_MAJOR << 16) | (SBX_VERSION_MINOR << 8) | SBX_VERSION_PATCH)
+
+/* Marks the functions libsbx.so exports. The library is built with
+ * -fvisibility=hidden, so a function declared here without SBX_API is not
+ * exported (make abi-check reports it). */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define SBX_API __attribute__((visibility("default")))
+#else
+#define SBX_API
+#endif
 
 struct ev_loop;
 
@@ -61,10 +117,60 @@ typedef enum sbx_status {
   SBX_EIO = -17        /* a local file could not be read or written */
 } sbx_status;
 
-/* Text for a status ("operation cancelled") and its name ("SBX_ECANCELED"). */
-const char *sbx_strerror(int status);
-const char *sbx_status_name(int status);
-const char *sbx_version(void);
+/* ---- status, version, process-wide setup ---------------------------------- */
+
+/**
+ * sbx_strerror - a short English text for a status ("operation cancelled").
+ * sbx_status_name - the status's name ("SBX_ECANCELED").
+ *
+ * Both accept any int; an unknown one gives "unknown status" and "SBX_E?".
+ * The strings are static: never NULL, never freed, valid forever.
+ */
+SBX_API const char *sbx_strerror(int status);
+SBX_API const char *sbx_status_name(int status);
+
+/**
+ * sbx_version - the version of the library that is running, as "0.1.0".
+ *
+ * Compare it with SBX_VERSION to tell which header a program was built
+ * against from which libsbx.so it loaded. Static string, valid forever.
+ */
+SBX_API const char *sbx_version(void);
+
+enum { SBX_GLOBAL_DEFAULT = 0 };
+
+/**
+ * sbx_global_init - set up process-wide state: libcurl's (curl_global_init
+ * with CURL_GLOBAL_DEFAULT, which also initialises OpenSSL). libsbx keeps no
+ * global state of its own.
+ *
+ * flags: SBX_GLOBAL_DEFAULT (0); other bits are reserved.
+ *
+ * Returns SBX_OK; SBX_EINVAL for reserved flags or when libcurl fails to
+ * initialise; SBX_ENOMEM when it runs out of memory.
+ *
+ * Optional. Every sbx_client_new takes a reference on the same state and
+ * sbx_client_free releases it, so a program that never calls this works:
+ * the first client sets libcurl up and the last one freed tears it down.
+ * Calling it once from main, before any thread creates clients, keeps that
+ * state alive across clients and does the setup while the program is still
+ * single-threaded. That matters with a libcurl older than 7.84 or without
+ * the "threadsafe" feature (curl_version_info), where curl_global_init is
+ * not thread-safe: then call sbx_global_init before starting threads, or
+ * create the first client before them. With Debian 12's libcurl (7.88,
+ * threadsafe) the implicit setup in sbx_client_new is thread-safe.
+ *
+ * Calls nest: each successful sbx_global_init needs one sbx_global_cleanup.
+ * A host that calls curl_global_init itself shares the same count.
+ */
+SBX_API sbx_status sbx_global_init(long flags);
+
+/**
+ * sbx_global_cleanup - release what one sbx_global_init took. The state is
+ * torn down when the last reference (global init or live client) goes.
+ * Call it from one thread, after the clients of every thread are freed.
+ */
+SBX_API void sbx_global_cleanup(void);
 
 /* The error of a failed op. Borrowed: valid only during the callback. */
 typedef struct sbx_error {
@@ -87,6 +193,12 @@ enum {
   SBX_LOG_TRACE = 4
 };
 
+/* A log line: level SBX_LOG_*, component ("api", "op", "http", "e2b",
+ * "daytona", "local", ...), op the op it concerns (0: none) and one line of
+ * text without a newline. component and msg are borrowed for the call.
+ * Every level up to DEBUG is passed (filter in the callback); TRACE lines
+ * (state transitions) only with cfg.trace or SBX_TRACE=1. Called on the
+ * client's thread, also from inside sbx calls: it must not free the client. */
 typedef void (*sbx_log_fn)(void *ud, int level, const char *component, sbx_op_id op,
                            const char *msg);
 
@@ -107,7 +219,8 @@ typedef struct sbx_config {
                               (daytona: DAYTONA_API_URL, default
                               https://app.daytona.io/api) */
   const char *sandbox_url; /* E2B_SANDBOX_URL: envd base for every sandbox */
-  const char *ca_file;     /* extra CA bundle to trust (SBX_CA_FILE) */
+  const char *ca_file;     /* extra CA bundle to trust (SBX_CA_FILE, or its
+                              alias SBX_CA_BUNDLE) */
   const char *local_root;  /* local provider: where sandboxes live (SBX_LOCAL_ROOT,
                               else $XDG_RUNTIME_DIR/sbx, else /tmp/sbx-<uid>) */
   int http_version;        /* SBX_HTTP_AUTO: h2 over TLS, 1.1 in cleartext */
@@ -138,41 +251,102 @@ typedef struct sbx_config {
   const char *target;
 } sbx_config;
 
-/* Fill cfg with defaults. Always call it before setting fields: new fields are
- * appended in later versions and get their defaults here. */
-void sbx_config_init(sbx_config *cfg);
+/**
+ * sbx_config_init - fill *cfg with the defaults listed above (use_env 1).
+ *
+ * Always call it before setting fields: new fields are appended in later
+ * versions and get their defaults here. cfg must not be NULL.
+ */
+SBX_API void sbx_config_init(sbx_config *cfg);
 
-/* Create a client on a caller-owned libev loop. On failure returns NULL and
- * stores a status in *err and, when errbuf is not NULL, one line of text. */
-sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *err,
-                           char *errbuf, size_t errbuf_len);
+/**
+ * sbx_client_new - create a client on a caller-owned libev loop.
+ *
+ * loop:   the loop every watcher of the client goes on; it must outlive the
+ *         client, and only the thread running it may use the client.
+ * cfg:    settings (sbx_config_init first); NULL means all defaults. cfg
+ *         and its strings are copied or read during the call: they may be
+ *         freed afterwards. log and log_ud are kept and used until free.
+ * err:    receives SBX_OK or the failure's status (may be NULL).
+ * errbuf: receives one NUL-terminated line saying what was wrong (may be
+ *         NULL; truncated to errbuf_len).
+ *
+ * Returns the client, or NULL: SBX_EINVAL for a NULL loop, an unknown
+ * provider, bad limits (max_connections, max_streams or retry_base_ms < 1,
+ * retry_max_ms < retry_base_ms, negative timeouts or retries) or a provider
+ * that cannot start (e2b: no API key; daytona: no credentials; local: its
+ * root directory is unusable); SBX_ENOMEM when memory or libcurl's setup
+ * fails. No callback fires. Takes one reference on libcurl's global state
+ * (see sbx_global_init). The local provider runs bwrap once here, waiting
+ * for it (a blocking wait of a few milliseconds, at creation only).
+ */
+SBX_API sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *err,
+                                   char *errbuf, size_t errbuf_len);
 
-/* Complete every pending op with SBX_ECLOSED, then free. Safe from a
- * callback: the free then happens when the callback returns. */
-void sbx_client_free(sbx_client *c);
+/**
+ * sbx_client_free - complete every pending op with SBX_ECLOSED, then free
+ * the client, its connections and watchers. NULL is a no-op.
+ *
+ * The ECLOSED callbacks run inside this call; start calls made from them
+ * return SBX_ECLOSED. Called from inside one of the client's callbacks, it
+ * only marks the client: the same happens when that callback returns, and
+ * the client must not be used after this call either way. Never call it
+ * twice for one client. The loop itself is not touched beyond stopping the
+ * client's watchers.
+ */
+SBX_API void sbx_client_free(sbx_client *c);
 
-/* Cancel an op. SBX_OK when the op was pending (it completes later with
- * SBX_ECANCELED), SBX_ENOTFOUND when the id is unknown or already done. */
-sbx_status sbx_cancel(sbx_client *c, sbx_op_id op);
+/**
+ * sbx_cancel - cancel a pending op.
+ *
+ * Returns SBX_OK when the op was pending: it completes later, from the
+ * loop, exactly once with SBX_ECANCELED (never inside this call), unless
+ * it completed by another cause first. Cancelling it again returns SBX_OK
+ * and changes nothing. SBX_ENOTFOUND when the id is unknown or its op
+ * already completed (cancel from its own completion callback, for one);
+ * SBX_EINVAL for a NULL client or id 0. Safe from any callback.
+ *
+ * What happens remotely: the op's HTTP request or stream is dropped (an
+ * HTTP/2 stream is reset; a connection carrying only it may be closed), so
+ * a request the server already received may still take effect. Cancelling
+ * an exec ends only the stream: a process that had started keeps running
+ * on every provider (reattach with sbx_exec_connect, end it with
+ * sbx_process_signal).
+ */
+SBX_API sbx_status sbx_cancel(sbx_client *c, sbx_op_id op);
 
-/* Give an op a deadline ms from now (0: remove it). When it passes the op
- * completes with SBX_ETIMEDOUT. SBX_ENOTFOUND when the op is not pending. */
-sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id op, long ms);
+/**
+ * sbx_set_deadline - give a pending op a deadline ms milliseconds from now,
+ * replacing any earlier one (0: remove it).
+ *
+ * When it passes, the op completes from the loop with SBX_ETIMEDOUT (its
+ * remote side as for sbx_cancel). Returns SBX_OK; SBX_ENOTFOUND when the op
+ * is unknown or done; SBX_EINVAL for a NULL client, id 0 or ms < 0. It is
+ * separate from cfg.request_timeout_ms, which bounds each HTTP request.
+ */
+SBX_API sbx_status sbx_set_deadline(sbx_client *c, sbx_op_id op, long ms);
 
-/* Why the most recent call on c was refused at once (it returned SBX_EINVAL,
- * SBX_ENOTSUP, SBX_ECLOSED, or SBX_ENOTFOUND from sbx_cancel and
- * sbx_set_deadline): one line naming the function and the argument or
- * field, e.g. "sbx_exec_start: opts.timeout_ms is negative (-5)". "" when
- * that call succeeded or failed without a message (SBX_ENOMEM), and for a
- * NULL client. Every call that takes c resets it. Owned by c: valid until
- * the next call on c. Refusals are also logged as warnings. */
-const char *sbx_last_error(const sbx_client *c);
+/**
+ * sbx_last_error - why the most recent call on c was refused at once.
+ *
+ * After a call that returned SBX_EINVAL, SBX_ENOTSUP, SBX_ECLOSED, or
+ * SBX_ENOTFOUND from sbx_cancel and sbx_set_deadline: one line naming the
+ * function and the argument or field, e.g. "sbx_exec_start:
+ * opts.timeout_ms is negative (-5)". "" when that call succeeded or failed
+ * without a message (SBX_ENOMEM), and for a NULL client. Every call that
+ * takes c resets it. Owned by c: valid until the next call on c. Refusals
+ * are also logged as warnings. In a debug build (no NDEBUG), a call on c
+ * from a thread other than the one that created it aborts with a message
+ * naming the function: a client belongs to one thread.
+ */
+SBX_API const char *sbx_last_error(const sbx_client *c);
 
-/* The name of the client's provider ("local", "e2b", "daytona"). */
-const char *sbx_client_provider(const sbx_client *c);
+/* The name of the client's provider ("local", "e2b", "daytona"): a static
+ * string. NULL for a NULL client. */
+SBX_API const char *sbx_client_provider(const sbx_client *c);
 
-/* Number of ops started and not yet completed. */
-size_t sbx_client_pending(const sbx_client *c);
+/* Number of ops started (SBX_OK) and not yet completed; 0 for NULL. */
+SBX_API size_t sbx_client_pending(const sbx_client *c);
 
 /* What the client used on the wire since it was created, for load reports.
  * requests: HTTP transfers started, each an HTTP/2 stream or an HTTP/1.1
@@ -186,8 +360,9 @@ typedef struct sbx_client_stats {
   uint64_t upgrades;
 } sbx_client_stats;
 
-/* Fill *out (all zero when c is NULL). */
-void sbx_client_stats_get(const sbx_client *c, sbx_client_stats *out);
+/* Copy the counters into *out (all zero when c is NULL; out NULL: nothing
+ * happens). */
+SBX_API void sbx_client_stats_get(const sbx_client *c, sbx_client_stats *out);
 
 /* ---- common types ---------------------------------------------------------- */
 
@@ -195,6 +370,27 @@ typedef struct sbx_kv {
   const char *key;
   const char *value;
 } sbx_kv;
+
+/*
+ * Every start function below has the same shape and rules:
+ *
+ *   sbx_status sbx_<noun>_<verb>(sbx_client *c, <args>, <cb>, void *ud,
+ *                                sbx_op_id *out);
+ *
+ * c, cb and out must not be NULL; sandbox ids are 1 to 128 bytes. The
+ * status is one of those listed at the top of this file (SBX_EINVAL,
+ * SBX_ENOTSUP, SBX_ECLOSED, SBX_ENOMEM) plus any a function names. On
+ * SBX_OK *out is the op id and cb fires exactly once, later, from the loop
+ * (or from sbx_client_free with SBX_ECLOSED), with err NULL on success, and
+ * ud as given. Whatever a callback receives is borrowed until it returns.
+ * Any op can end with SBX_ECANCELED (sbx_cancel), SBX_ETIMEDOUT
+ * (sbx_set_deadline, or a request over cfg.request_timeout_ms) or
+ * SBX_ECLOSED, and a remote one with SBX_ETRANSPORT, SBX_EHTTP, SBX_EAUTH,
+ * SBX_ERATELIMIT, SBX_EUNAVAIL, SBX_EPROTO or SBX_EPROVIDER (HTTP 400
+ * arrives as SBX_EINVAL, 404 as SBX_ENOTFOUND, 409 as SBX_ECONFLICT).
+ * Retryable errors (err->retryable) are retried cfg.max_retries times
+ * before cb sees them.
+ */
 
 /* Generic completion: err is NULL on success. */
 typedef void (*sbx_done_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err, void *ud);
@@ -233,7 +429,9 @@ typedef struct sbx_create_opts {
   size_t n_volumes;
 } sbx_create_opts;
 
-void sbx_create_opts_init(sbx_create_opts *o);
+/* Fill *o with the defaults: every field 0 or NULL except auto_pause,
+ * allow_internet and secure (SBX_UNSET: the provider's default). */
+SBX_API void sbx_create_opts_init(sbx_create_opts *o);
 
 typedef struct sbx_sandbox_info {
   const char *id;
@@ -249,24 +447,56 @@ typedef struct sbx_sandbox_info {
   int memory_mb;
 } sbx_sandbox_info;
 
+/* info is the sandbox when err is NULL, else NULL. info and everything it
+ * points to are borrowed for the callback. */
 typedef void (*sbx_sandbox_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
                                const sbx_sandbox_info *info, void *ud);
 
-sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
-                              sbx_op_id *out);
-/* Connect to (and resume, when paused) a sandbox; timeout_s > 0 extends it. */
-sbx_status sbx_sandbox_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
-                               sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
-sbx_status sbx_sandbox_info_get(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud,
-                                sbx_op_id *out);
-/* Kill: SBX_ENOTFOUND when the sandbox did not exist. */
-sbx_status sbx_sandbox_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
-                            sbx_op_id *out);
-/* Pause: SBX_ECONFLICT when already paused. */
-sbx_status sbx_sandbox_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
-                             sbx_op_id *out);
-sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb,
-                                   void *ud, sbx_op_id *out);
+/**
+ * sbx_sandbox_create - create a sandbox; cb gets it once it can run
+ * commands (E2B: envd answers; Daytona: state "started", waited for up to
+ * cfg.start_wait_ms; local: its directory and watchdog exist).
+ *
+ * o: options (sbx_create_opts_init first), NULL for all defaults; copied.
+ * Returns also SBX_EINVAL for a negative timeout_s or a count without its
+ * array, and SBX_ENOTSUP for a Daytona-only option on another provider (the
+ * log names it). The local provider refuses an allow-list, a deny-all
+ * policy without bubblewrap, and auto_pause = 1 through cb (SBX_ENOTSUP,
+ * before anything is made). Beyond the common codes cb may get SBX_EINVAL
+ * (the provider rejected an option: HTTP 400) or SBX_ENOTFOUND (no such
+ * template). A create that fails on Daytona after the sandbox exists
+ * deletes it; an op cancelled after its request left may leave a sandbox
+ * that cb never names (sbx run labels sandboxes to find those).
+ */
+SBX_API sbx_status sbx_sandbox_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb,
+                                      void *ud, sbx_op_id *out);
+/**
+ * sbx_sandbox_connect - look a sandbox up by id and resume it when paused
+ * (Daytona: also when archived, waiting up to 5 minutes for the restore);
+ * cb gets its info. timeout_s > 0 also sets its lifetime to that many
+ * seconds from now; 0 leaves it. legacy_v1 (E2B) uses the v1 resume call.
+ * SBX_ENOTFOUND in cb when there is no such sandbox.
+ */
+SBX_API sbx_status sbx_sandbox_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
+                                       sbx_sandbox_cb cb, void *ud, sbx_op_id *out);
+/* sbx_sandbox_info_get - one sandbox's info; SBX_ENOTFOUND in cb when there
+ * is none. */
+SBX_API sbx_status sbx_sandbox_info_get(sbx_client *c, const char *id, sbx_sandbox_cb cb, void *ud,
+                                        sbx_op_id *out);
+/* sbx_sandbox_kill - end a sandbox and everything in it, and delete it;
+ * cb gets SBX_ENOTFOUND when it did not exist. */
+SBX_API sbx_status sbx_sandbox_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                                    sbx_op_id *out);
+/* sbx_sandbox_pause - pause (E2B: snapshot memory and stop; Daytona: turn
+ * auto-delete off and stop; local: stop its processes). cb gets
+ * SBX_ECONFLICT when already paused, SBX_ENOTFOUND when it does not exist. */
+SBX_API sbx_status sbx_sandbox_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                                     sbx_op_id *out);
+/* sbx_sandbox_set_timeout - the sandbox ends (or pauses, with auto_pause)
+ * timeout_s seconds from now (>= 0, else SBX_EINVAL). Daytona: its
+ * auto-stop interval, ceil(timeout_s / 60) minutes of inactivity. */
+SBX_API sbx_status sbx_sandbox_set_timeout(sbx_client *c, const char *id, long timeout_s,
+                                           sbx_done_cb cb, void *ud, sbx_op_id *out);
 
 typedef struct sbx_list_opts {
   const sbx_kv *metadata; /* all must match */
@@ -276,13 +506,17 @@ typedef struct sbx_list_opts {
   const char *next_token; /* from a previous page, NULL for the first */
 } sbx_list_opts;
 
-/* One page; next_token is NULL on the last page. */
+/* One page: items[0..n) and next_token (NULL on the last page), all
+ * borrowed for the callback; items is NULL and n 0 when err is set. */
 typedef void (*sbx_list_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
                             const sbx_sandbox_info *items, size_t n, const char *next_token,
                             void *ud);
 
-sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
-                            sbx_op_id *out);
+/* sbx_sandbox_list - one page of the sandboxes matching o (NULL: all,
+ * first page); o is copied. SBX_EINVAL for limit outside 0..100. For the
+ * next page call again with next_token copied from the callback. */
+SBX_API sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
+                                    sbx_op_id *out);
 
 /* ---- Daytona: archive, labels, snapshots ------------------------------------
  * Daytona only: the other providers answer SBX_ENOTSUP (and log which
@@ -294,23 +528,23 @@ sbx_status sbx_sandbox_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb c
  * restores and starts it again (the connect then waits up to 5 minutes).
  * SBX_ECONFLICT when the sandbox is running, already archived, or changing
  * state. */
-sbx_status sbx_sandbox_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
-                               sbx_op_id *out);
+SBX_API sbx_status sbx_sandbox_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud,
+                                       sbx_op_id *out);
 
 /* Daytona: set one of a sandbox's lifecycle intervals, in minutes:
  * SBX_AUTO_STOP after that long without activity (0: never);
  * SBX_AUTO_ARCHIVE that long after a stop (0: the server's maximum);
  * SBX_AUTO_DELETE that long after a stop (0: at once, -1: never). */
 enum { SBX_AUTO_STOP = 1, SBX_AUTO_ARCHIVE = 2, SBX_AUTO_DELETE = 3 };
-sbx_status sbx_sandbox_set_interval(sbx_client *c, const char *id, int which, long minutes,
-                                    sbx_done_cb cb, void *ud, sbx_op_id *out);
+SBX_API sbx_status sbx_sandbox_set_interval(sbx_client *c, const char *id, int which, long minutes,
+                                            sbx_done_cb cb, void *ud, sbx_op_id *out);
 
 /* Replace every label (metadata) of a sandbox with labels[0..n): keys not
  * given are removed, n = 0 removes them all. Keys must be non-empty and
  * unique, values non-NULL (else SBX_EINVAL). sbx_sandbox_list finds the
  * sandbox by the new labels once this completes. */
-sbx_status sbx_sandbox_set_labels(sbx_client *c, const char *id, const sbx_kv *labels, size_t n,
-                                  sbx_done_cb cb, void *ud, sbx_op_id *out);
+SBX_API sbx_status sbx_sandbox_set_labels(sbx_client *c, const char *id, const sbx_kv *labels,
+                                          size_t n, sbx_done_cb cb, void *ud, sbx_op_id *out);
 
 /* A snapshot to build from a container image. */
 typedef struct sbx_snapshot_opts {
@@ -325,7 +559,8 @@ typedef struct sbx_snapshot_opts {
   long timeout_s;                /* bound on waiting for "active"; 0: 600 s */
 } sbx_snapshot_opts;
 
-void sbx_snapshot_opts_init(sbx_snapshot_opts *o);
+/* Fill *o with the defaults: every field 0 or NULL. */
+SBX_API void sbx_snapshot_opts_init(sbx_snapshot_opts *o);
 
 /* A snapshot as the provider reports it. Borrowed: valid in the callback. */
 typedef struct sbx_snapshot_info {
@@ -354,19 +589,20 @@ typedef void (*sbx_snapshot_list_cb)(sbx_client *c, sbx_op_id op, const sbx_erro
  * the provider's reason; a wait that runs out fails with SBX_ETIMEDOUT
  * naming the last state (the build goes on: sbx_snapshot_get follows it).
  * SBX_ECONFLICT when the name is taken. */
-sbx_status sbx_snapshot_create(sbx_client *c, const sbx_snapshot_opts *o, sbx_snapshot_cb cb,
-                               void *ud, sbx_op_id *out);
+SBX_API sbx_status sbx_snapshot_create(sbx_client *c, const sbx_snapshot_opts *o,
+                                       sbx_snapshot_cb cb, void *ud, sbx_op_id *out);
 /* One snapshot by id or name; SBX_ENOTFOUND when there is none. */
-sbx_status sbx_snapshot_get(sbx_client *c, const char *id_or_name, sbx_snapshot_cb cb, void *ud,
-                            sbx_op_id *out);
+SBX_API sbx_status sbx_snapshot_get(sbx_client *c, const char *id_or_name, sbx_snapshot_cb cb,
+                                    void *ud, sbx_op_id *out);
 /* Every snapshot the organization sees (its own first, newest first, then
  * the general ones), in one callback: the op fetches all pages (200 per
  * request, at most 10,000 snapshots, else SBX_ETOOBIG). */
-sbx_status sbx_snapshot_list(sbx_client *c, sbx_snapshot_list_cb cb, void *ud, sbx_op_id *out);
+SBX_API sbx_status sbx_snapshot_list(sbx_client *c, sbx_snapshot_list_cb cb, void *ud,
+                                     sbx_op_id *out);
 /* Delete by id or name (a name is looked up first). SBX_ENOTFOUND when
  * there is none; general snapshots cannot be deleted (SBX_EAUTH, 403). */
-sbx_status sbx_snapshot_delete(sbx_client *c, const char *id_or_name, sbx_done_cb cb, void *ud,
-                               sbx_op_id *out);
+SBX_API sbx_status sbx_snapshot_delete(sbx_client *c, const char *id_or_name, sbx_done_cb cb,
+                                       void *ud, sbx_op_id *out);
 
 /* ---- exec ------------------------------------------------------------------ */
 
@@ -387,7 +623,8 @@ typedef struct sbx_exec_opts {
                       log is followed live; others always stream. */
 } sbx_exec_opts;
 
-void sbx_exec_opts_init(sbx_exec_opts *o);
+/* Fill *o with the defaults: every field 0 or NULL (set cmd or argv). */
+SBX_API void sbx_exec_opts_init(sbx_exec_opts *o);
 
 typedef struct sbx_exec_result {
   uint32_t pid;
@@ -399,30 +636,71 @@ typedef struct sbx_exec_result {
 
 enum { SBX_STDOUT = 1, SBX_STDERR = 2 };
 
+/* The callbacks of one exec op, copied at the start call. All run on the
+ * loop, never inside the start call, in this order: on_start at most once,
+ * on_output any number of times, on_done once; none after on_done. */
 typedef struct sbx_exec_cbs {
-  /* The process started (optional). */
+  /* The process started and has this pid (optional). sbx_exec_connect and
+   * Daytona's buffered exec may not call it. */
   void (*on_start)(sbx_client *c, sbx_op_id op, uint32_t pid, void *ud);
-  /* Output bytes as they arrive (optional); fd is SBX_STDOUT or SBX_STDERR. */
+  /* Output bytes as they arrive (optional); fd is SBX_STDOUT or SBX_STDERR.
+   * data[0..len) is borrowed for the call and not NUL-terminated; chunks
+   * follow no line or message boundary. */
   void (*on_output)(sbx_client *c, sbx_op_id op, int fd, const char *data, size_t len, void *ud);
-  /* Exactly once. res is NULL when err is set and no end event arrived. */
+  /* Exactly once. res is NULL when err is set and no end event arrived.
+   * Both are borrowed for the call. */
   void (*on_done)(sbx_client *c, sbx_op_id op, const sbx_error *err, const sbx_exec_result *res,
                   void *ud);
 } sbx_exec_cbs;
 
-sbx_status sbx_exec_start(sbx_client *c, const char *sandbox_id, const sbx_exec_opts *o,
-                          const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
-/* Reattach to a running process by pid: only new output is delivered. */
-sbx_status sbx_exec_connect(sbx_client *c, const char *sandbox_id, uint32_t pid,
-                            const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+/**
+ * sbx_exec_start - run a command in a sandbox and stream its output.
+ *
+ * o:   required; cmd or argv must be set (else SBX_EINVAL), timeout_ms >= 0.
+ *      Copied, with every string and array it points to.
+ * cbs: required, with on_done set; copied.
+ *
+ * on_done gets err NULL and res when the process ended (res->exit_code,
+ * res->status) or, with o->detach, as soon as it started (res->detached).
+ * A non-zero exit is a result, not an error. Output over cfg.max_output
+ * ends the op with SBX_ETOOBIG. How o->timeout_ms ends a process differs:
+ * local kills its process group and on_done gets SBX_ETIMEDOUT; E2B's envd
+ * enforces it (Connect-Timeout-Ms) and ends the stream with an error;
+ * Daytona deletes the session and gives err NULL, res->status "timeout".
+ * Options a provider cannot honour fail with SBX_ENOTSUP: Daytona refuses
+ * o->user at the call; local refuses users other than "user" and "root"
+ * through on_done. A stream that breaks while the process runs ends with a
+ * retryable error naming the pid: the process goes on (reattach with
+ * sbx_exec_connect).
+ */
+SBX_API sbx_status sbx_exec_start(sbx_client *c, const char *sandbox_id, const sbx_exec_opts *o,
+                                  const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
+/**
+ * sbx_exec_connect - reattach to a running process by pid (pid > 0) and
+ * follow it to its end, with the callbacks of sbx_exec_start. E2B and local
+ * deliver only output produced from now on; Daytona replays the command's
+ * whole log from its start. on_done gets SBX_ENOTFOUND for an unknown pid.
+ */
+SBX_API sbx_status sbx_exec_connect(sbx_client *c, const char *sandbox_id, uint32_t pid,
+                                    const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out);
 
-/* Signals: SIGKILL (9) and SIGTERM (15). SBX_ENOTFOUND for an unknown pid. */
-sbx_status sbx_process_signal(sbx_client *c, const char *sandbox_id, uint32_t pid, int signo,
-                              sbx_done_cb cb, void *ud, sbx_op_id *out);
-sbx_status sbx_process_write_stdin(sbx_client *c, const char *sandbox_id, uint32_t pid,
-                                   const void *data, size_t len, sbx_done_cb cb, void *ud,
-                                   sbx_op_id *out);
-sbx_status sbx_process_close_stdin(sbx_client *c, const char *sandbox_id, uint32_t pid,
-                                   sbx_done_cb cb, void *ud, sbx_op_id *out);
+/* sbx_process_signal - send signo (> 0) to a process: SIGKILL (9) and
+ * SIGTERM (15) everywhere; local sends any signal to the process group;
+ * Daytona returns SBX_ENOTSUP for others at the call and ends the process
+ * by deleting its session. cb gets SBX_ENOTFOUND for an unknown pid. */
+SBX_API sbx_status sbx_process_signal(sbx_client *c, const char *sandbox_id, uint32_t pid,
+                                      int signo, sbx_done_cb cb, void *ud, sbx_op_id *out);
+/* sbx_process_write_stdin - write data[0..len) (copied; data may be NULL
+ * when len is 0) to the stdin of a process started with o->stdin_open. cb
+ * fires once the provider accepted the bytes. Daytona sends UTF-8 text and
+ * adds a newline to data that lacks one. */
+SBX_API sbx_status sbx_process_write_stdin(sbx_client *c, const char *sandbox_id, uint32_t pid,
+                                           const void *data, size_t len, sbx_done_cb cb, void *ud,
+                                           sbx_op_id *out);
+/* sbx_process_close_stdin - close a process's stdin (EOF). Daytona cannot:
+ * SBX_ENOTSUP. */
+SBX_API sbx_status sbx_process_close_stdin(sbx_client *c, const char *sandbox_id, uint32_t pid,
+                                           sbx_done_cb cb, void *ud, sbx_op_id *out);
 
 /* ---- files ----------------------------------------------------------------- */
 
@@ -441,6 +719,8 @@ typedef struct sbx_file_entry {
   const char *symlink_target; /* NULL when not a symlink */
 } sbx_file_entry;
 
+/* entries[0..n) and their strings are borrowed for the callback; entries is
+ * NULL and n 0 when err is set. */
 typedef void (*sbx_entries_cb)(sbx_client *c, sbx_op_id op, const sbx_error *err,
                                const sbx_file_entry *entries, size_t n, void *ud);
 
@@ -455,15 +735,29 @@ typedef struct sbx_upload {
   int multipart; /* 1: multipart/form-data (as the official SDK), 0: octet-stream */
 } sbx_upload;
 
-sbx_status sbx_file_write(sbx_client *c, const char *sandbox_id, const sbx_upload *up,
-                          sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/**
+ * sbx_file_write - upload one file.
+ *
+ * up: required; up->path non-empty, and exactly one source: data (len
+ *     bytes; data may be NULL when len is 0) or local_path (then data NULL
+ *     and len 0), else SBX_EINVAL. up, its strings and the data bytes are
+ *     copied at the call. local_path is opened when the op runs on the loop
+ *     (Daytona: again for each retry), so the file must stay until cb; an
+ *     unreadable one fails the op with SBX_EIO.
+ *
+ * cb gets the written file's entry (n 1). Daytona fills only name, path,
+ * type and size there; other fields are empty or 0.
+ */
+SBX_API sbx_status sbx_file_write(sbx_client *c, const char *sandbox_id, const sbx_upload *up,
+                                  sbx_entries_cb cb, void *ud, sbx_op_id *out);
 
-/* Upload n files with one request where the provider allows it (E2B: one
- * multipart POST; local: written in turn, no request at all). Sources are
- * read whole when this is called, so it is meant for many small files; the
- * user of ups[0] applies to all. The callback gets an entry per file. */
-sbx_status sbx_file_write_many(sbx_client *c, const char *sandbox_id, const sbx_upload *ups,
-                               size_t n, sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/* Upload n files (1..100000, each as for sbx_file_write) with one request
+ * where the provider allows it (E2B and Daytona: one multipart POST; local:
+ * written in turn, no request at all). Sources are read whole when this is
+ * called, so it is meant for many small files; the user of ups[0] applies
+ * to all. The callback gets an entry per file, in ups order. */
+SBX_API sbx_status sbx_file_write_many(sbx_client *c, const char *sandbox_id, const sbx_upload *ups,
+                                       size_t n, sbx_entries_cb cb, void *ud, sbx_op_id *out);
 
 /* Download: bytes go to local_path (written while they arrive) or, when
  * local_path is NULL, to on_data. max_bytes caps the size (0: no cap). */
@@ -481,8 +775,21 @@ typedef struct sbx_download {
   void *file_ud;
 } sbx_download;
 
-sbx_status sbx_file_read(sbx_client *c, const char *sandbox_id, const sbx_download *dl,
-                         sbx_done_cb cb, void *ud, sbx_op_id *out);
+/**
+ * sbx_file_read - download one file.
+ *
+ * dl: required; dl->path non-empty and local_path or on_data set, else
+ *     SBX_EINVAL. Copied at the call. With local_path the bytes go to
+ *     "<local_path>.sbx-part" as they arrive, renamed to local_path when
+ *     whole: a failed download leaves no partial file. Else on_data gets
+ *     them in chunks (data borrowed for the call, not NUL-terminated) with
+ *     the op's ud, and may already have seen some when cb reports an error.
+ *
+ * cb gets SBX_ENOTFOUND for a missing file, SBX_ETOOBIG when it is over
+ * max_bytes, SBX_EIO when the local file cannot be written.
+ */
+SBX_API sbx_status sbx_file_read(sbx_client *c, const char *sandbox_id, const sbx_download *dl,
+                                 sbx_done_cb cb, void *ud, sbx_op_id *out);
 
 enum { SBX_READ_MANY_MAX = 1000 }; /* files per sbx_file_read_many */
 
@@ -501,22 +808,27 @@ enum { SBX_READ_MANY_MAX = 1000 }; /* files per sbx_file_read_many */
  * a malformed reply, cancel, deadline; files not done by then get it too);
  * else the first failed file's error in dls order, which names its path
  * (prefixed "K of N files failed; first: " when several did). */
-sbx_status sbx_file_read_many(sbx_client *c, const char *sandbox_id, const sbx_download *dls,
-                              size_t n, sbx_done_cb cb, void *ud, sbx_op_id *out);
+SBX_API sbx_status sbx_file_read_many(sbx_client *c, const char *sandbox_id,
+                                      const sbx_download *dls, size_t n, sbx_done_cb cb, void *ud,
+                                      sbx_op_id *out);
 
-/* depth >= 1 levels. */
-sbx_status sbx_fs_list(sbx_client *c, const char *sandbox_id, const char *path, int depth,
-                       sbx_entries_cb cb, void *ud, sbx_op_id *out);
-sbx_status sbx_fs_stat(sbx_client *c, const char *sandbox_id, const char *path, sbx_entries_cb cb,
-                       void *ud, sbx_op_id *out);
-/* mkdir -p; SBX_ECONFLICT when the directory already exists. */
-sbx_status sbx_fs_mkdir(sbx_client *c, const char *sandbox_id, const char *path, sbx_entries_cb cb,
-                        void *ud, sbx_op_id *out);
-/* rm -rf; a missing path is not an error. */
-sbx_status sbx_fs_remove(sbx_client *c, const char *sandbox_id, const char *path, sbx_done_cb cb,
-                         void *ud, sbx_op_id *out);
-sbx_status sbx_fs_move(sbx_client *c, const char *sandbox_id, const char *from, const char *to,
-                       sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/* sbx_fs_list - the entries under path, depth >= 1 levels deep (Daytona
+ * lists one level whatever the depth). SBX_ENOTFOUND when path is missing. */
+SBX_API sbx_status sbx_fs_list(sbx_client *c, const char *sandbox_id, const char *path, int depth,
+                               sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/* sbx_fs_stat - one entry (n 1) for path; SBX_ENOTFOUND when missing. */
+SBX_API sbx_status sbx_fs_stat(sbx_client *c, const char *sandbox_id, const char *path,
+                               sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/* sbx_fs_mkdir - mkdir -p; cb gets the directory's entry, or SBX_ECONFLICT
+ * when it already exists. */
+SBX_API sbx_status sbx_fs_mkdir(sbx_client *c, const char *sandbox_id, const char *path,
+                                sbx_entries_cb cb, void *ud, sbx_op_id *out);
+/* sbx_fs_remove - rm -rf; a missing path is not an error. */
+SBX_API sbx_status sbx_fs_remove(sbx_client *c, const char *sandbox_id, const char *path,
+                                 sbx_done_cb cb, void *ud, sbx_op_id *out);
+/* sbx_fs_move - rename from to to (non-empty); cb gets the entry at to. */
+SBX_API sbx_status sbx_fs_move(sbx_client *c, const char *sandbox_id, const char *from,
+                               const char *to, sbx_entries_cb cb, void *ud, sbx_op_id *out);
 
 #ifdef __cplusplus
 }

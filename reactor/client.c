@@ -51,6 +51,15 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
     *st = SBX_ENOMEM;
     return NULL;
   }
+  /* Each client holds one reference on libcurl's process-wide state, so a
+   * host that never calls sbx_global_init still gets it set up (and torn
+   * down with the last client); see sbx_global_init in sbx.h. */
+  if (sbx__global_ref() != SBX_OK) {
+    snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1, "curl_global_init failed");
+    free(c);
+    *st = SBX_ENOMEM;
+    return NULL;
+  }
   c->loop = loop;
   c->cfg = *cfg;
   c->next_id = 1;
@@ -71,6 +80,7 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
     snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
              "cannot initialise libcurl's multi handle");
     free(c);
+    sbx__global_unref();
     *st = SBX_ENOMEM;
     return NULL;
   }
@@ -125,6 +135,7 @@ void sbx__client_free(struct sbx_client *c) {
   for (int i = 0; i < c->n_owned; i++)
     free(c->owned[i]);
   free(c);
+  sbx__global_unref();
 }
 
 /* ---- op table ------------------------------------------------------------ */

@@ -81,6 +81,9 @@ struct sbx_client {
 struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *st,
                                    char *errbuf, size_t errlen);
 void sbx__client_free(struct sbx_client *c);
+/* One reference on libcurl's global state (global.c); every client holds one. */
+sbx_status sbx__global_ref(void);
+void sbx__global_unref(void);
 
 /* Copy a string into the client's owned storage (config strings). */
 const char *sbx__client_own(struct sbx_client *c, const char *s);
