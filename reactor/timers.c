@@ -30,8 +30,8 @@ static struct sbx_timer *node_at(const struct sbx_timer_heap *h, size_t k) {
   return n;
 }
 
-static void replace_child(struct sbx_timer_heap *h, struct sbx_timer *parent,
-                          struct sbx_timer *old, struct sbx_timer *new_) {
+static void replace_child(struct sbx_timer_heap *h, struct sbx_timer *parent, struct sbx_timer *old,
+                          struct sbx_timer *new_) {
   if (!parent)
     h->root = new_;
   else if (parent->left == old)
