@@ -61,8 +61,7 @@ static void on_exec_done(sbx_client *c, sbx_op_id op, const sbx_error *err,
                          const sbx_exec_result *res, void *ud) {
   struct job *j = ud;
   j->h->running--;
-  if (err)
-    fprintf(stderr, "job %d: exec: %s\n", j->index, err->message);
+  if (err) fprintf(stderr, "job %d: exec: %s\n", j->index, err->message);
   j->ok = !err && res->exit_code == 0;
   sbx_op_id kop;
   if (sbx_sandbox_kill(c, j->id, killed, j, &kop) != SBX_OK) {

@@ -208,6 +208,64 @@ static void deadline_without_io(void) {
   emu_stop(&e);
 }
 
+/* ---- the local provider: pipes and a pidfd on the private loop ---------------------- */
+
+/* An op step starts the pipe and pidfd watchers inside run_once; libev
+ * puts them in the epoll set only on its next pass, so run_once must not
+ * return before that pass (else the host sleeps on an fd that never wakes). */
+static void local_by_poll(void) {
+  char root[64];
+  snprintf(root, sizeof root, "/tmp/sbx-embed-XXXXXX");
+  REQUIRE(mkdtemp(root));
+  sbx_config cfg;
+  sbx_config_init(&cfg);
+  cfg.use_env = 0;
+  cfg.provider = "local";
+  cfg.local_root = root;
+  sbx_status st;
+  char errbuf[256] = "";
+  sbx_client *c = sbx_client_new(NULL, &cfg, &st, errbuf, sizeof errbuf);
+  if (!c) fprintf(stderr, "  client: %s\n", errbuf);
+  REQUIRE(c != NULL);
+  char sid[64];
+  create(c, sid);
+  struct res r = {0};
+  sbx_exec_opts o;
+  sbx_exec_opts_init(&o);
+  o.cmd = "echo one; sleep 0.2; echo two";
+  sbx_op_id id;
+  REQUIRE(sbx_exec_start(c, sid, &o, &exec_cbs, &r, &id) == SBX_OK);
+  struct drive d;
+  double t0 = ev_time();
+  REQUIRE(drive_until(c, &r.done, 10, &d));
+  CHECK(ev_time() - t0 < 2.0); /* woken by the pipes and the exit, not a stray timer */
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_EQ_INT(r.exit_code, 0);
+  CHECK_EQ_STR(r.out, "one\ntwo\n");
+  /* a deadline on a process that says nothing */
+  struct drive dd = {0};
+  struct timed t = {.d = &dd};
+  o.cmd = "sleep 5";
+  sbx_exec_cbs cbs = {x_start, x_out, timed_done};
+  REQUIRE(sbx_exec_start(c, sid, &o, &cbs, &t, &id) == SBX_OK);
+  t0 = ev_time();
+  REQUIRE(sbx_set_deadline(c, id, 200) == SBX_OK);
+  double end = ev_time() + 5;
+  while (!t.r.done && ev_time() < end)
+    REQUIRE(drive_pass(c, end, &dd) == SBX_OK);
+  CHECK_EQ_INT(t.r.code, SBX_ETIMEDOUT);
+  CHECK(t.at - t0 >= 0.195 && t.at - t0 < 0.6);
+  struct res k = {0};
+  REQUIRE(sbx_sandbox_kill(c, sid, on_done, &k, &id) == SBX_OK);
+  REQUIRE(drive_until(c, &k.done, 10, NULL));
+  CHECK_EQ_INT(k.code, 0);
+  CHECK_EQ_INT(sbx_client_pending(c), 0);
+  sbx_client_free(c);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+  CHECK(system(cmd) == 0);
+}
+
 /* ---- free from a callback inside run_once ------------------------------------------- */
 
 struct freer {
@@ -261,6 +319,7 @@ int main(int argc, char **argv) {
                                            {"lifecycle_h2", lifecycle_h2},
                                            {"deadline_without_io", deadline_without_io},
                                            {"free_from_callback", free_from_callback},
+                                           {"local_by_poll", local_by_poll},
                                            {NULL, NULL}};
   return test_main("embed", cases, argc, argv, 60);
 }
