@@ -528,8 +528,9 @@ sbx_status sbx_fs_move(sbx_client *c, const char *sandbox_id, const char *from, 
  *     sbx_client_timeout_ms after every run_once and after every sbx call
  *     that starts or cancels an op (a new op is due at once: 0), and call
  *     run_once when that time has passed even if the fd stayed quiet.
- *   - Every callback runs inside sbx_client_run_once, never from the start
- *     calls; run_once itself never blocks.
+ *   - Every callback runs inside sbx_client_run_once (or, for ops still
+ *     pending, inside sbx_client_free), never from the start calls;
+ *     run_once itself never blocks.
  *   - sbx_client_free works from either mode and from a callback (the free
  *     then happens when run_once returns: do not use the client after
  *     that). It closes the fd: take it out of the host's poll set first.

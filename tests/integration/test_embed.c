@@ -93,7 +93,15 @@ static void modes(void) {
   CHECK_EQ_INT(poll(&p, 1, 0), 0); /* idle: not readable */
   CHECK_EQ_INT(sbx_client_fd(NULL), -1);
   CHECK_EQ_INT(sbx_client_run_once(NULL), SBX_EINVAL);
+  /* a free with an op pending completes it there, once */
+  struct res r = {0};
+  sbx_op_id id;
+  REQUIRE(sbx_sandbox_create(own, NULL, on_sandbox, &r, &id) == SBX_OK);
+  r.returned = 1;
+  CHECK_EQ_INT(sbx_client_timeout_ms(own), 0);
   sbx_client_free(own);
+  CHECK_EQ_INT(r.calls, 1);
+  CHECK_EQ_INT(r.code, SBX_ECLOSED);
   CHECK(fcntl(fd, F_GETFD) == -1); /* the free closed it */
   emu_stop(&e);
 }
