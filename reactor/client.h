@@ -47,8 +47,8 @@ struct sbx_client {
                       with sbx_client_run_once (embed.c) */
   int poll_fd;     /* own_loop: its epoll fd; else -1 */
   int ran;         /* own_loop: the last loop pass ran callbacks */
-  int busy;        /* own_loop: run_once stopped with callbacks still running,
-                      so libev may hold fd changes it has not applied yet */
+  int busy;        /* own_loop: run_once's last pass still ran callbacks, so
+                      libev may hold fd changes it has not applied yet */
   sbx_config cfg;  /* strings point into owned copies below */
   char *owned[16]; /* owned config strings */
   int n_owned;
