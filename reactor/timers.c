@@ -189,7 +189,11 @@ void sbx__timer_start(struct sbx_timers *ts, struct sbx_timer *t, long ms) {
 void sbx__timers_run(struct sbx_timers *ts, const int *stop) {
   int64_t now = sbx__mono_ns();
   uint64_t limit = ts->seq; /* timers started by the callbacks wait a turn */
-  struct sbx_timer *t;
+  struct sbx_timer *t = ts->heap.root;
+  /* libev's cached time may still be from before the due time (it was
+   * taken when this loop pass began): callbacks that compare ev_now with
+   * what they waited for (the rate governor) must see the wait is over. */
+  if (t && t->at <= now) ev_now_update(ts->loop);
   while (!*stop && (t = ts->heap.root) && t->at <= now && t->seq <= limit) {
     unlink_timer(ts, t);
     t->cb(t);
