@@ -260,10 +260,14 @@ typedef struct sbx_config {
 SBX_API void sbx_config_init(sbx_config *cfg);
 
 /**
- * sbx_client_new - create a client on a caller-owned libev loop.
+ * sbx_client_new - create a client on a caller-owned libev loop, or, with
+ * loop NULL, on a private loop that a host on another event loop drives
+ * (see "driving a client from another event loop" below).
  *
  * loop:   the loop every watcher of the client goes on; it must outlive the
- *         client, and only the thread running it may use the client.
+ *         client, and only the thread running it may use the client. NULL:
+ *         the client makes and owns a private epoll loop, driven with
+ *         sbx_client_fd, sbx_client_timeout_ms and sbx_client_run_once.
  * cfg:    settings (sbx_config_init first); NULL means all defaults. cfg
  *         and its strings are copied or read during the call: they may be
  *         freed afterwards. log and log_ud are kept and used until free.
@@ -271,14 +275,15 @@ SBX_API void sbx_config_init(sbx_config *cfg);
  * errbuf: receives one NUL-terminated line saying what was wrong (may be
  *         NULL; truncated to errbuf_len).
  *
- * Returns the client, or NULL: SBX_EINVAL for a NULL loop, an unknown
- * provider, bad limits (max_connections, max_streams or retry_base_ms < 1,
- * retry_max_ms < retry_base_ms, negative timeouts or retries) or a provider
- * that cannot start (e2b: no API key; daytona: no credentials; local: its
- * root directory is unusable); SBX_ENOMEM when memory or libcurl's setup
- * fails. No callback fires. Takes one reference on libcurl's global state
- * (see sbx_global_init). The local provider runs bwrap once here, waiting
- * for it (a blocking wait of a few milliseconds, at creation only).
+ * Returns the client, or NULL: SBX_EINVAL for an unknown provider, bad
+ * limits (max_connections, max_streams or retry_base_ms < 1, retry_max_ms <
+ * retry_base_ms, negative timeouts or retries), a private loop that cannot
+ * be made, or a provider that cannot start (e2b: no API key; daytona: no
+ * credentials; local: its root directory is unusable); SBX_ENOMEM when
+ * memory or libcurl's setup fails. No callback fires. Takes one reference
+ * on libcurl's global state (see sbx_global_init). The local provider runs
+ * bwrap once here, waiting for it (a blocking wait of a few milliseconds,
+ * at creation only).
  */
 SBX_API sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *err,
                                    char *errbuf, size_t errbuf_len);
@@ -829,6 +834,46 @@ SBX_API sbx_status sbx_fs_remove(sbx_client *c, const char *sandbox_id, const ch
 /* sbx_fs_move - rename from to to (non-empty); cb gets the entry at to. */
 SBX_API sbx_status sbx_fs_move(sbx_client *c, const char *sandbox_id, const char *from,
                                const char *to, sbx_entries_cb cb, void *ud, sbx_op_id *out);
+
+/* ---- driving a client from another event loop -------------------------------
+ * A client made with sbx_client_new(NULL, ...) runs on a private libev loop
+ * that nothing runs by itself. A host on any other loop (poll, epoll,
+ * asyncio, another libev loop...) drives it with three calls:
+ *
+ *   for (;;) {
+ *     poll {sbx_client_fd(c), POLLIN} for sbx_client_timeout_ms(c) ms;
+ *     sbx_client_run_once(c);
+ *   }
+ *
+ *   - The fd is level-triggered: it polls readable while the client has I/O
+ *     to process, and stays readable until run_once has processed it. Poll
+ *     it for reading only; never read it, close it or change its flags.
+ *   - Timers (deadlines, retry waits, curl's timeouts) make no I/O: ask
+ *     sbx_client_timeout_ms after every run_once and after every sbx call
+ *     that starts or cancels an op (a new op is due at once: 0), and call
+ *     run_once when that time has passed even if the fd stayed quiet.
+ *   - Every callback runs inside sbx_client_run_once (or, for ops still
+ *     pending, inside sbx_client_free), never from the start calls;
+ *     run_once itself never blocks.
+ *   - sbx_client_free works from either mode and from a callback (the free
+ *     then happens when run_once returns: do not use the client after
+ *     that). It closes the fd: take it out of the host's poll set first.
+ *   - One client per thread, as for every sbx call; the host may drive
+ *     several clients, each with its own fd. */
+
+/* The fd to poll for reading; -1 for a client on a caller's libev loop. */
+SBX_API int sbx_client_fd(const sbx_client *c);
+
+/* How long, in ms, the host may wait on the fd before it must call
+ * sbx_client_run_once even without I/O: 0 when work is due now, -1 when
+ * nothing is timed (wait for the fd alone). Rounded up to the next ms, never
+ * more: waiting exactly this long is never early and at most 1 ms late. */
+SBX_API long sbx_client_timeout_ms(sbx_client *c);
+
+/* Process ready I/O and due timers without blocking; callbacks run here.
+ * SBX_EINVAL for a client on a caller's loop, or when called from one of
+ * the client's callbacks. */
+SBX_API sbx_status sbx_client_run_once(sbx_client *c);
 
 #ifdef __cplusplus
 }

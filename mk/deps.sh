@@ -24,6 +24,7 @@ if [ "${1:-build}" = test ]; then
   check_bin node nodejs
   check_bin npm npm
   check_bin curl curl
+  check_bin python3 python3
 fi
 
 [ -z "$need" ] && exit 0

@@ -67,11 +67,6 @@ sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg_in, sbx_s
     cfg = *cfg_in;
   else
     sbx_config_init(&cfg);
-  if (!loop) {
-    *err = SBX_EINVAL;
-    set_err(errbuf, errlen, "sbx_client_new: no libev loop given");
-    return NULL;
-  }
   const char *name = cfg.provider;
   if (!name && cfg.use_env) name = getenv("SBX_PROVIDER");
   if (!name || !*name) /* cloud credentials pick the cloud; else the local default */

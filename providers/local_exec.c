@@ -21,7 +21,7 @@
 #include "local.h"
 
 #define READ_CHUNK (32 * 1024) /* as envd: one output callback per <= 32 KiB */
-#define EXIT_GRACE_S 0.2       /* wait this long for pipe EOF after the exit */
+#define EXIT_GRACE_MS 200      /* wait this long for pipe EOF after the exit */
 
 struct exec_op;
 
@@ -34,7 +34,7 @@ struct local_proc {
   ev_io pid_w, out_w, err_w, in_w;
   ev_child child_w; /* on libev's default loop, which reaps every child itself */
   int via_child;
-  ev_timer timeout_w, grace_w;
+  struct sbx_timer timeout_w, grace_w;
   int exited, timed_out, capped;
   siginfo_t info;
   uint64_t out_bytes;
@@ -66,8 +66,8 @@ static void proc_free(struct local_state *s, struct local_proc *p) {
   close_fd(loop, &p->out_w, &p->out_fd);
   close_fd(loop, &p->err_w, &p->err_fd);
   close_fd(loop, &p->in_w, &p->in_fd);
-  ev_timer_stop(loop, &p->timeout_w);
-  ev_timer_stop(loop, &p->grace_w);
+  sbx__timer_stop(&p->c->timers, &p->timeout_w);
+  sbx__timer_stop(&p->c->timers, &p->grace_w);
   if (p->via_child) ev_child_stop(loop, &p->child_w);
   struct local_proc **pp = &s->procs;
   while (*pp && *pp != p)
@@ -157,8 +157,9 @@ static void maybe_finished(struct local_proc *p) {
 
 static int read_once(struct local_proc *p, int is_out);
 
-static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct local_proc *p = w->data;
+static void grace_cb(struct sbx_timer *t) {
+  struct local_proc *p = t->data;
+  struct ev_loop *loop = p->c->loop;
   /* What the command wrote before it exited may still sit in the pipes (a
    * busy loop can run this timer before their read events): read it all,
    * then close what a background child keeps open. */
@@ -212,11 +213,8 @@ static void process_exited(struct local_proc *p) {
   struct ev_loop *loop = p->c->loop;
   p->exited = 1;
   close_fd(loop, &p->pid_w, &p->pidfd);
-  ev_timer_stop(loop, &p->timeout_w);
-  if (p->out_fd >= 0 || p->err_fd >= 0) {
-    ev_timer_set(&p->grace_w, EXIT_GRACE_S, 0.);
-    ev_timer_start(loop, &p->grace_w);
-  }
+  sbx__timer_stop(&p->c->timers, &p->timeout_w);
+  if (p->out_fd >= 0 || p->err_fd >= 0) sbx__timer_start(&p->c->timers, &p->grace_w, EXIT_GRACE_MS);
   maybe_finished(p);
 }
 
@@ -249,8 +247,8 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents) {
   process_exited(p);
 }
 
-static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct local_proc *p = w->data;
+static void timeout_cb(struct sbx_timer *t) {
+  struct local_proc *p = t->data;
   p->timed_out = 1;
   kill_group(p);
 }
@@ -483,9 +481,8 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   ev_io_init(&p->out_w, output_cb, p->out_fd, EV_READ);
   ev_io_init(&p->err_w, output_cb, p->err_fd, EV_READ);
   p->pid_w.data = p->out_w.data = p->err_w.data = p;
-  ev_timer_init(&p->timeout_w, timeout_cb, 0., 0.);
-  ev_timer_init(&p->grace_w, grace_cb, 0., 0.);
-  p->timeout_w.data = p->grace_w.data = p;
+  sbx__timer_init(&p->timeout_w, timeout_cb, p, 0);
+  sbx__timer_init(&p->grace_w, grace_cb, p, 0);
   if (ev_is_default_loop(c->loop)) {
     /* libev's default loop reaps every child on SIGCHLD: take the status
      * from it rather than racing it with waitid. */
@@ -500,10 +497,7 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   }
   ev_io_start(c->loop, &p->out_w);
   ev_io_start(c->loop, &p->err_w);
-  if (x->o.timeout_ms > 0) {
-    ev_timer_set(&p->timeout_w, (double)x->o.timeout_ms / 1000.0, 0.);
-    ev_timer_start(c->loop, &p->timeout_w);
-  }
+  if (x->o.timeout_ms > 0) sbx__timer_start(&c->timers, &p->timeout_w, x->o.timeout_ms);
   p->next = s->procs;
   s->procs = p;
   x->proc = p;

@@ -2,6 +2,7 @@
  * logging. */
 #include "client.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,15 @@
 
 #include "http.h"
 
-static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents);
-static void keepalive_cb(struct ev_loop *loop, ev_timer *w, int revents) {}
+static void runq_flush_cb(struct sbx_timer *t);
+
+/* Every client timer fires from here, inside one dispatch bracket. */
+static void timers_fire(struct sbx_timers *ts) {
+  struct sbx_client *c = (struct sbx_client *)((char *)ts - offsetof(struct sbx_client, timers));
+  sbx__client_enter(c);
+  sbx__timers_run(ts, &c->free_requested);
+  sbx__client_leave(c);
+}
 
 static int env_flag(const char *name) {
   const char *v = getenv(name);
@@ -60,6 +68,17 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
     *st = SBX_ENOMEM;
     return NULL;
   }
+  c->poll_fd = -1;
+  if (!loop) {
+    loop = sbx__own_loop_new(c, &c->poll_fd, errbuf, errlen);
+    if (!loop) {
+      free(c);
+      sbx__global_unref();
+      *st = SBX_EINVAL;
+      return NULL;
+    }
+    c->own_loop = 1;
+  }
   c->loop = loop;
   c->cfg = *cfg;
   c->next_id = 1;
@@ -71,14 +90,13 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
   double rate[SBX_RATE_N] = {cfg->rate_create, cfg->rate_lifecycle, cfg->rate_data};
   int burst[SBX_RATE_N] = {cfg->burst_create, cfg->burst_lifecycle, cfg->burst_data};
   sbx__rate_init(&c->rate, rate, burst, ev_now(loop));
-  ev_timer_init(&c->runq_timer, runq_flush_cb, 0., 0.);
-  c->runq_timer.data = c;
-  /* The loop lives while ops are pending, not because curl keeps idle
-   * connections open: the bridge's watchers are unref'd, this one is not. */
-  ev_timer_init(&c->keepalive, keepalive_cb, 1e9, 1e9);
+  sbx__timers_init(&c->timers, loop);
+  c->timers.fire = timers_fire;
+  sbx__timer_init(&c->runq_timer, runq_flush_cb, c, 0);
   if (sbx__bridge_init(c) != 0) {
     snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
              "cannot initialise libcurl's multi handle");
+    if (c->own_loop) ev_loop_destroy(loop);
     free(c);
     sbx__global_unref();
     *st = SBX_ENOMEM;
@@ -128,8 +146,8 @@ void sbx__client_free(struct sbx_client *c) {
   if (c->prov_destroy) c->prov_destroy(c);
   sbx__bridge_cleanup(c);
   sbx__http_pool_free(c);
-  ev_timer_stop(c->loop, &c->runq_timer);
-  ev_timer_stop(c->loop, &c->keepalive);
+  sbx__timers_destroy(&c->timers);
+  if (c->own_loop) ev_loop_destroy(c->loop);
   for (int i = 0; i < c->n_hosts; i++)
     free(c->hosts[i].host);
   for (int i = 0; i < c->n_owned; i++)
@@ -148,7 +166,12 @@ void sbx__client_register(struct sbx_client *c, struct sbx_op *op) {
   size_t b = bucket_of(op->id);
   op->tbl_next = c->ops[b];
   c->ops[b] = op;
-  if (c->n_ops++ == 0) ev_timer_start(c->loop, &c->keepalive);
+  /* The loop lives while ops are pending, not because curl keeps idle
+   * connections open: the bridge's watchers and timer are weak. */
+  if (c->n_ops++ == 0 && !c->alive_held) {
+    c->alive_held = 1;
+    ev_ref(c->loop);
+  }
 }
 
 void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op) {
@@ -157,7 +180,10 @@ void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op) {
     pp = &(*pp)->tbl_next;
   if (*pp) {
     *pp = op->tbl_next;
-    if (--c->n_ops == 0) ev_timer_stop(c->loop, &c->keepalive);
+    if (--c->n_ops == 0 && c->alive_held) {
+      c->alive_held = 0;
+      ev_unref(c->loop);
+    }
   }
 }
 
@@ -178,14 +204,15 @@ void sbx__client_queue(struct sbx_client *c, struct sbx_op *op) {
   else
     c->runq_head = op;
   c->runq_tail = op;
-  if (!ev_is_active(&c->runq_timer)) {
-    ev_timer_set(&c->runq_timer, 0., 0.);
-    ev_timer_start(c->loop, &c->runq_timer);
-  }
+  sbx__client_kick(c);
 }
 
-static void runq_flush_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct sbx_client *c = w->data;
+void sbx__client_kick(struct sbx_client *c) {
+  if (!sbx__timer_active(&c->runq_timer)) sbx__timer_start(&c->timers, &c->runq_timer, 0);
+}
+
+static void runq_flush_cb(struct sbx_timer *t) {
+  struct sbx_client *c = t->data;
   sbx__client_enter(c);
   if (c->admit_pending) sbx__http_admit_pending(c);
   /* Take the whole queue: ops queued while flushing run on the next turn. */

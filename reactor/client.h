@@ -11,6 +11,7 @@
 #include "op.h"
 #include "rate.h"
 #include "sbx.h"
+#include "timers.h"
 
 #define SBX_OP_TABLE_SIZE 4096 /* buckets; chains are short at 10k ops */
 #define SBX_MAX_HOSTS 8
@@ -35,22 +36,29 @@ struct sbx_host_slot {
 struct sbx_multi {
   CURLM *m;
   struct sbx_client *c;
-  ev_timer timer;
-  int timer_weak;           /* timer owes the loop an ev_ref */
+  struct sbx_timer timer;   /* curl's timeout: weak (idle connections do not
+                               keep the host's ev_run alive) */
   struct sock_watch *socks; /* curl's sockets (curl_bridge.c) */
   int n_socks, n_mux;       /* sockets, and transfers with sbx_http.mux */
 };
 
 struct sbx_client {
   struct ev_loop *loop;
+  int own_loop;    /* created with a NULL loop: a private loop the host drives
+                      with sbx_client_run_once (embed.c) */
+  int poll_fd;     /* own_loop: its epoll fd; else -1 */
+  int ran;         /* own_loop: the last loop pass ran callbacks */
+  int busy;        /* own_loop: run_once's last pass still ran callbacks, so
+                      libev may hold fd changes it has not applied yet */
   sbx_config cfg;  /* strings point into owned copies below */
   char *owned[16]; /* owned config strings */
   int n_owned;
-  struct sbx_multi mh;    /* every request: h2 connections shared per host */
-  struct sbx_multi mh_up; /* WebSocket upgrades (lazy): one HTTP/1.1 connection
-                             each, kept out of mh's per-host connection cap */
-  ev_timer runq_timer;    /* flushes the run queue on the next loop turn */
-  ev_timer keepalive;     /* active iff ops are pending: keeps ev_run going */
+  struct sbx_multi mh;         /* every request: h2 connections shared per host */
+  struct sbx_multi mh_up;      /* WebSocket upgrades (lazy): one HTTP/1.1 connection
+                                  each, kept out of mh's per-host connection cap */
+  struct sbx_timers timers;    /* every timer of the client and its ops */
+  struct sbx_timer runq_timer; /* flushes the run queue on the next loop turn */
+  int alive_held;              /* an ev_ref is held while ops are pending */
   struct sbx_op *runq_head, *runq_tail;
   struct sbx_op *ops[SBX_OP_TABLE_SIZE];
   size_t n_ops;
@@ -97,6 +105,12 @@ void sbx__client_register(struct sbx_client *c, struct sbx_op *op);
 void sbx__client_unregister(struct sbx_client *c, struct sbx_op *op);
 struct sbx_op *sbx__client_find(struct sbx_client *c, sbx_op_id id);
 void sbx__client_queue(struct sbx_client *c, struct sbx_op *op);
+/* Flush the run queue on the next loop turn even when it is empty. */
+void sbx__client_kick(struct sbx_client *c);
+
+/* embed.c: a private epoll loop for a client made with a NULL loop, its
+ * pollable fd in *fd. NULL with errbuf set when libev cannot embed it. */
+struct ev_loop *sbx__own_loop_new(struct sbx_client *c, int *fd, char *errbuf, size_t errlen);
 
 void sbx__log(struct sbx_client *c, int level, const char *comp, sbx_op_id op, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -35,11 +35,6 @@ static void io_start_weak(struct ev_loop *loop, ev_io *w, int *weak) {
   *weak = 1;
 }
 
-static void timer_stop_weak(struct sbx_multi *bm) {
-  unweaken(bm->c->loop, &bm->timer_weak);
-  ev_timer_stop(bm->c->loop, &bm->timer);
-}
-
 struct sock_watch {
   ev_io io;
   struct sbx_multi *bm;
@@ -111,11 +106,10 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
   sbx__client_leave(c);
 }
 
-static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct sbx_multi *bm = w->data;
+static void timer_cb(struct sbx_timer *t) {
+  struct sbx_multi *bm = t->data;
   struct sbx_client *c = bm->c;
   int running;
-  unweaken(loop, &bm->timer_weak); /* libev stopped the expired one-shot timer */
   sbx__client_enter(c);
   cork(bm, NULL);
   curl_multi_socket_action(bm->m, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -166,16 +160,13 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   return 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: never call curl from here; arm a libev timer. */
+/* CURLMOPT_TIMERFUNCTION: never call curl from here; arm a (weak) timer. */
 static int timerfunc_cb(CURLM *multi, long timeout_ms, void *userp) {
   struct sbx_multi *bm = userp;
-  timer_stop_weak(bm);
-  if (timeout_ms >= 0) {
-    ev_timer_set(&bm->timer, (double)timeout_ms / 1000.0, 0.);
-    ev_timer_start(bm->c->loop, &bm->timer);
-    ev_unref(bm->c->loop);
-    bm->timer_weak = 1;
-  }
+  if (timeout_ms >= 0)
+    sbx__timer_start(&bm->c->timers, &bm->timer, timeout_ms);
+  else
+    sbx__timer_stop(&bm->c->timers, &bm->timer);
   return 0;
 }
 
@@ -183,8 +174,7 @@ static int multi_init(struct sbx_client *c, struct sbx_multi *bm) {
   bm->m = curl_multi_init();
   if (!bm->m) return -1;
   bm->c = c;
-  ev_timer_init(&bm->timer, timer_cb, 0., 0.);
-  bm->timer.data = bm;
+  sbx__timer_init(&bm->timer, timer_cb, bm, 1);
   curl_multi_setopt(bm->m, CURLMOPT_SOCKETFUNCTION, socket_cb);
   curl_multi_setopt(bm->m, CURLMOPT_SOCKETDATA, bm);
   curl_multi_setopt(bm->m, CURLMOPT_TIMERFUNCTION, timerfunc_cb);
@@ -230,7 +220,7 @@ static void multi_cleanup(struct sbx_multi *bm) {
    * call the socket callback while it closes pooled connections. */
   curl_multi_cleanup(bm->m);
   bm->m = NULL;
-  timer_stop_weak(bm);
+  sbx__timer_stop(&bm->c->timers, &bm->timer);
 }
 
 void sbx__bridge_cleanup(struct sbx_client *c) {

@@ -66,7 +66,7 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
     if (!slot->warm && !h->upgrade) { /* an HTTP/1.1 upgrade tells nothing of h2 */
       slot->warm = 1;                 /* admit the waiting ones from the loop, not from curl */
       h->c->admit_pending = 1;
-      if (!ev_is_active(&h->c->runq_timer)) ev_timer_start(h->c->loop, &h->c->runq_timer);
+      sbx__client_kick(h->c);
     }
     return len;
   }

@@ -7,8 +7,8 @@
 #include "http.h"
 #include "op.h"
 
-static void op_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
-static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void op_timer_cb(struct sbx_timer *t);
+static void op_deadline_cb(struct sbx_timer *t);
 
 struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, size_t size, void *ud,
                            sbx_status *st) {
@@ -26,10 +26,8 @@ struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, siz
   op->c = c;
   op->ud = ud;
   op->state = 0;
-  ev_timer_init(&op->timer, op_timer_cb, 0., 0.);
-  op->timer.data = op;
-  ev_timer_init(&op->deadline, op_deadline_cb, 0., 0.);
-  op->deadline.data = op;
+  sbx__timer_init(&op->timer, op_timer_cb, op, 0);
+  sbx__timer_init(&op->deadline, op_deadline_cb, op, 0);
   sbx__client_register(c, op);
   /* Never run before the start call returns: the first step is queued. */
   sbx__op_post_deferred(op, OP_EV_START);
@@ -85,30 +83,26 @@ int sbx__op_fail(struct sbx_op *op, int status, const char *fmt, ...) {
 }
 
 void sbx__op_timer_start(struct sbx_op *op, long ms) {
-  ev_timer_stop(op->c->loop, &op->timer);
-  ev_timer_set(&op->timer, (double)ms / 1000.0, 0.);
-  ev_timer_start(op->c->loop, &op->timer);
+  sbx__timer_start(&op->c->timers, &op->timer, ms);
 }
 
 void sbx__op_timer_stop(struct sbx_op *op) {
-  ev_timer_stop(op->c->loop, &op->timer);
+  sbx__timer_stop(&op->c->timers, &op->timer);
 }
 
 void sbx__op_deadline_start(struct sbx_op *op, long ms) {
-  ev_timer_stop(op->c->loop, &op->deadline);
-  if (ms <= 0) return;
-  ev_timer_set(&op->deadline, (double)ms / 1000.0, 0.);
-  ev_timer_start(op->c->loop, &op->deadline);
+  if (ms <= 0)
+    sbx__timer_stop(&op->c->timers, &op->deadline);
+  else
+    sbx__timer_start(&op->c->timers, &op->deadline, ms);
 }
 
-static void op_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct sbx_op *op = w->data;
-  sbx__op_post(op, OP_EV_TIMER);
+static void op_timer_cb(struct sbx_timer *t) {
+  sbx__op_post(t->data, OP_EV_TIMER);
 }
 
-static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct sbx_op *op = w->data;
-  sbx__op_post(op, OP_EV_DEADLINE);
+static void op_deadline_cb(struct sbx_timer *t) {
+  sbx__op_post(t->data, OP_EV_DEADLINE);
 }
 
 static void to_public(const struct sbx_errinfo *e, sbx_error *out) {
@@ -123,8 +117,8 @@ static void to_public(const struct sbx_errinfo *e, sbx_error *out) {
 
 void sbx__op_finish(struct sbx_op *op) {
   struct sbx_client *c = op->c;
-  ev_timer_stop(c->loop, &op->timer);
-  ev_timer_stop(c->loop, &op->deadline);
+  sbx__timer_stop(&c->timers, &op->timer);
+  sbx__timer_stop(&c->timers, &op->deadline);
   if (op->http) sbx__http_abort(op);
   op->completed = 1;
   sbx__client_unregister(c, op);

@@ -13,6 +13,7 @@
 
 #include "../protocol/errinfo.h"
 #include "sbx.h"
+#include "timers.h"
 
 struct sbx_client;
 struct sbx_op;
@@ -58,10 +59,10 @@ struct sbx_op {
   unsigned cancel_req : 1;
   struct sbx_op *runq_next;
   struct sbx_op *tbl_next;
-  struct sbx_errinfo *err; /* allocated when the op fails */
-  struct sbx_http *http;   /* the current transfer, if any */
-  ev_timer timer;          /* rate and retry waits */
-  ev_timer deadline;       /* optional whole-op deadline */
+  struct sbx_errinfo *err;   /* allocated when the op fails */
+  struct sbx_http *http;     /* the current transfer, if any */
+  struct sbx_timer timer;    /* rate and retry waits */
+  struct sbx_timer deadline; /* optional whole-op deadline */
 };
 
 /* Allocate size bytes (>= sizeof(struct sbx_op), op first), register the op

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <ev.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "../../reactor/call.h"
@@ -380,6 +381,48 @@ static void backoff(void) {
   CHECK(hi <= 1000 && hi >= 999);
 }
 
+/* 10,000 ops at once on a private loop, each waiting 20 ms on its timer,
+ * half of them with a 10 ms deadline, driven by poll() on the client's fd
+ * alone: the deadlines fire, the others finish, and the host slept on the
+ * client's timeouts rather than spinning. */
+#define N_MANY 10000
+static void many_deadlines_by_poll(void) {
+  static int calls[N_MANY], code[N_MANY], early[N_MANY];
+  int ret = 1;
+  sbx_client *c = new_client(NULL, NULL);
+  int fd = sbx_client_fd(c);
+  REQUIRE(fd >= 0);
+  double t0 = ev_time();
+  for (int i = 0; i < N_MANY; i++) {
+    struct toy *t = start_toy(c, &calls[i], &code[i], &early[i], &ret);
+    if (i % 2 == 0) REQUIRE(sbx_set_deadline(c, t->op.id, 10) == SBX_OK);
+  }
+  double started = ev_time() - t0;
+  CHECK(started < 0.5); /* about 10 ms here */
+  CHECK_EQ_INT(sbx_client_timeout_ms(c), 0);
+  int polls = 0;
+  while (sbx_client_pending(c) > 0 && ev_time() - t0 < 10) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    poll(&p, 1, (int)sbx_client_timeout_ms(c));
+    polls++;
+    REQUIRE(sbx_client_run_once(c) == SBX_OK);
+  }
+  int ok = 0, timed_out = 0, once = 1;
+  for (int i = 0; i < N_MANY; i++) {
+    ok += code[i] == 0 && i % 2 == 1;
+    timed_out += code[i] == SBX_ETIMEDOUT && i % 2 == 0;
+    once &= calls[i] == 1;
+  }
+  CHECK_EQ_INT(ok, N_MANY / 2);
+  CHECK_EQ_INT(timed_out, N_MANY / 2);
+  CHECK(once);
+  CHECK(polls < 100);
+  fprintf(stderr, "  %d ops started in %.1f ms, done in %.0f ms with %d polls\n", N_MANY,
+          started * 1000, (ev_time() - t0) * 1000, polls);
+  CHECK_EQ_INT(sbx_client_timeout_ms(c), -1); /* nothing left timed */
+  sbx_client_free(c);
+}
+
 static const struct test_case cases[] = {
     {"traced_transitions", traced_transitions},
     {"illegal_transition", illegal_transition},
@@ -390,6 +433,7 @@ static const struct test_case cases[] = {
     {"retries_are_bounded", retries_are_bounded},
     {"token_bucket", token_bucket},
     {"backoff", backoff},
+    {"many_deadlines_by_poll", many_deadlines_by_poll},
     {NULL, NULL},
 };
 
