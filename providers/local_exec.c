@@ -1,7 +1,8 @@
 /* local_exec.c - commands of the local provider: fork/exec (under bubblewrap
  * when it works) in their own session, stdout/stderr from non-blocking pipes
- * on libev watchers, the exit from a pidfd (works on any libev loop, unlike
- * child watchers), stdin through a pipe, timeouts and signals by process
+ * on libev watchers, the exit from a child watch (a pidfd, or a waitid poll
+ * where pidfds are missing; any libev loop, unlike child watchers), or from
+ * libev's own reaper on its default loop, stdin through a pipe, timeouts and signals by process
  * group. A command outlives the op streaming it (as on E2B): cancelling
  * the stream leaves it running, reattachable by pid until it ends. */
 #include <errno.h>
@@ -13,11 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_watch.h"
 #include "local.h"
 
 #define READ_CHUNK (32 * 1024) /* as envd: one output callback per <= 32 KiB */
@@ -30,9 +31,10 @@ struct local_proc {
   struct sbx_client *c;
   char id[32];
   pid_t pid; /* also the process group and session id */
-  int pidfd, out_fd, err_fd, in_fd;
-  ev_io pid_w, out_w, err_w, in_w;
-  ev_child child_w; /* on libev's default loop, which reaps every child itself */
+  int out_fd, err_fd, in_fd;
+  ev_io out_w, err_w, in_w;
+  struct child_watch cw; /* the exit, off the default loop */
+  ev_child child_w;      /* on libev's default loop, which reaps every child itself */
   int via_child;
   struct sbx_timer timeout_w, grace_w;
   int exited, timed_out, capped;
@@ -62,7 +64,7 @@ static void stdin_fail_all(struct local_proc *p, const char *why);
 
 static void proc_free(struct local_state *s, struct local_proc *p) {
   struct ev_loop *loop = p->c->loop;
-  close_fd(loop, &p->pid_w, &p->pidfd);
+  child_watch_stop(&p->cw);
   close_fd(loop, &p->out_w, &p->out_fd);
   close_fd(loop, &p->err_w, &p->err_fd);
   close_fd(loop, &p->in_w, &p->in_fd);
@@ -210,25 +212,18 @@ static void output_cb(struct ev_loop *loop, ev_io *w, int revents) {
 }
 
 static void process_exited(struct local_proc *p) {
-  struct ev_loop *loop = p->c->loop;
   p->exited = 1;
-  close_fd(loop, &p->pid_w, &p->pidfd);
+  child_watch_stop(&p->cw);
   sbx__timer_stop(&p->c->timers, &p->timeout_w);
   if (p->out_fd >= 0 || p->err_fd >= 0) sbx__timer_start(&p->c->timers, &p->grace_w, EXIT_GRACE_MS);
   maybe_finished(p);
 }
 
-/* The exit, through a pidfd (any loop). ECHILD means another SIGCHLD
- * handler of the host reaped it first: the status is unknown, but it ended. */
-static void exit_cb(struct ev_loop *loop, ev_io *w, int revents) {
+/* The exit, through the child watch (any loop; si_code 0 when a SIGCHLD
+ * handler of the host reaped it first: it ended, status unknown). */
+static void exited_cb(struct child_watch *w, const siginfo_t *si) {
   struct local_proc *p = w->data;
-  memset(&p->info, 0, sizeof p->info);
-  if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &p->info, WEXITED | WNOHANG) != 0) {
-    if (errno == EINTR) return;
-    memset(&p->info, 0, sizeof p->info); /* si_code 0: unknown */
-  } else if (p->info.si_pid == 0) {
-    return;
-  }
+  p->info = *si;
   process_exited(p);
 }
 
@@ -456,19 +451,19 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
    * wins, the child's setsid fails and it keeps our session, in its own group.) */
   setpgid(pid, pid);
   struct local_proc *p = calloc(1, sizeof *p);
-  int pidfd = (int)pidfd_open(pid, 0);
-  if (!p || pidfd < 0) { /* cannot watch it: do not leave it running */
-    kill(-pid, SIGKILL);
+  /* libev's default loop reaps every child on SIGCHLD: take the status
+   * from it (below) rather than racing it with waitid. */
+  int on_default = ev_is_default_loop(c->loop);
+  if (!p || (!on_default && child_watch_start(c, &p->cw, pid, exited_cb, p) != 0)) {
+    kill(-pid, SIGKILL); /* cannot watch it: do not leave it running */
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     free(p);
-    if (pidfd >= 0) close(pidfd);
     goto fail_errno;
   }
   p->c = c;
   snprintf(p->id, sizeof p->id, "%s", x->id);
   p->pid = pid;
-  p->pidfd = pidfd;
   p->out_fd = pout[0];
   p->err_fd = perr[0];
   p->in_fd = x->o.stdin_open ? pin[1] : -1;
@@ -477,23 +472,16 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
   fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
   if (p->in_fd >= 0) fcntl(p->in_fd, F_SETFL, O_NONBLOCK);
-  ev_io_init(&p->pid_w, exit_cb, pidfd, EV_READ);
   ev_io_init(&p->out_w, output_cb, p->out_fd, EV_READ);
   ev_io_init(&p->err_w, output_cb, p->err_fd, EV_READ);
-  p->pid_w.data = p->out_w.data = p->err_w.data = p;
+  p->out_w.data = p->err_w.data = p;
   sbx__timer_init(&p->timeout_w, timeout_cb, p, 0);
   sbx__timer_init(&p->grace_w, grace_cb, p, 0);
-  if (ev_is_default_loop(c->loop)) {
-    /* libev's default loop reaps every child on SIGCHLD: take the status
-     * from it rather than racing it with waitid. */
+  if (on_default) {
     p->via_child = 1;
     ev_child_init(&p->child_w, child_cb, pid, 0);
     p->child_w.data = p;
     ev_child_start(c->loop, &p->child_w);
-    close(p->pidfd);
-    p->pidfd = -1;
-  } else {
-    ev_io_start(c->loop, &p->pid_w);
   }
   ev_io_start(c->loop, &p->out_w);
   ev_io_start(c->loop, &p->err_w);

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../protocol/json_util.h"
+#include "child_watch.h"
 #include "local.h"
 
 enum sbox_what { W_CREATE, W_CONNECT, W_INFO, W_KILL, W_PAUSE, W_TIMEOUT, W_LIST };
@@ -38,9 +38,9 @@ struct sbox_op {
   const char *refuse; /* an option we cannot honour: refused before anything is made */
   int made_dir;       /* the sandbox dir exists: removed unless the op succeeds */
   int ok;
-  pid_t child;
-  int pidfd;
-  ev_io child_io;
+  pid_t child;           /* cp -a of the template, until it is reaped */
+  struct child_watch cw; /* ... watched here */
+  siginfo_t copy_si;     /* how it ended */
   /* list */
   json_t *want_meta;
   char *want_state;
@@ -85,13 +85,14 @@ static json_t *kv_object(const sbx_kv *kv, size_t n) {
   return o;
 }
 
-static void child_ready(struct ev_loop *loop, ev_io *w, int revents) {
+static void copy_exited(struct child_watch *w, const siginfo_t *si) {
   struct sbox_op *s = w->data;
-  ev_io_stop(loop, w);
+  s->copy_si = *si;
+  s->child = 0;
   sbx__op_post(&s->op, OP_EV_IO);
 }
 
-/* cp -a TEMPLATE/. HOME/ in a child, watched through a pidfd. */
+/* cp -a TEMPLATE/. HOME/ in a child, watched through a child watch. */
 static int start_copy(struct sbox_op *s, const char *home) {
   char src[PATH_MAX + 8], dst[PATH_MAX + 8];
   snprintf(src, sizeof src, "%s/.", s->template_dir);
@@ -102,18 +103,13 @@ static int start_copy(struct sbox_op *s, const char *home) {
   pid_t pid = local_spawn_quiet(cp, argv);
   if (pid < 0) return -1;
   s->child = pid;
-  s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (s->pidfd < 0) {
+  if (child_watch_start(s->op.c, &s->cw, pid, copy_exited, s) != 0) {
     kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
     s->child = 0;
     return -1;
   }
-  fcntl(s->pidfd, F_SETFD, FD_CLOEXEC);
-  ev_io_init(&s->child_io, child_ready, s->pidfd, EV_READ);
-  s->child_io.data = s;
-  ev_io_start(s->op.c->loop, &s->child_io);
   return 0;
 }
 
@@ -179,24 +175,10 @@ static enum op_step_result create_init(struct sbox_op *s) {
 }
 
 static enum op_step_result create_copy(struct sbox_op *s) {
-  if (!op_take(&s->op, OP_EV_IO)) return OP_WAIT;
-  siginfo_t si;
-  memset(&si, 0, sizeof si);
-  if (waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG) != 0) {
-    /* ECHILD: someone else (a SIGCHLD handler) reaped it; status unknown. */
-    if (errno != ECHILD) {
-      sbx__op_fail(&s->op, SBX_EIO, "local: create sandbox %s: waitid: %s", s->id, strerror(errno));
-      return finish(s);
-    }
-    si.si_pid = s->child;
-    si.si_code = CLD_EXITED;
-  }
-  if (si.si_pid == 0) { /* not yet: wait for the next readiness */
-    ev_io_start(s->op.c->loop, &s->child_io);
-    return OP_WAIT;
-  }
-  s->child = 0;
-  if (si.si_code != CLD_EXITED || si.si_status != 0) {
+  if (!op_take(&s->op, OP_EV_IO) || s->child) return OP_WAIT;
+  const siginfo_t si = s->copy_si;
+  /* si_code 0: someone else (a SIGCHLD handler) reaped it; status unknown */
+  if (si.si_code != 0 && (si.si_code != CLD_EXITED || si.si_status != 0)) {
     sbx__op_fail(&s->op, SBX_EIO,
                  "local: create sandbox %s: copying template '%.200s' failed (%s %d)", s->id,
                  s->template_dir, si.si_code == CLD_EXITED ? "cp exit status" : "signal",
@@ -510,17 +492,7 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct sbox_op *s = (struct sbox_op *)op;
-  if (s->pidfd >= 0) {
-    ev_io_stop(op->c->loop, &s->child_io);
-    if (s->child > 0) {
-      /* Cancelled mid-copy: a SIGKILLed cp is reaped at once. */
-      siginfo_t si;
-      kill(s->child, SIGKILL);
-      while (waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &si, WEXITED) != 0 && errno == EINTR) {
-      }
-    }
-    close(s->pidfd);
-  }
+  child_watch_kill(&s->cw); /* cancelled mid-copy: a SIGKILLed cp is reaped at once */
   if (s->made_dir && !s->ok) local_destroy_sandbox(local_of(op->c), s->id, s->rec);
   if (s->rec) json_decref(s->rec);
   if (s->want_meta) json_decref(s->want_meta);
@@ -573,7 +545,6 @@ static struct sbox_op *start(sbx_client *c, const struct op_kind *kind, enum sbo
   struct sbox_op *s = (struct sbox_op *)sbx__op_new(c, kind, sizeof *s, ud, st);
   if (!s) return NULL;
   s->what = what;
-  s->pidfd = -1;
   /* An id of another shape names no sandbox: the op reports "not found". */
   if (id) snprintf(s->id, sizeof s->id, "%s", local_valid_id(id) ? id : "(invalid id)");
   return s;
