@@ -3,6 +3,7 @@
 #   make test            unit + integration + conformance, then the same under ASan+UBSan
 #   make run             a sample batch (see README)
 #   make bench           client CPU and memory figures against sbx-emu, and a 10,000-task batch
+#   make fuzz            libFuzzer targets, each for FUZZ_SECONDS (60); see tests/fuzz/README.md
 #   make format          clang-format every source file
 #   make SANITIZE=address,undefined   sanitized build in build-san/
 #   make B=DIR BSAN=DIR2 test         private build dirs (plain and sanitized),
@@ -194,5 +195,7 @@ uninstall:
 
 clean:
 	rm -rf build build-san
+
+include mk/fuzz.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -668,13 +668,20 @@ static void check_duplicates(struct ctx *x, struct run_specs *s) {
 
 int run_specs_load(const char *path, struct run_specs *out, FILE *err, int max_errors) {
   memset(out, 0, sizeof *out);
-  struct ctx x = {.file = path, .err = err, .max_errors = max_errors > 0 ? max_errors : 1};
   FILE *f = strcmp(path, "-") ? fopen(path, "r") : NULL;
   if (!f) {
     fprintf(err, "%s: cannot open: %s\n", path,
             strcmp(path, "-") ? strerror(errno) : "stdin is not supported; give a file");
     return 1;
   }
+  int errors = run_specs_read(f, path, out, err, max_errors);
+  fclose(f);
+  return errors;
+}
+
+int run_specs_read(FILE *f, const char *path, struct run_specs *out, FILE *err, int max_errors) {
+  memset(out, 0, sizeof *out);
+  struct ctx x = {.file = path, .err = err, .max_errors = max_errors > 0 ? max_errors : 1};
   char *copy = cli_xstrdup(path);
   x.dir = cli_xstrdup(dirname(copy));
   free(copy);
@@ -711,7 +718,6 @@ int run_specs_load(const char *path, struct run_specs *out, FILE *err, int max_e
     fprintf(err, "%s: read error: %s\n", path, strerror(errno));
     x.errors++;
   }
-  fclose(f);
   check_duplicates(&x, out);
   if (x.errors == 0 && out->n == 0) {
     fprintf(err, "%s: no tasks\n", path);

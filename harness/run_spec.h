@@ -75,6 +75,9 @@ struct run_specs {
  * directory, globs expanded, and secret references checked against the
  * environment now (their values are not kept). */
 int run_specs_load(const char *path, struct run_specs *out, FILE *err, int max_errors);
+/* The same from an open stream (not closed); path names it in messages and
+ * anchors relative local paths. */
+int run_specs_read(FILE *f, const char *path, struct run_specs *out, FILE *err, int max_errors);
 void run_specs_free(struct run_specs *s);
 
 /* A task id usable as a directory name: [A-Za-z0-9._-], not "." or "..". */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - install the Debian packages sbx needs when their headers or tools
 # are missing. Called by the Makefile; a no-op on a machine that has them.
-# Usage: mk/deps.sh [build|test]
+# Usage: mk/deps.sh [build|test|fuzz]
 set -u
 need=""
 check_hdr() { [ -f "/usr/include/$1" ] || [ -f "/usr/include/x86_64-linux-gnu/$1" ] || need="$need $2"; }
@@ -20,6 +20,12 @@ check_bin gcc gcc
 check_bin make make
 check_bin bwrap bubblewrap
 check_bin openssl openssl
+if [ "${1:-build}" = fuzz ]; then
+  check_bin clang clang
+  # libFuzzer's runtime: on Debian 12 in libclang-rt-14-dev
+  ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+    need="$need libclang-rt-14-dev"
+fi
 if [ "${1:-build}" = test ]; then
   check_bin node nodejs
   check_bin npm npm

@@ -115,6 +115,10 @@ long dt_minutes(long seconds);
 /* The n-th poll interval: first_ms growing x1.5, at most max_ms. */
 long dt_backoff_ms(int n, long first_ms, long max_ms);
 
+/* The sandboxes of a list reply: the array itself (old servers) or its
+ * "items" (paginated); NULL when neither is an array. */
+json_t *dt_list_items(json_t *doc);
+
 /* Sandbox info over a Sandbox DTO (info_view.h). */
 int dt_info_from_json(const json_t *o, struct sbx_info_view *v);
 

@@ -51,6 +51,11 @@ static const char *str_or_empty(const json_t *o, const char *key) {
   return v ? v : "";
 }
 
+json_t *dt_list_items(json_t *doc) {
+  json_t *items = json_is_array(doc) ? doc : json_object_get(doc, "items");
+  return json_is_array(items) ? items : NULL;
+}
+
 int dt_info_from_json(const json_t *o, struct sbx_info_view *v) {
   memset(v, 0, sizeof *v);
   if (!json_is_object(o) || !sbx_json_str(o, "id")) return SBX_EPROTO;

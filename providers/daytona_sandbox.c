@@ -212,8 +212,8 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
   s->doc = e2b_parse_json_keys(h, s->what == W_LIST ? NULL : dt_dto_keys, what, e);
   if (!s->doc) return e->status;
   if (s->what == W_LIST) {
-    json_t *items = json_is_array(s->doc) ? s->doc : json_object_get(s->doc, "items");
-    if (!json_is_array(items)) {
+    json_t *items = dt_list_items(s->doc);
+    if (!items) {
       sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no items array", what);
       return SBX_EPROTO;
     }
@@ -241,7 +241,7 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
   case W_CONNECT:
   case W_INFO: sbx__deliver_info(op, s->scb, s->doc, err, dt_info_from_json, "daytona"); break;
   case W_LIST: {
-    json_t *arr = json_is_array(s->doc) ? s->doc : json_object_get(s->doc, "items");
+    json_t *arr = dt_list_items(s->doc);
     sbx__deliver_list(op, s->lcb, arr, s->next_token, err, dt_info_from_json, "daytona");
     break;
   }

@@ -77,6 +77,11 @@ json_t *e2b_parse_json(const struct sbx_http *h, const char *what, struct sbx_er
 json_t *e2b_parse_json_keys(const struct sbx_http *h, const char *const *keys, const char *what,
                             struct sbx_errinfo *e);
 
+/* A 2xx reply of create, connect or info (list 0: an object with a
+ * sandboxID) or of list (an array), parsed; NULL with SBX_EPROTO in e. */
+json_t *e2b_sandbox_reply(const struct sbx_http *h, int list, const char *what,
+                          struct sbx_errinfo *e);
+
 /* Sandbox info over a sandbox JSON object (info_view.h). */
 int e2b_info_from_json(const json_t *o, struct sbx_info_view *v);
 
@@ -87,6 +92,14 @@ struct e2b_entries {
 };
 int e2b_entries_fill(const json_t *v, struct e2b_entries *out);
 void e2b_entries_free(struct e2b_entries *e);
+
+/* envd's process stream (e2b_exec.c), parsed apart for the fuzz target:
+ * a message's document, whose "event" member is an object (NULL with a
+ * reason in why); a data event's output bytes (stdout, stderr or pty, in
+ * base64) in a malloc'd buffer with their fd, NULL with *len 0 when it has
+ * none, -1 on bad base64, -2 out of memory. */
+json_t *e2b_exec_event_doc(const char *payload, size_t len, char *why, size_t whylen);
+unsigned char *e2b_exec_event_output(const json_t *data, int *fd, long *len);
 
 /* Ops (one file each area). */
 sbx_status e2b_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,

@@ -37,22 +37,37 @@ static struct exec_op *exec_of(struct sbx_op *op) {
 
 /* ---- the stream ---------------------------------------------------------------- */
 
-static int on_data_event(struct exec_op *x, const json_t *data) {
-  struct sbx_op *op = &x->e.k.op;
-  int fd = SBX_STDOUT;
+unsigned char *e2b_exec_event_output(const json_t *data, int *fd, long *len) {
+  *fd = SBX_STDOUT;
+  *len = 0;
   const char *b64 = sbx_json_str(data, "stdout");
-  if (!b64 && (b64 = sbx_json_str(data, "stderr"))) fd = SBX_STDERR;
+  if (!b64 && (b64 = sbx_json_str(data, "stderr"))) *fd = SBX_STDERR;
   if (!b64) b64 = sbx_json_str(data, "pty");
-  if (!b64) return 0;
+  if (!b64) return NULL;
   size_t n = strlen(b64);
   unsigned char *buf = malloc(n / 4 * 3 + 4);
-  if (!buf) return sbx__op_fail(op, SBX_ENOMEM, "exec: out of memory decoding output");
-  long len = sbx_base64_decode(b64, n, buf);
-  if (len < 0) {
+  if (!buf) {
+    *len = -2;
+    return NULL;
+  }
+  *len = sbx_base64_decode(b64, n, buf);
+  if (*len < 0) {
     free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+static int on_data_event(struct exec_op *x, const json_t *data) {
+  struct sbx_op *op = &x->e.k.op;
+  int fd;
+  long len;
+  unsigned char *buf = e2b_exec_event_output(data, &fd, &len);
+  if (len == -2) return sbx__op_fail(op, SBX_ENOMEM, "exec: out of memory decoding output");
+  if (len < 0)
     return sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: invalid base64 in output event",
                         x->e.id);
-  }
+  if (!buf) return 0;
   x->out_bytes += (uint64_t)len;
   size_t cap = op->c->cfg.max_output;
   if (cap && x->out_bytes > cap) {
@@ -99,6 +114,16 @@ static int on_event(struct exec_op *x, const json_t *ev) {
   return 0; /* keepalive and unknown events are ignored */
 }
 
+json_t *e2b_exec_event_doc(const char *payload, size_t len, char *why, size_t whylen) {
+  json_t *doc = sbx_json_loadb(payload, len, why, whylen);
+  if (doc && !json_is_object(json_object_get(doc, "event"))) {
+    json_decref(doc);
+    snprintf(why, whylen, "no event object");
+    return NULL;
+  }
+  return doc;
+}
+
 static int on_message(void *ud, unsigned flags, const char *payload, size_t len) {
   struct exec_op *x = ud;
   struct sbx_op *op = &x->e.k.op;
@@ -113,11 +138,9 @@ static int on_message(void *ud, unsigned flags, const char *payload, size_t len)
     return 0;
   }
   char why[160];
-  json_t *doc = sbx_json_loadb(payload, len, why, sizeof why);
-  if (!doc || !json_is_object(json_object_get(doc, "event"))) {
-    if (doc) json_decref(doc);
-    sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: malformed event: %s", x->e.id,
-                 doc ? "no event object" : why);
+  json_t *doc = e2b_exec_event_doc(payload, len, why, sizeof why);
+  if (!doc) {
+    sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: malformed event: %s", x->e.id, why);
     return 1;
   }
   int stop = on_event(x, json_object_get(doc, "event"));

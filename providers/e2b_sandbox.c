@@ -65,6 +65,21 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
 
 /* ---- parse ------------------------------------------------------------------- */
 
+json_t *e2b_sandbox_reply(const struct sbx_http *h, int list, const char *what,
+                          struct sbx_errinfo *e) {
+  json_t *doc = e2b_parse_json(h, what, e);
+  if (!doc) return NULL;
+  if (list && !json_is_array(doc)) {
+    sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply is not a JSON array", what);
+  } else if (!list && (!json_is_object(doc) || !sbx_json_str(doc, "sandboxID"))) {
+    sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no sandboxID", what);
+  } else {
+    return doc;
+  }
+  json_decref(doc);
+  return NULL;
+}
+
 static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
   struct sbox_op *s = sbox_of(k);
   struct e2b_state *st = e2b_of(k->op.c);
@@ -81,19 +96,11 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
   case W_TIMEOUT: return 0;
   default: break;
   }
-  s->doc = e2b_parse_json(h, what, e);
+  s->doc = e2b_sandbox_reply(h, s->what == W_LIST, what, e);
   if (!s->doc) return e->status;
   if (s->what == W_LIST) {
-    if (!json_is_array(s->doc)) {
-      sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply is not a JSON array", what);
-      return SBX_EPROTO;
-    }
     if (h->next_token) s->next_token = strdup(h->next_token);
     return 0;
-  }
-  if (!json_is_object(s->doc) || !sbx_json_str(s->doc, "sandboxID")) {
-    sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no sandboxID", what);
-    return SBX_EPROTO;
   }
   /* Remember the envd access token so data-plane calls need no lookup. */
   const char *token = sbx_json_str(s->doc, "envdAccessToken");

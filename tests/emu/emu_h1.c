@@ -65,6 +65,11 @@ struct h1_conn {
   int upgraded;
   const struct emu_raw_ops *raw_ops; /* NULL once the owner closed */
   void *raw_ud;
+
+  /* parse only (emu_h1_parser_*): requests go here, not to the routes */
+  emu_h1_parsed_fn on_parsed;
+  void *parsed_ud;
+  int refused; /* the status fail_request answered, 0 when none */
 };
 
 static void conn_update_io(struct h1_conn *c);
@@ -302,6 +307,7 @@ static int conn_read(struct h1_conn *c) {
 }
 
 static void fail_request(struct h1_conn *c, int status) {
+  c->refused = status;
   char head[160];
   const char *reason = http_status_str((enum http_status)status);
   char body[96];
@@ -363,6 +369,11 @@ static void conn_dispatch(struct h1_conn *c) {
     return;
   }
   if (!http_should_keep_alive(&c->parser)) c->close_after = 1;
+  if (c->on_parsed) {
+    c->on_parsed(c->parsed_ud, req);
+    req_free(req);
+    return;
+  }
   c->req = req;
   c->chunked = 0;
   struct emu_stats *st = &c->srv->stats;
@@ -544,6 +555,31 @@ void emu_h1_conn_new(struct emu_server *srv, int fd, SSL *ssl) {
   c->io_events = EV_READ;
   ev_io_start(srv->loop, &c->io);
   if (ssl) ev_feed_event(srv->loop, &c->io, EV_READ); /* the handshake may have left data */
+}
+
+/* ---- parsing without a socket (the fuzz target) ---- */
+
+struct h1_conn *emu_h1_parser_new(emu_h1_parsed_fn fn, void *ud) {
+  struct h1_conn *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->fd = -1;
+  c->on_parsed = fn;
+  c->parsed_ud = ud;
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  return c;
+}
+
+int emu_h1_parser_feed(struct h1_conn *c, const char *data, size_t len) {
+  if (!c->refused && !c->close_after) {
+    if (bytes_add(&c->in, data, len)) return 500;
+    conn_process(c);
+  }
+  return c->refused ? c->refused : c->close_after ? -1 : 0;
+}
+
+void emu_h1_parser_free(struct h1_conn *c) {
+  conn_free(c);
 }
 
 /* ---- the response API (through emu_req.c) ---- */

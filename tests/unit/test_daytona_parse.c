@@ -1,6 +1,7 @@
 /* test_daytona_parse.c - the pure Daytona encoders and decoders: error body
  * mapping, list query encoding, create body, FileInfo parsing, multipart
- * framing, argv joining, labels and snapshot bodies, SnapshotDto parsing. */
+ * framing, argv joining, labels and snapshot bodies, SnapshotDto parsing,
+ * the sandboxes of a list reply. */
 #include <jansson.h>
 
 #include "../../protocol/http_errors.h"
@@ -361,6 +362,22 @@ static void test_snapshot_info(void) {
   CHECK_EQ_INT(dt_snapshot_from_json(NULL, &in), SBX_EPROTO);
 }
 
+static void test_list_items(void) {
+  json_t *arr = json_loads("[{\"id\":\"a\"}]", 0, NULL);
+  json_t *page =
+      json_loads("{\"items\":[{\"id\":\"a\"},{\"id\":\"b\"}],\"nextCursor\":\"c\"}", 0, NULL);
+  json_t *bad = json_loads("{\"items\":{\"id\":\"a\"}}", 0, NULL);
+  REQUIRE(arr && page && bad);
+  CHECK(dt_list_items(arr) == arr);
+  CHECK(dt_list_items(page) == json_object_get(page, "items"));
+  CHECK_EQ_INT(json_array_size(dt_list_items(page)), 2);
+  CHECK(dt_list_items(bad) == NULL); /* items must be an array */
+  CHECK(dt_list_items(json_object_get(arr, "x")) == NULL);
+  json_decref(arr);
+  json_decref(page);
+  json_decref(bad);
+}
+
 int main(int argc, char **argv) {
   static const struct test_case cases[] = {
       {"error_bodies", test_error_bodies},
@@ -376,6 +393,7 @@ int main(int argc, char **argv) {
       {"refs", test_refs},
       {"snapshot_body", test_snapshot_body},
       {"snapshot_info", test_snapshot_info},
+      {"list_items", test_list_items},
       {NULL, NULL},
   };
   return test_main("daytona_parse", cases, argc, argv, 60);
