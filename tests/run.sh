@@ -100,7 +100,10 @@ integration() {
   fi
   for s in tests/integration/*.sh; do
     [ -f "$s" ] || continue
-    run_suite "$(basename "$s")" sh "$s" "$sb"
+    case $s in
+    */install.sh) run_suite install.sh sh "$s" "$B" ;; # builds and installs: the real dir
+    *) run_suite "$(basename "$s")" sh "$s" "$sb" ;;
+    esac
   done
 }
 

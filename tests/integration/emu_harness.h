@@ -177,14 +177,6 @@ static inline long emu_stat(const struct emu *e, const char *a, const char *b, c
   return r;
 }
 
-/* $SBX_TEST_SLOW (make valgrind sets it): how many times slower than
- * usual this process runs; waits and the work a test times scale by it. */
-static inline double test_slow(void) {
-  const char *s = getenv("SBX_TEST_SLOW");
-  double f = s ? atof(s) : 1;
-  return f >= 1 ? f : 1;
-}
-
 /* Run the loop until *flag becomes non-zero or timeout_s (scaled by
  * test_slow) passes. */
 static inline int run_until(struct ev_loop *loop, const int *flag, double timeout_s) {

@@ -20,6 +20,14 @@ struct test_case {
 
 static int test_failures_in_case;
 
+/* $SBX_TEST_SLOW (make valgrind sets it): how many times slower than
+ * usual this process runs; waits and the bounds a test times scale by it. */
+static inline double test_slow(void) {
+  const char *s = getenv("SBX_TEST_SLOW");
+  double f = s ? atof(s) : 1;
+  return f >= 1 ? f : 1;
+}
+
 #define CHECK(cond)                                                                                \
   do {                                                                                             \
     if (!(cond)) {                                                                                 \
