@@ -94,7 +94,7 @@ curl -s -X DELETE "$CTL/_emu/faults" >/dev/null
 awk 'BEGIN { for (i = 1; i <= 4000; i++) printf "{\"id\":\"m-%04d\",\"commands\":[\"echo m-%d\",\"echo n-%d\"]}\n", i, i, i }' >"$T/mem.jsonl"
 # (under ASan freed memory waits in a quarantine: none here, to see reuse)
 asan=${ASAN_OPTIONS:-}
-export ASAN_OPTIONS="$asan:quarantine_size_mb=0"
+export ASAN_OPTIONS="${asan:+$asan:}quarantine_size_mb=0"
 sbx_run "$T/mem.jsonl" --results "$T/mem" --concurrency 100 --quiet
 export ASAN_OPTIONS="$asan"
 wait_lines "$T/mem/results.jsonl" '"task"' 1000 600 0.02
