@@ -58,7 +58,7 @@ LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report
 LOAD_OBJ := $(LOAD_SRC:%.c=$(B)/obj/%.o)
 TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu $(B)/sbxload
 
-.PHONY: all deps test test-unit test-integration test-conformance test-san run bench format install uninstall clean check-format abi-check abi-update valgrind
+.PHONY: all deps test test-unit test-integration test-conformance test-san run soak bench format install uninstall clean check-format abi-check abi-update valgrind
 all: deps $(TARGETS)
 
 deps:
@@ -148,6 +148,11 @@ test-conformance: tests-build
 
 run: all
 	sh examples/run-batch.sh $(B)
+
+# The chaos soak of tests/SOAK.md: 10,000 tasks, faults, two SIGKILLs and
+# resumes (about 6 minutes on 2 cores); SOAK_TASKS, SOAK_SEED, SOAK_KILLS.
+soak: all
+	sh tests/soak/soak.sh $(B)
 
 bench: all $(B)/sbx-bench $(B)/sbx-dt-bench $(B)/curl-floor
 	sh bench/run.sh $(B); rc=$$?; sh bench/batch.sh $(B) || rc=1; sh bench/dt.sh $(B) || rc=1; sh bench/compare $(B) || rc=1; exit $$rc

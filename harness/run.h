@@ -165,6 +165,9 @@ struct run {
 /* run_task.c */
 void run_task_init(struct run *r, struct run_task *t, const struct run_spec *spec);
 void run_task_free(struct run_task *t);
+/* After its result line: free the attempt's output tails, artifact lists and
+ * messages; status, error class, attempt and timings stay for the summary. */
+void run_task_release(struct run_task *t);
 /* Admit a queued task: its first (or next) attempt starts now. */
 void run_task_start(struct run_task *t);
 /* A signal: cancel what is in flight; the task goes on to kill its sandbox. */

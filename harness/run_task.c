@@ -695,8 +695,8 @@ static void step_killing(struct run_task *t) {
   }
 }
 
-/* Clear what an attempt left, so the next one starts clean. */
-static void reset_attempt(struct run_task *t) {
+/* Free what an attempt's result line is made of. */
+static void free_attempt(struct run_task *t) {
   for (size_t i = 0; i < t->spec->n_cmds; i++) {
     struct run_cmd_result *cr = &t->cmds[i];
     run_tail_free(&cr->out);
@@ -713,10 +713,15 @@ static void reset_attempt(struct run_task *t) {
   t->saved = t->missing = NULL;
   t->n_saved = t->n_missing = 0;
   free_matches(t);
-  t->status = RS_NONE;
-  t->eclass = RE_NONE;
   free(t->error);
   t->error = NULL;
+}
+
+/* Clear what an attempt left, so the next one starts clean. */
+static void reset_attempt(struct run_task *t) {
+  free_attempt(t);
+  t->status = RS_NONE;
+  t->eclass = RE_NONE;
   t->stop_cmds = t->kill_tries = 0;
   t->step = 0;
 }
@@ -836,6 +841,12 @@ void run_task_init(struct run *r, struct run_task *t, const struct run_spec *spe
   memset(t->cmds, 0, (spec->n_cmds + 1) * sizeof *t->cmds);
   ev_timer_init(&t->timer, timer_cb, 1., 0.);
   t->timer.data = t;
+}
+
+void run_task_release(struct run_task *t) {
+  free_attempt(t);
+  free(t->last_sandbox);
+  t->last_sandbox = NULL;
 }
 
 void run_task_free(struct run_task *t) {

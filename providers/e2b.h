@@ -64,9 +64,10 @@ struct e2b_envd_op {
 int e2b_envd_needs_resolve(struct sbx_call *k);
 int e2b_envd_build_resolve(struct sbx_call *k, struct sbx_http_req *r);
 int e2b_envd_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e);
+/* envd runs in each sandbox: its 429 holds back that call only (scoped_429). */
 #define E2B_ENVD_RESOLVE_HOOKS                                                                     \
   .needs_resolve = e2b_envd_needs_resolve, .build_resolve = e2b_envd_build_resolve,                \
-  .parse_resolve = e2b_envd_parse_resolve
+  .parse_resolve = e2b_envd_parse_resolve, .scoped_429 = 1
 
 /* Map a non-2xx reply; what names the operation ("kill sandbox ixyz"). */
 int e2b_http_error(const struct sbx_http *h, int envd, const char *what, struct sbx_errinfo *e);

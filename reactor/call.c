@@ -115,8 +115,10 @@ static enum op_step_result fail_or_retry(struct sbx_call *k, struct sbx_errinfo 
       /* Retry-After beyond the request timeout is not waited out blindly. */
       if (e->retry_after_ms > cfg->request_timeout_ms) allowed = 0;
       delay = e->retry_after_ms;
-      enum sbx_rate_class cls = k->phase == CALL_RESOLVE ? SBX_RATE_LIFECYCLE : k->hooks->cls;
-      if (e->http_status == 429) sbx__rate_block(&op->c->rate, cls, ev_now(op->c->loop), delay);
+      int resolving = k->phase == CALL_RESOLVE;
+      enum sbx_rate_class cls = resolving ? SBX_RATE_LIFECYCLE : k->hooks->cls;
+      if (e->http_status == 429 && (resolving || !k->hooks->scoped_429))
+        sbx__rate_block(&op->c->rate, cls, ev_now(op->c->loop), delay);
     }
   }
   if (!allowed) {

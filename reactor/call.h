@@ -61,6 +61,10 @@ struct call_hooks {
   /* 1: parse also sees transport failures (h->result != CURLE_OK) and maps
    * them itself, e.g. a deadline that is a result rather than an error. */
   unsigned parse_transport : 1;
+  /* 1: a 429 of the main request speaks for one sandbox (E2B's envd), so
+   * only this call waits out its Retry-After; else every call of the class
+   * does (an account's rate limit on the control plane). */
+  unsigned scoped_429 : 1;
 };
 
 struct sbx_call {

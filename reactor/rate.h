@@ -1,6 +1,7 @@
 /* rate.h - the rate governor: one token bucket per request class, plus a
  * "blocked until" time set by a 429 Retry-After so every op of that class
- * waits it out, not only the one that got the 429. */
+ * waits it out, not only the one that got the 429 (an account's limit; a
+ * 429 that speaks for one sandbox, call_hooks.scoped_429, blocks nothing). */
 #ifndef SBX_REACTOR_RATE_H
 #define SBX_REACTOR_RATE_H
 

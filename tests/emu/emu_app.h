@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "emu_fault.h"
 #include "emu_http.h"
 #include "emu_util.h"
 #include "sbx.h"
@@ -82,7 +83,8 @@ struct emu_app {
   uint32_t next_null_pid;
 
   struct emu_fault *faults;
-  const struct emu_fault *stream_fault; /* set while a faulted stream route runs */
+  const struct emu_fault *stream_fault;   /* set while a faulted stream route runs */
+  unsigned long fault_hits[EMU_FK_COUNT]; /* injected faults by kind, for /_emu/stats */
   struct emu_counter *counters;
 
   /* the Daytona half (emu_dt.h) */
@@ -162,6 +164,10 @@ int emu_faults_take(struct emu_app *app, const char *method, const char *path,
  * rule then reaches the stream through app->stream_fault). */
 int emu_faults_apply(struct emu_req *req, const struct emu_fault *f, int is_stream);
 void emu_faults_free(struct emu_app *app);
+/* Count a fault that took effect (by its action; a status rule by its code). */
+void emu_faults_note(struct emu_app *app, const struct emu_fault *f);
+/* {"5xx": n, "429": n, ...}: every kind, zeros included. */
+json_t *emu_faults_hits_json(const struct emu_app *app);
 
 /* emu_stats.c */
 void emu_stats_count(struct emu_app *app, const char *method, const char *path);

@@ -8,7 +8,24 @@ enum emu_fault_action {
   EMU_FAULT_RST,
   EMU_FAULT_GOAWAY,
   EMU_FAULT_TRUNCATE,
-  EMU_FAULT_MALFORMED
+  EMU_FAULT_MALFORMED,
+  EMU_FAULT_LOST /* the route runs (a create creates), then its reply is lost: RST_STREAM */
+};
+
+/* What /_emu/stats counts under "faults": each injected fault once, when it
+ * takes effect (a stream rule only when its stream reaches after_messages). */
+enum emu_fault_kind {
+  EMU_FK_5XX = 0,
+  EMU_FK_429,
+  EMU_FK_OTHER_STATUS,
+  EMU_FK_DELAY,
+  EMU_FK_DROP,
+  EMU_FK_RST,
+  EMU_FK_GOAWAY,
+  EMU_FK_TRUNCATE,
+  EMU_FK_MALFORMED,
+  EMU_FK_LOST,
+  EMU_FK_COUNT
 };
 
 #define EMU_FAULT_MAX_HEADERS 4

@@ -2,7 +2,10 @@
  * clears them, GET lists them. A rule matches by method and path prefix and
  * is consumed per hit; with "every": N only each Nth matching request is hit.
  * Streams (Connect streams, Daytona's log-follow WebSocket) take drop, rst,
- * goaway, truncate and malformed after "after_messages" messages. */
+ * goaway, truncate and malformed after "after_messages" messages. "lost"
+ * lets the route do its work (a create creates) and then resets the stream
+ * instead of replying: the reply a client never saw. Hits are counted by
+ * kind for /_emu/stats ("faults"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +14,37 @@
 #include "emu_app.h"
 #include "emu_fault.h"
 
-static const char *const action_names[] = {"status", "drop",     "rst",
-                                           "goaway", "truncate", "malformed"};
+static const char *const action_names[] = {"status",   "drop",      "rst", "goaway",
+                                           "truncate", "malformed", "lost"};
+
+static const char *const kind_names[EMU_FK_COUNT] = {"5xx",       "429", "other_status", "delay",
+                                                     "drop",      "rst", "goaway",       "truncate",
+                                                     "malformed", "lost"};
+
+void emu_faults_note(struct emu_app *app, const struct emu_fault *f) {
+  enum emu_fault_kind k;
+  switch (f->action) {
+  case EMU_FAULT_STATUS:
+    if (!f->status) return; /* a pure delay: counted when the delay starts */
+    k = f->status >= 500 ? EMU_FK_5XX : f->status == 429 ? EMU_FK_429 : EMU_FK_OTHER_STATUS;
+    break;
+  case EMU_FAULT_DROP: k = EMU_FK_DROP; break;
+  case EMU_FAULT_RST: k = EMU_FK_RST; break;
+  case EMU_FAULT_GOAWAY: k = EMU_FK_GOAWAY; break;
+  case EMU_FAULT_TRUNCATE: k = EMU_FK_TRUNCATE; break;
+  case EMU_FAULT_MALFORMED: k = EMU_FK_MALFORMED; break;
+  case EMU_FAULT_LOST: k = EMU_FK_LOST; break;
+  default: return;
+  }
+  app->fault_hits[k]++;
+}
+
+json_t *emu_faults_hits_json(const struct emu_app *app) {
+  json_t *o = json_object();
+  for (int k = 0; o && k < EMU_FK_COUNT; k++)
+    json_object_set_new(o, kind_names[k], json_integer((json_int_t)app->fault_hits[k]));
+  return o;
+}
 
 static void fault_free(struct emu_fault *f) {
   free(f->path);
@@ -165,7 +197,15 @@ void emu_faults_route(struct emu_req *req) {
 }
 
 int emu_faults_apply(struct emu_req *req, const struct emu_fault *f, int is_stream) {
+  struct emu_app *app = req->srv->app;
+  if (f->action == EMU_FAULT_LOST) { /* any route, streams too: the reply is what is lost */
+    req->lose_reply = 1;
+    emu_faults_note(app, f);
+    return 0;
+  }
+  if (f->action == EMU_FAULT_STATUS ? f->status != 0 : !is_stream) emu_faults_note(app, f);
   switch (f->action) {
+  case EMU_FAULT_LOST: return 0;
   case EMU_FAULT_STATUS: {
     if (!f->status) return 0; /* a pure delay */
     char ra[16];

@@ -60,6 +60,10 @@ struct emu_req {
    * transport has sent all the bytes written so far, so the next piece is
    * read only when the peer has taken the last one. */
   emu_req_close_fn on_drain;
+  /* Set by a "lost" fault before the route runs: the route's reply is
+   * swallowed and, at emu_resp_end, the stream is reset instead (h1: the
+   * connection dropped). The work the route did stays done. */
+  int lose_reply;
 
   void *transport; /* private to the transport */
 };

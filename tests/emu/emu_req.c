@@ -36,18 +36,22 @@ static int is_h2(const struct emu_req *req) {
 
 int emu_resp_start(struct emu_req *req, int status, const struct emu_header *hdrs, size_t n_hdrs,
                    int64_t content_length) {
+  if (req->lose_reply) return 0;
   if (is_h2(req))
     return emu_h2_resp_start ? emu_h2_resp_start(req, status, hdrs, n_hdrs, content_length) : -1;
   return emu_h1_resp_start(req, status, hdrs, n_hdrs, content_length);
 }
 
 int emu_resp_write(struct emu_req *req, const void *data, size_t len) {
+  if (req->lose_reply) return 0;
   if (is_h2(req)) return emu_h2_resp_write ? emu_h2_resp_write(req, data, len) : -1;
   return emu_h1_resp_write(req, data, len);
 }
 
 void emu_resp_end(struct emu_req *req) {
-  if (!is_h2(req)) {
+  if (req->lose_reply) {
+    emu_resp_abort(req, EMU_ABORT_RST_STREAM);
+  } else if (!is_h2(req)) {
     emu_h1_resp_end(req);
   } else if (emu_h2_resp_end) {
     emu_h2_resp_end(req);

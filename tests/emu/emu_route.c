@@ -42,7 +42,7 @@ static void route_with_fault(struct emu_req *req, const struct emu_fault *f) {
   struct emu_app *app = req->srv->app;
   if (emu_faults_apply(req, f, is_stream(req))) return;
   /* picked up by emu_stream_open or the follow route */
-  if (f->action != EMU_FAULT_STATUS) app->stream_fault = f;
+  if (f->action != EMU_FAULT_STATUS && f->action != EMU_FAULT_LOST) app->stream_fault = f;
   route(req);
   app->stream_fault = NULL;
 }
@@ -95,6 +95,7 @@ void emu_dispatch(struct emu_req *req) {
     route_with_fault(req, &f);
     return;
   }
+  app->fault_hits[EMU_FK_DELAY]++;
   struct delayed *d = calloc(1, sizeof *d);
   if (!d) {
     route_with_fault(req, &f);

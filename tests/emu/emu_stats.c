@@ -96,5 +96,6 @@ void emu_stats_route(struct emu_req *req) {
                 (json_int_t)app->dt_archived, "snapshots", (json_int_t)app->dt_n_snaps, "sessions",
                 (json_int_t)app->dt_sessions, "websockets", (json_int_t)emu_ws_open_count());
   if (o) json_object_set_new(o, "daytona", dt);
+  if (o) json_object_set_new(o, "faults", emu_faults_hits_json(app));
   emu_reply_json(req, 200, o, NULL, 0);
 }

@@ -54,6 +54,7 @@ static int write_envelope(struct emu_stream *st, unsigned flags, const char *jso
 /* Play the injected fault instead of this envelope; the stream is over. */
 static void play_fault(struct emu_stream *st, unsigned flags, const char *json, size_t len) {
   struct emu_req *req = st->req;
+  emu_faults_note(st->app, &st->fault);
   switch (st->fault.action) {
   case EMU_FAULT_TRUNCATE: {
     unsigned char pre[5];
