@@ -149,4 +149,8 @@ sbx_status local_file_read(sbx_client *c, const char *id, const sbx_download *dl
 sbx_status local_fs(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
                     int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out);
 
+/* 1 when every process of the groups (a JSON array of pgids) shows stopped
+ * in /proc (or is gone, or in uninterruptible sleep), else 0. */
+int local_groups_stopped(const json_t *pgids);
+
 #endif

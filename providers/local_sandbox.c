@@ -20,9 +20,16 @@
 
 enum sbox_what { W_CREATE, W_CONNECT, W_INFO, W_KILL, W_PAUSE, W_TIMEOUT, W_LIST };
 
-/* create: INIT -> [COPY_TEMPLATE ->] FINISH -> DONE; every other op: INIT -> DONE. */
-enum { S_INIT, S_COPY_TEMPLATE, S_FINISH, S_DONE, S_N };
-static const char *const state_names[S_N] = {"INIT", "COPY_TEMPLATE", "FINISH", "DONE"};
+/* create: INIT -> [COPY_TEMPLATE ->] FINISH -> DONE; pause: INIT -> STOP_WAIT
+ * -> DONE; every other op: INIT -> DONE. */
+enum { S_INIT, S_COPY_TEMPLATE, S_FINISH, S_STOP_WAIT, S_DONE, S_N };
+static const char *const state_names[S_N] = {"INIT", "COPY_TEMPLATE", "FINISH", "STOP_WAIT",
+                                             "DONE"};
+
+/* A pause waits for its processes to show stopped: polled this often, at
+ * most this many times (a second), after which it completes anyway. */
+#define STOP_POLL_MS 2
+#define STOP_POLLS 500
 
 struct sbox_op {
   struct sbx_op op;
@@ -32,7 +39,8 @@ struct sbox_op {
   sbx_sandbox_cb scb;
   sbx_done_cb dcb;
   sbx_list_cb lcb;
-  json_t *rec; /* create: the new record; connect/info: the record read */
+  json_t *rec;    /* create: the new record; connect/info: the record read */
+  int stop_polls; /* pause: /proc checks so far */
   /* create */
   char *template_dir; /* NULL: an empty home */
   const char *refuse; /* an option we cannot honour: refused before anything is made */
@@ -290,9 +298,26 @@ static enum op_step_result byid_init(struct sbox_op *s) {
   }
   int rc = local_record_write(st, s->id, s->rec);
   local_unlock(lk);
-  if (rc != 0)
+  if (rc != 0) {
     sbx__op_fail(&s->op, rc, "local: %s sandbox %s: cannot write its record", verbs[s->what],
                  s->id);
+    return finish(s);
+  }
+  if (s->what != W_PAUSE) return finish(s);
+  op_set_state(&s->op, S_STOP_WAIT);
+  return OP_NEXT;
+}
+
+/* SIGSTOP reaches a process when it next runs, not when kill() returns: the
+ * pause completes once /proc shows every process of the sandbox stopped
+ * (so a caller reading their state after the callback sees it), or after a
+ * second (a process in uninterruptible sleep stops when it wakes). */
+static enum op_step_result pause_wait(struct sbox_op *s) {
+  op_take(&s->op, OP_EV_TIMER);
+  if (!local_groups_stopped(json_object_get(s->rec, "pgids")) && s->stop_polls++ < STOP_POLLS) {
+    sbx__op_timer_start(&s->op, STOP_POLL_MS);
+    return OP_WAIT;
+  }
   return finish(s);
 }
 
@@ -517,17 +542,22 @@ static enum op_step_result step_copy(struct sbx_op *op) {
 static enum op_step_result step_finish(struct sbx_op *op) {
   return create_finish((struct sbox_op *)op);
 }
+static enum op_step_result step_stop_wait(struct sbx_op *op) {
+  return pause_wait((struct sbox_op *)op);
+}
 static enum op_step_result step_done(struct sbx_op *op) {
   return OP_WAIT;
 }
 
-static const op_step_fn steps[S_N] = {step_init, step_copy, step_finish, step_done};
+static const op_step_fn steps[S_N] = {step_init, step_copy, step_finish, step_stop_wait, step_done};
 static const uint32_t allowed_create[S_N] = {
     [S_INIT] = 1u << S_COPY_TEMPLATE | 1u << S_FINISH | 1u << S_DONE,
     [S_COPY_TEMPLATE] = 1u << S_FINISH | 1u << S_DONE,
     [S_FINISH] = 1u << S_DONE,
 };
 static const uint32_t allowed_simple[S_N] = {[S_INIT] = 1u << S_DONE};
+static const uint32_t allowed_pause[S_N] = {
+    [S_INIT] = 1u << S_STOP_WAIT | 1u << S_DONE, [S_STOP_WAIT] = 1u << S_DONE};
 
 #define LOCAL_KIND(var, name, allowed)                                                             \
   static const struct op_kind var = {name,    S_N,    state_names, steps,                          \
@@ -536,7 +566,7 @@ LOCAL_KIND(kind_create, "local.create", allowed_create);
 LOCAL_KIND(kind_connect, "local.connect", allowed_simple);
 LOCAL_KIND(kind_info, "local.info", allowed_simple);
 LOCAL_KIND(kind_kill, "local.kill", allowed_simple);
-LOCAL_KIND(kind_pause, "local.pause", allowed_simple);
+LOCAL_KIND(kind_pause, "local.pause", allowed_pause);
 LOCAL_KIND(kind_timeout, "local.set_timeout", allowed_simple);
 LOCAL_KIND(kind_list, "local.list", allowed_simple);
 
