@@ -1,6 +1,6 @@
 # fuzz.mk - libFuzzer targets (tests/fuzz/fuzz_*.c), included by the Makefile.
 #   make fuzz-build            build them all in $(B)/fuzz/
-#   make fuzz [FUZZ_SECONDS=N] run each for N s (default 60), two at a time
+#   make fuzz [FUZZ_SECONDS=N] run each for N s (default 60), FUZZ_JOBS (4) at a time
 # The library, CLI and emulator sources are compiled again here with clang
 # and the fuzzer's instrumentation (the gcc-built libsbx.a has none).
 

@@ -16,9 +16,11 @@ run_suite() { # name, command...
   name=$1
   shift
   log=$(mktemp)
+  t0=$(date +%s)
   "$@" >"$log" 2>&1
   rc=$?
   cat "$log"
+  echo "($name: $(($(date +%s) - t0)) s)"
   line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
   rm -f "$log"
   if [ -z "$line" ]; then

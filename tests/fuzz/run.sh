@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh FUZZ_DIR SECONDS TARGET... - run each libFuzzer target for SECONDS
 # on its committed seeds (tests/fuzz/corpus/T, only read) plus a fresh
-# scratch dir that takes the new inputs, two targets at a time. Logs, the
+# scratch dir that takes the new inputs, FUZZ_JOBS targets at a time. Logs, the
 # scratch corpora and any crash inputs stay under FUZZ_DIR. Prints one line
 # per target and "N passed, N failed"; fails when a target crashed.
 FB=$1
@@ -39,25 +39,24 @@ report() { # target exit-code
   fi
 }
 
+# Batches of FUZZ_JOBS (default 4) at once: each target still runs its full
+# SECONDS of wall time, on a share of the cores, and CI's total stays short.
+jobs=${FUZZ_JOBS:-4}
 while [ $# -gt 0 ]; do
-  a=$1
-  b=${2:-}
-  shift
-  [ -n "$b" ] && shift
-  run_one "$a" &
-  pa=$!
-  if [ -n "$b" ]; then
-    run_one "$b" &
-    pb=$!
-  fi
-  wait "$pa"
-  ra=$?
-  report "$a" "$ra"
-  if [ -n "$b" ]; then
-    wait "$pb"
-    rb=$?
-    report "$b" "$rb"
-  fi
+  batch=
+  k=0
+  while [ $# -gt 0 ] && [ $k -lt "$jobs" ]; do
+    run_one "$1" &
+    eval "pid_$k=\$! name_$k=\$1"
+    batch="$batch $k"
+    k=$((k + 1))
+    shift
+  done
+  for k in $batch; do
+    eval "p=\$pid_$k n=\$name_$k"
+    wait "$p"
+    report "$n" $?
+  done
 done
 echo "fuzz: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
