@@ -206,6 +206,37 @@ typedef void (*sbx_log_fn)(void *ud, int level, const char *component, sbx_op_id
 
 enum { SBX_HTTP_AUTO = 0, SBX_HTTP_1_1 = 1, SBX_HTTP_2 = 2 };
 
+/* Allocation hooks of one client (cfg.allocator), in the style of
+ * nghttp2_mem: every allocation libsbx makes for the client goes through
+ * them, the client struct itself included, and everything they gave is
+ * given back by the time sbx_client_free returns. Set all three functions
+ * or none (none: libc's malloc, realloc and free).
+ *
+ *   malloc_fn(size, ud):       size is never 0; NULL means out of memory.
+ *   realloc_fn(ptr, size, ud): ptr is never NULL, size never 0; on NULL
+ *                              ptr must stay valid (as realloc's).
+ *   free_fn(ptr, ud):          ptr is never NULL.
+ *
+ * The memory must be aligned as malloc's. The hooks are called only on the
+ * client's thread, from inside sbx calls and the loop; they must not call
+ * back into libsbx. When one returns NULL, the call that needed it fails
+ * cleanly: sbx_client_new returns NULL with SBX_ENOMEM, a start call
+ * returns SBX_ENOMEM, and a pending op completes with SBX_ENOMEM. Nothing
+ * leaks and the client stays usable.
+ *
+ * Not covered: the libraries under libsbx allocate through their own
+ * process-wide hooks, which a host may set itself: libcurl and nghttp2
+ * (curl_global_init_mem), OpenSSL (CRYPTO_set_mem_functions), jansson
+ * (json_set_alloc_funcs) and libev (ev_set_allocator); so do libc's own
+ * functions (opendir, getpwuid). */
+typedef struct sbx_allocator {
+  void *(*malloc_fn)(size_t size, void *ud);
+  void *(*realloc_fn)(void *ptr, size_t size, void *ud);
+  void (*free_fn)(void *ptr, void *ud);
+  void *ud; /* handed back to each hook, never dereferenced */
+} sbx_allocator;
+
+
 typedef struct sbx_config {
   const char *provider;    /* "local", "e2b" or "daytona". NULL: $SBX_PROVIDER,
                               else "e2b" when an E2B key is set (api_key,
@@ -249,6 +280,8 @@ typedef struct sbx_config {
    * (DAYTONA_TARGET). NULL: from the env, else none. */
   const char *organization_id;
   const char *target;
+  /* Allocation hooks (see sbx_allocator); all NULL (default): libc's. */
+  sbx_allocator allocator;
 } sbx_config;
 
 /**

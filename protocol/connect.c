@@ -24,15 +24,17 @@
 
 #define KNOWN_FLAGS (SBX_CONNECT_FLAG_COMPRESSED | SBX_CONNECT_FLAG_END_STREAM)
 
-void sbx_connect_decoder_init(struct sbx_connect_decoder *d, size_t max_msg) {
+void sbx_connect_decoder_init(struct sbx_connect_decoder *d, size_t max_msg,
+                              const sbx_allocator *a) {
   memset(d, 0, sizeof *d);
+  d->alloc = a;
   d->state = SBX_CONNECT_DEC_PREFIX;
   d->max_msg = max_msg;
 }
 
 void sbx_connect_decoder_free(struct sbx_connect_decoder *d) {
   if (!d) return;
-  free(d->buf);
+  sbx__free(d->alloc, d->buf);
   d->buf = NULL;
   d->cap = 0;
 }
@@ -86,7 +88,7 @@ static int dec_reserve(struct sbx_connect_decoder *d, size_t need, struct sbx_er
   while (cap < need)
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   if (cap > d->max_msg) cap = d->max_msg;
-  char *nb = realloc(d->buf, cap);
+  char *nb = sbx__realloc(d->alloc, d->buf, cap);
   if (!nb) return dec_fail(d, err, SBX_ENOMEM, "out of memory buffering a %zu-byte envelope", need);
   d->buf = nb;
   d->cap = cap;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc.h"
 #include "errinfo.h"
 
 #define SBX_CONNECT_FLAG_COMPRESSED 0x01u
@@ -34,9 +35,12 @@ struct sbx_connect_decoder {
   size_t cap;
   size_t max_msg; /* hard cap on one message's payload */
   int saw_end;    /* an end-stream envelope was decoded */
+  const sbx_allocator *alloc; /* for buf */
 };
 
-void sbx_connect_decoder_init(struct sbx_connect_decoder *d, size_t max_msg);
+/* a: where a split message is buffered (NULL: libc's); borrowed. */
+void sbx_connect_decoder_init(struct sbx_connect_decoder *d, size_t max_msg,
+                              const sbx_allocator *a);
 void sbx_connect_decoder_free(struct sbx_connect_decoder *d);
 /* Feed bytes. Returns 0, the callback's non-zero stop value, or a negative
  * sbx_status with err filled: SBX_ETOOBIG (message over max_msg), SBX_EPROTO

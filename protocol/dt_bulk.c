@@ -69,7 +69,7 @@ static int part_data(void *ud, const char *data, size_t len) {
     return 0;
   }
   if (d->cur_kind == K_SKIP) return 0;
-  if (!d->ebody && !(d->ebody = malloc(SBX_DTB_ERROR_MAX)))
+  if (!d->ebody && !(d->ebody = sbx__malloc(d->mp.alloc, SBX_DTB_ERROR_MAX)))
     return fatal(d, SBX_ENOMEM, "out of memory for an error part");
   size_t room = SBX_DTB_ERROR_MAX - d->n_ebody;
   size_t k = len < room ? len : room; /* the rest of a long error is dropped */
@@ -121,9 +121,10 @@ static int part_end(void *ud) {
 
 int sbx_dtb_init(struct sbx_dtb *d, const char *content_type, const char *const *paths, size_t n,
                  const char *sandbox, const struct sbx_dtb_callbacks *cb, void *ud,
-                 struct sbx_errinfo *e) {
+                 const sbx_allocator *a, struct sbx_errinfo *e) {
   static const struct sbx_mp_callbacks mp_cb = {part_begin, part_data, part_end};
   memset(d, 0, sizeof *d);
+  d->mp.alloc = a; /* until sbx_mp_init sets it again: release frees with it */
   d->cb = *cb;
   d->ud = ud;
   d->paths = paths;
@@ -133,8 +134,8 @@ int sbx_dtb_init(struct sbx_dtb *d, const char *content_type, const char *const 
   char boundary[SBX_MP_BOUNDARY_MAX + 1], why[200];
   if (sbx_mp_boundary(content_type, boundary, why, sizeof why) != 0)
     return fatal(d, SBX_EPROTO, "reply %s", why);
-  if (!(d->seen = calloc(n ? n : 1, 1))) return fatal(d, SBX_ENOMEM, "out of memory");
-  sbx_mp_init(&d->mp, boundary, &mp_cb, d); /* sbx_mp_boundary checked the boundary */
+  if (!(d->seen = sbx__calloc(a, n ? n : 1, 1))) return fatal(d, SBX_ENOMEM, "out of memory");
+  sbx_mp_init(&d->mp, boundary, &mp_cb, d, a); /* sbx_mp_boundary checked the boundary */
   d->err = NULL;
   return 0;
 }
@@ -170,9 +171,9 @@ int sbx_dtb_finish(struct sbx_dtb *d, struct sbx_errinfo *e) {
 }
 
 void sbx_dtb_release(struct sbx_dtb *d) {
+  sbx__free(d->mp.alloc, d->seen);
+  sbx__free(d->mp.alloc, d->ebody);
   sbx_mp_release(&d->mp);
-  free(d->seen);
-  free(d->ebody);
   d->seen = NULL;
   d->ebody = NULL;
 }

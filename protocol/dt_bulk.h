@@ -59,7 +59,7 @@ struct sbx_dtb {
  * had none). 0, or SBX_EPROTO (no multipart boundary) / SBX_ENOMEM in e. */
 int sbx_dtb_init(struct sbx_dtb *d, const char *content_type, const char *const *paths, size_t n,
                  const char *sandbox, const struct sbx_dtb_callbacks *cb, void *ud,
-                 struct sbx_errinfo *e);
+                 const sbx_allocator *a, struct sbx_errinfo *e);
 /* The next bytes of the body. 0, or a fatal status in e (final). */
 int sbx_dtb_feed(struct sbx_dtb *d, const char *data, size_t len, struct sbx_errinfo *e);
 /* The body ended: the paths with no part end with SBX_EPROTO. 0, or a fatal

@@ -126,7 +126,11 @@ static enum kind skip_value(struct scan *s, int depth) {
 
 /* A string body with one-character escapes. */
 static json_t *unescape(const char *str, size_t n) {
-  char *d = malloc(n + 1), *o = d;
+  /* Scratch for a jansson value: jansson's memory, like the value itself. */
+  json_malloc_t jmalloc;
+  json_free_t jfree;
+  json_get_alloc_funcs(&jmalloc, &jfree);
+  char *d = jmalloc(n + 1), *o = d;
   if (!d) return NULL;
   for (size_t i = 0; i < n; i++) {
     char ch = str[i];
@@ -142,7 +146,7 @@ static json_t *unescape(const char *str, size_t n) {
     *o++ = ch;
   }
   json_t *v = json_stringn(d, (size_t)(o - d));
-  free(d);
+  jfree(d);
   return v;
 }
 

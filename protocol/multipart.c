@@ -56,8 +56,9 @@ int sbx_mp_boundary(const char *content_type, char out[SBX_MP_BOUNDARY_MAX + 1],
 }
 
 int sbx_mp_init(struct sbx_mp *m, const char *boundary, const struct sbx_mp_callbacks *cb,
-                void *ud) {
+                void *ud, const sbx_allocator *a) {
   memset(m, 0, sizeof *m);
+  m->alloc = a;
   size_t n = boundary ? strlen(boundary) : 0;
   if (!boundary_ok(boundary, n)) return SBX_EINVAL;
   if (cb) m->cb = *cb;
@@ -72,7 +73,7 @@ int sbx_mp_init(struct sbx_mp *m, const char *boundary, const struct sbx_mp_call
 }
 
 void sbx_mp_release(struct sbx_mp *m) {
-  free(m->hdr);
+  sbx__free(m->alloc, m->hdr);
   m->hdr = NULL;
   m->n_hdr = m->hdr_cap = 0;
 }
@@ -239,7 +240,7 @@ static int begin_part(struct sbx_mp *m, char *err, size_t errlen) {
 static int grow_hdr(struct sbx_mp *m, char *err, size_t errlen) {
   size_t cap = m->hdr_cap ? m->hdr_cap * 2 : 256;
   if (cap > SBX_MP_HEADER_MAX) cap = SBX_MP_HEADER_MAX;
-  char *h = realloc(m->hdr, cap);
+  char *h = sbx__realloc(m->alloc, m->hdr, cap);
   if (!h)
     return sbx_errbuf_set(err, errlen, SBX_ENOMEM, "multipart: out of memory for part %u's headers",
                           m->part);

@@ -28,6 +28,7 @@ enum { TAIL_MAX = 16 };
 
 struct sbx_ws_reader {
   wslay_frame_context_ptr ctx;
+  const sbx_allocator *alloc;
   const char *in; /* the feed in progress; in_pos bytes of it went to wslay */
   size_t in_len, in_pos;
   uint64_t base;     /* stream offset of in[0] */
@@ -52,12 +53,13 @@ static ssize_t hand_over(uint8_t *buf, size_t len, int flags, void *ud) {
   return (ssize_t)n;
 }
 
-struct sbx_ws_reader *sbx_ws_reader_new(void) {
-  struct sbx_ws_reader *r = calloc(1, sizeof *r);
+struct sbx_ws_reader *sbx_ws_reader_new(const sbx_allocator *a) {
+  struct sbx_ws_reader *r = SBX_NEW(a, struct sbx_ws_reader);
   if (!r) return NULL;
+  r->alloc = a;
   struct wslay_frame_callbacks cbs = {NULL, hand_over, NULL}; /* never sends */
   if (wslay_frame_context_init(&r->ctx, &cbs, r) != 0) {
-    free(r);
+    sbx__free(a, r);
     return NULL;
   }
   return r;
@@ -66,7 +68,7 @@ struct sbx_ws_reader *sbx_ws_reader_new(void) {
 void sbx_ws_reader_free(struct sbx_ws_reader *r) {
   if (!r) return;
   wslay_frame_context_free(r->ctx);
-  free(r);
+  sbx__free(r->alloc, r);
 }
 
 /* Byte off of the stream when still at hand, else -1. */

@@ -16,6 +16,7 @@
 #ifndef SBX_PROTOCOL_WS_READER_H
 #define SBX_PROTOCOL_WS_READER_H
 
+#include "alloc.h"
 #include <stddef.h>
 
 enum { SBX_WS_CLOSED = 1 };
@@ -29,7 +30,9 @@ struct sbx_ws_reader; /* opaque, allocated */
 typedef int (*sbx_ws_data_fn)(void *ud, int opcode, const char *data, size_t len);
 
 /* NULL when out of memory. */
-struct sbx_ws_reader *sbx_ws_reader_new(void);
+/* a: the reader's own memory (NULL: libc's); borrowed, must outlive it.
+ * wslay's frame context uses libc's. */
+struct sbx_ws_reader *sbx_ws_reader_new(const sbx_allocator *a);
 void sbx_ws_reader_free(struct sbx_ws_reader *r);
 
 /* Feed the next bytes. Returns 0 (need more); SBX_WS_CLOSED once a whole

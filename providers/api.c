@@ -94,6 +94,14 @@ sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg_in, sbx_s
             "retry_max_ms >= retry_base_ms");
     return NULL;
   }
+  const sbx_allocator *al = &cfg.allocator;
+  int hooks = !!al->malloc_fn + !!al->realloc_fn + !!al->free_fn;
+  if (hooks != 0 && hooks != 3) {
+    *err = SBX_EINVAL;
+    set_err(errbuf, errlen,
+            "bad config: allocator needs malloc_fn, realloc_fn and free_fn all set, or none");
+    return NULL;
+  }
   if (!cfg.ca_file && cfg.use_env) cfg.ca_file = getenv("SBX_CA_FILE");
   if (cfg.ca_file && !*cfg.ca_file) cfg.ca_file = NULL;
   if (!cfg.ca_file && cfg.use_env) cfg.ca_file = getenv("SBX_CA_BUNDLE"); /* an alias */
@@ -103,8 +111,10 @@ sbx_client *sbx_client_new(struct ev_loop *loop, const sbx_config *cfg_in, sbx_s
   c->cfg.ca_file = sbx__client_own(c, cfg.ca_file);
   c->cfg.provider = p->name;
   c->prov = p;
-  if (p->init(c, &cfg, errbuf, errlen) != 0) {
-    *err = SBX_EINVAL;
+  int rc = cfg.ca_file && !c->cfg.ca_file ? SBX_ENOMEM : p->init(c, &cfg, errbuf, errlen);
+  if (rc != 0) {
+    *err = rc < 0 ? (sbx_status)rc : SBX_EINVAL;
+    if (rc == SBX_ENOMEM) set_err(errbuf, errlen, "out of memory");
     sbx__client_free(c);
     return NULL;
   }

@@ -3,12 +3,15 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "../reactor/client.h"
 #include "../reactor/op.h"
 
-void sbx__info_view_meta(struct sbx_info_view *v, const json_t *obj) {
+int sbx__info_view_meta(const sbx_allocator *a, struct sbx_info_view *v, const json_t *obj) {
   size_t n = json_is_object(obj) ? json_object_size(obj) : 0;
-  if (!n || !(v->meta = calloc(n, sizeof *v->meta))) return;
+  if (!n) return 0;
+  if (!(v->meta = sbx__calloc(a, n, sizeof *v->meta))) return SBX_ENOMEM;
   const char *key;
   json_t *val;
   json_object_foreach((json_t *)obj, key, val) {
@@ -17,10 +20,11 @@ void sbx__info_view_meta(struct sbx_info_view *v, const json_t *obj) {
     v->meta[v->info.n_metadata++].value = json_string_value(val);
   }
   v->info.metadata = v->meta;
+  return 0;
 }
 
-void sbx__info_view_free(struct sbx_info_view *v) {
-  free(v->meta);
+void sbx__info_view_free(const sbx_allocator *a, struct sbx_info_view *v) {
+  sbx__free(a, v->meta);
   v->meta = NULL;
 }
 
@@ -32,14 +36,19 @@ static sbx_error made_error(sbx_status code, char *buf, size_t n, const char *wh
 
 void sbx__deliver_info(struct sbx_op *op, sbx_sandbox_cb cb, const json_t *doc,
                        const sbx_error *err, sbx_info_parse_fn parse, const char *who) {
+  const sbx_allocator *a = sbx__alloc(op->c);
   struct sbx_info_view v = {0};
-  if (!err && parse(doc, &v) == 0) {
+  int rc = err ? 0 : parse(a, doc, &v);
+  if (!err && rc == 0) {
     cb(op->c, op->id, NULL, &v.info, op->ud);
-    sbx__info_view_free(&v);
+    sbx__info_view_free(a, &v);
     return;
   }
+  sbx__info_view_free(a, &v);
   char msg[128];
-  sbx_error bad = made_error(SBX_EPROTO, msg, sizeof msg, who, "malformed sandbox in the reply");
+  sbx_error bad = rc == SBX_ENOMEM
+                      ? made_error(SBX_ENOMEM, msg, sizeof msg, who, "sandbox info: out of memory")
+                      : made_error(SBX_EPROTO, msg, sizeof msg, who, "malformed sandbox in the reply");
   cb(op->c, op->id, err ? err : &bad, NULL, op->ud);
 }
 
@@ -49,23 +58,30 @@ void sbx__deliver_list(struct sbx_op *op, sbx_list_cb cb, const json_t *arr, con
     cb(op->c, op->id, err, NULL, 0, NULL, op->ud);
     return;
   }
+  const sbx_allocator *a = sbx__alloc(op->c);
   size_t n = json_array_size(arr), got = 0;
-  sbx_sandbox_info *items = n ? calloc(n, sizeof *items) : NULL;
-  struct sbx_info_view *views = n ? calloc(n, sizeof *views) : NULL;
-  if (n && (!items || !views)) {
+  sbx_sandbox_info *items = n ? sbx__calloc(a, n, sizeof *items) : NULL;
+  struct sbx_info_view *views = n ? sbx__calloc(a, n, sizeof *views) : NULL;
+  int rc = 0;
+  for (size_t i = 0; i < n && items && views && rc != SBX_ENOMEM; i++) {
+    rc = parse(a, json_array_get(arr, i), &views[got]);
+    if (rc == 0) {
+      items[got] = views[got].info;
+      got++;
+    } else {
+      sbx__info_view_free(a, &views[got]); /* a malformed one is skipped */
+      memset(&views[got], 0, sizeof views[got]);
+    }
+  }
+  if (n && (!items || !views || rc == SBX_ENOMEM)) {
     char msg[128];
     sbx_error oom = made_error(SBX_ENOMEM, msg, sizeof msg, who, "list sandboxes: out of memory");
     cb(op->c, op->id, &oom, NULL, 0, NULL, op->ud);
   } else {
-    for (size_t i = 0; i < n; i++)
-      if (parse(json_array_get(arr, i), &views[got]) == 0) {
-        items[got] = views[got].info;
-        got++;
-      }
     cb(op->c, op->id, NULL, items, got, next_token, op->ud);
   }
   for (size_t i = 0; i < got; i++)
-    sbx__info_view_free(&views[i]);
-  free(items);
-  free(views);
+    sbx__info_view_free(a, &views[i]);
+  sbx__free(a, items);
+  sbx__free(a, views);
 }

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "../protocol/alloc.h"
 #include "sbx.h"
 
 struct sbx_op;
@@ -15,12 +16,15 @@ struct sbx_info_view {
   sbx_kv *meta; /* owned array; keys and values borrowed from the JSON */
 };
 
-/* Fill v from one sandbox object; 0, or SBX_EPROTO when it is not one. */
-typedef int (*sbx_info_parse_fn)(const json_t *o, struct sbx_info_view *v);
+/* Fill v from one sandbox object: 0, SBX_ENOMEM, or SBX_EPROTO when it is
+ * not one. What v owns is from a. */
+typedef int (*sbx_info_parse_fn)(const sbx_allocator *a, const json_t *o,
+                                 struct sbx_info_view *v);
 
-/* v->info.metadata from a JSON object of strings (others skipped). */
-void sbx__info_view_meta(struct sbx_info_view *v, const json_t *obj);
-void sbx__info_view_free(struct sbx_info_view *v);
+/* v->info.metadata from a JSON object of strings (others skipped): 0 or
+ * SBX_ENOMEM. */
+int sbx__info_view_meta(const sbx_allocator *a, struct sbx_info_view *v, const json_t *obj);
+void sbx__info_view_free(const sbx_allocator *a, struct sbx_info_view *v);
 
 /* The op's sandbox callback with doc parsed, or err (a doc that does not
  * parse becomes SBX_EPROTO, the message prefixed with who). */

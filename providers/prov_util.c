@@ -2,6 +2,7 @@
 #include "prov_util.h"
 
 #include "../reactor/call.h"
+#include "../reactor/client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,8 @@ const char *sbx__pick(const char *explicit_value, int use_env, const char *env) 
   return NULL;
 }
 
-char *sbx__strip_slash(const char *s) {
-  char *d = strdup(s);
+char *sbx__strip_slash(const sbx_allocator *a, const char *s) {
+  char *d = sbx__strdup(a, s);
   if (!d) return NULL;
   size_t n = strlen(d);
   while (n > 0 && d[n - 1] == '/')
@@ -25,37 +26,22 @@ char *sbx__strip_slash(const char *s) {
   return d;
 }
 
-char *sbx__origin_of(const char *url) {
+char *sbx__origin_of(const sbx_allocator *a, const char *url) {
   const char *p = strstr(url, "://");
   p = p ? p + 3 : url;
   const char *slash = strchr(p, '/');
   size_t n = slash ? (size_t)(slash - url) : strlen(url);
-  return strndup(url, n);
+  return sbx__strndup(a, url, n);
 }
 
+/* Header lines are short (tokens, ids): built on the stack, and curl copies
+ * the line into its list with its own allocator. */
 struct curl_slist *sbx__add_header(struct curl_slist *l, const char *name, const char *value) {
-  size_t n = strlen(name) + strlen(value) + 3;
-  char *line = malloc(n);
-  if (!line) {
-    curl_slist_free_all(l);
-    return NULL;
-  }
-  snprintf(line, n, "%s: %s", name, value);
-  struct curl_slist *r = curl_slist_append(l, line);
-  free(line);
+  char line[8192];
+  int n = snprintf(line, sizeof line, "%s: %s", name, value);
+  struct curl_slist *r = n > 0 && (size_t)n < sizeof line ? curl_slist_append(l, line) : NULL;
   if (!r) curl_slist_free_all(l);
   return r;
-}
-
-void sbx__url_encode(FILE *f, const char *s) {
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-        ch == '-' || ch == '_' || ch == '.' || ch == '~')
-      fputc(ch, f);
-    else
-      fprintf(f, "%%%02X", ch);
-  }
 }
 
 size_t sbx__hash_str(const char *s, size_t buckets) {
@@ -74,14 +60,14 @@ struct sbx_call *sbx__call_new_for(struct sbx_client *c, const struct op_kind *k
     *st = SBX_EINVAL;
     return NULL;
   }
-  char *idc = id ? strdup(id) : NULL;
+  char *idc = id ? sbx__strdup(sbx__alloc(c), id) : NULL;
   if (id && !idc) {
     *st = SBX_ENOMEM;
     return NULL;
   }
   struct sbx_call *k = sbx__call_new(c, kind, h, size, ud, st);
   if (!k) {
-    free(idc);
+    sbx__free(sbx__alloc(c), idc);
     return NULL;
   }
   *id_out = idc;

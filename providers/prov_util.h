@@ -7,19 +7,19 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "../protocol/alloc.h"
+#include "../protocol/strbuf.h"
 #include "sbx.h"
 
 /* The explicit value when set, else $env when use_env and set, else NULL. */
 const char *sbx__pick(const char *explicit_value, int use_env, const char *env);
-/* A copy without trailing slashes (malloc'd). */
-char *sbx__strip_slash(const char *s);
-/* "https://host:port/path" -> "https://host:port" (malloc'd): the admission key. */
-char *sbx__origin_of(const char *url);
-/* Append "name: value"; on failure frees the list and returns NULL. */
+/* A copy without trailing slashes, from a (NULL when out of memory). */
+char *sbx__strip_slash(const sbx_allocator *a, const char *s);
+/* "https://host:port/path" -> "https://host:port", from a: the admission key. */
+char *sbx__origin_of(const sbx_allocator *a, const char *url);
+/* Append "name: value" (curl copies it into its own list); on failure frees
+ * the list and returns NULL. */
 struct curl_slist *sbx__add_header(struct curl_slist *l, const char *name, const char *value);
-
-/* Percent-encode everything but RFC 3986 unreserved characters into f. */
-void sbx__url_encode(FILE *f, const char *s);
 /* djb2 of s, modulo buckets: the per-client sandbox caches. */
 size_t sbx__hash_str(const char *s, size_t buckets);
 

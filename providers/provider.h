@@ -13,7 +13,8 @@ struct sbx_errinfo;
 
 struct sbx_provider {
   const char *name;
-  /* Set up c->prov_state from the config (and the env when cfg->use_env). */
+  /* Set up c->prov_state from the config (and the env when cfg->use_env).
+   * Returns 0, SBX_EINVAL with errbuf saying why, or SBX_ENOMEM. */
   int (*init)(struct sbx_client *c, const sbx_config *cfg, char *errbuf, size_t errlen);
   void (*destroy)(struct sbx_client *c);
 

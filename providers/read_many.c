@@ -10,27 +10,28 @@
 
 #include "../reactor/op.h"
 
-static char *dup_or_null(const char *s, int *oom) {
-  char *d = s ? strdup(s) : NULL;
+static char *dup_or_null(const sbx_allocator *a, const char *s, int *oom) {
+  char *d = s ? sbx__strdup(a, s) : NULL;
   if (s && !d) *oom = 1;
   return d;
 }
 
-int rm_set_init(struct rm_set *s, const char *prov, int writes, const char *sandbox,
-                const sbx_download *dls, size_t n) {
+int rm_set_init(struct rm_set *s, const sbx_allocator *a, const char *prov, int writes,
+                const char *sandbox, const sbx_download *dls, size_t n) {
   memset(s, 0, sizeof *s);
+  s->a = a;
   int oom = 0;
   s->prov = prov;
   s->writes = writes;
-  s->sandbox = dup_or_null(sandbox, &oom);
-  s->f = calloc(n, sizeof *s->f);
+  s->sandbox = dup_or_null(a, sandbox, &oom);
+  s->f = sbx__calloc(a, n, sizeof *s->f);
   s->n = n;
   s->first_failed = n;
   for (size_t i = 0; s->f && i < n; i++) {
     struct rm_file *f = &s->f[i];
-    f->path = dup_or_null(dls[i].path, &oom);
-    f->local_path = dup_or_null(dls[i].local_path, &oom);
-    f->user = dup_or_null(dls[i].user, &oom);
+    f->path = dup_or_null(a, dls[i].path, &oom);
+    f->local_path = dup_or_null(a, dls[i].local_path, &oom);
+    f->user = dup_or_null(a, dls[i].user, &oom);
     f->on_data = dls[i].on_data;
     f->file_done = dls[i].file_done;
     f->file_ud = dls[i].file_ud;
@@ -42,24 +43,26 @@ int rm_set_init(struct rm_set *s, const char *prov, int writes, const char *sand
   return SBX_ENOMEM;
 }
 
-static void drop_part(struct rm_file *f) {
+static void drop_part(const sbx_allocator *a, struct rm_file *f) {
   if (f->fd >= 0) close(f->fd);
   f->fd = -1;
   if (f->part_path) unlink(f->part_path); /* no partial file is left behind */
-  free(f->part_path);
+  sbx__free(a, f->part_path);
   f->part_path = NULL;
 }
 
 void rm_set_free(struct rm_set *s) {
   for (size_t i = 0; s->f && i < s->n; i++) {
-    drop_part(&s->f[i]);
-    free(s->f[i].path);
-    free(s->f[i].local_path);
-    free(s->f[i].user);
+    drop_part(s->a, &s->f[i]);
+    sbx__free(s->a, s->f[i].path);
+    sbx__free(s->a, s->f[i].local_path);
+    sbx__free(s->a, s->f[i].user);
   }
-  free(s->f);
-  free(s->sandbox);
+  sbx__free(s->a, s->f);
+  sbx__free(s->a, s->sandbox);
+  const sbx_allocator *a = s->a;
   memset(s, 0, sizeof *s);
+  s->a = a;
 }
 
 void *rm_file_ud(const struct sbx_op *op, const struct rm_file *f) {
@@ -67,8 +70,7 @@ void *rm_file_ud(const struct sbx_op *op, const struct rm_file *f) {
 }
 
 static int open_part(const struct rm_set *s, struct rm_file *f, struct sbx_errinfo *e) {
-  if (asprintf(&f->part_path, "%s.sbx-part", f->local_path) < 0) {
-    f->part_path = NULL;
+  if (!(f->part_path = sbx__asprintf(s->a, "%s.sbx-part", f->local_path))) {
     sbx_errinfo_set(e, SBX_ENOMEM, "%s: download %s: out of memory", s->prov, f->path);
     return SBX_ENOMEM;
   }
@@ -76,7 +78,7 @@ static int open_part(const struct rm_set *s, struct rm_file *f, struct sbx_errin
   if (f->fd >= 0) return 0;
   sbx_errinfo_set(e, SBX_EIO, "%s: download %s: cannot create %s: %s", s->prov, f->path,
                   f->part_path, strerror(errno));
-  free(f->part_path);
+  sbx__free(s->a, f->part_path);
   f->part_path = NULL;
   return SBX_EIO;
 }
@@ -118,7 +120,7 @@ static int finish_local(const struct rm_set *s, struct rm_file *f, struct sbx_er
                     f->local_path, strerror(errno));
     return SBX_EIO;
   }
-  free(f->part_path);
+  sbx__free(s->a, f->part_path);
   f->part_path = NULL;
   return 0;
 }

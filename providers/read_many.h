@@ -37,11 +37,13 @@ struct rm_set {
   size_t n, n_settled, n_failed;
   size_t first_failed; /* lowest failed index; n when none */
   struct sbx_errinfo first_err;
+  const sbx_allocator *a; /* the client's: every copy above */
 };
 
-/* Copy dls (validated by api.c) into s. 0 or SBX_ENOMEM (s then empty). */
-int rm_set_init(struct rm_set *s, const char *prov, int writes, const char *sandbox,
-                const sbx_download *dls, size_t n);
+/* Copy dls (validated by api.c) into s, with a. 0 or SBX_ENOMEM (s then
+ * empty). */
+int rm_set_init(struct rm_set *s, const sbx_allocator *a, const char *prov, int writes,
+                const char *sandbox, const sbx_download *dls, size_t n);
 /* Close and remove part files still open, free the copies. */
 void rm_set_free(struct rm_set *s);
 

@@ -51,7 +51,7 @@ static void child_done(sbx_client *c, sbx_op_id child, const sbx_error *err, voi
   struct gen_link *l = ud;
   struct gen_op *g = parent_of(c, l);
   size_t i = l->index;
-  free(l);
+  sbx__free(sbx__alloc(c), l);
   if (!g) return;
   g->set.f[i].child = 0;
   g->running--;
@@ -62,7 +62,7 @@ static void child_done(sbx_client *c, sbx_op_id child, const sbx_error *err, voi
 static void start_read(struct gen_op *g, size_t i) {
   struct sbx_client *c = g->op.c;
   struct rm_file *f = &g->set.f[i];
-  struct gen_link *l = malloc(sizeof *l);
+  struct gen_link *l = sbx__malloc(sbx__alloc(c), sizeof *l);
   sbx_status st = SBX_ENOMEM;
   if (l) {
     *l = (struct gen_link){g->op.id, i};
@@ -77,7 +77,7 @@ static void start_read(struct gen_op *g, size_t i) {
     g->running++;
     return;
   }
-  free(l);
+  sbx__free(sbx__alloc(c), l);
   f->child = 0;
   struct sbx_errinfo e;
   sbx_errinfo_clear(&e);
@@ -129,7 +129,7 @@ static const struct op_kind kind_read_many = {"file_read_many", G_N_STATES, stat
 sbx_status sbx__read_many_generic(sbx_client *c, const char *id, const sbx_download *dls, size_t n,
                                   sbx_done_cb cb, void *ud, sbx_op_id *out) {
   struct rm_set set;
-  if (rm_set_init(&set, c->prov->name, 0, id, dls, n) != 0) return SBX_ENOMEM;
+  if (rm_set_init(&set, sbx__alloc(c), c->prov->name, 0, id, dls, n) != 0) return SBX_ENOMEM;
   sbx_status st;
   struct gen_op *g = (struct gen_op *)sbx__op_new(c, &kind_read_many, sizeof *g, ud, &st);
   if (!g) {

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *sbx__read_small_file(const char *path, size_t *len) {
+char *sbx__read_small_file(const sbx_allocator *a, const char *path, size_t *len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat sb;
   if (fd < 0) return NULL;
@@ -18,7 +18,7 @@ char *sbx__read_small_file(const char *path, size_t *len) {
     return NULL;
   }
   size_t size = (size_t)sb.st_size, got = 0;
-  char *buf = malloc(size + 1);
+  char *buf = sbx__malloc(a, size + 1);
   while (buf && got < size) {
     ssize_t r = read(fd, buf + got, size - got);
     if (r < 0 && errno == EINTR) continue;
@@ -27,7 +27,7 @@ char *sbx__read_small_file(const char *path, size_t *len) {
   }
   close(fd);
   if (!buf || got != size) { /* shrank while read, or out of memory */
-    free(buf);
+    sbx__free(a, buf);
     errno = buf ? EIO : ENOMEM;
     return NULL;
   }
@@ -36,29 +36,29 @@ char *sbx__read_small_file(const char *path, size_t *len) {
   return buf;
 }
 
-char *sbx__multipart_body(const char *boundary, const sbx_upload *ups, size_t n,
-                          sbx_part_head_fn head, size_t *len, sbx_status *st) {
-  char *body = NULL;
-  FILE *f = open_memstream(&body, len);
-  if (!f) return *st = SBX_ENOMEM, NULL;
+char *sbx__multipart_body(const sbx_allocator *a, const char *boundary, const sbx_upload *ups,
+                          size_t n, sbx_part_head_fn head, size_t *len, sbx_status *st) {
+  struct sbx_str body;
+  sbx_str_init(&body, a);
   *st = SBX_OK;
   for (size_t i = 0; i < n; i++) {
     char *data = NULL;
     size_t dlen = ups[i].len;
-    if (ups[i].local_path && !(data = sbx__read_small_file(ups[i].local_path, &dlen))) {
-      *st = SBX_EIO;
+    if (ups[i].local_path && !(data = sbx__read_small_file(a, ups[i].local_path, &dlen))) {
+      *st = errno == ENOMEM ? SBX_ENOMEM : SBX_EIO;
       break;
     }
-    head(f, boundary, i, ups[i].path);
-    if (dlen) fwrite(data ? data : ups[i].data, 1, dlen, f);
-    fputs("\r\n", f);
-    free(data);
+    head(&body, boundary, i, ups[i].path);
+    if (dlen) sbx_str_add(&body, data ? data : ups[i].data, dlen);
+    sbx_str_adds(&body, "\r\n");
+    sbx__free(a, data);
   }
-  fprintf(f, "--%s--\r\n", boundary);
-  if (fclose(f) != 0 && *st == SBX_OK) *st = SBX_ENOMEM;
+  sbx_str_addf(&body, "--%s--\r\n", boundary);
   if (*st != SBX_OK) {
-    free(body);
+    sbx_str_free(&body);
     return NULL;
   }
-  return body;
+  char *d = sbx_str_take(&body, len);
+  if (!d) *st = SBX_ENOMEM;
+  return d;
 }

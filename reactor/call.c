@@ -184,9 +184,12 @@ static enum op_step_result finish_request(struct sbx_call *k) {
 static enum op_step_result step_request(struct sbx_op *op) {
   struct sbx_call *k = call_of(op);
   if (op_take(op, OP_EV_TIMER) && !(op->events & OP_EV_HTTP)) {
-    sbx__op_fail(op, SBX_ETIMEDOUT, "%s: no reply within %ld ms", op->kind->name,
-                 k->hooks->handshake_ms ? k->hooks->handshake_ms : op->c->cfg.request_timeout_ms);
-    op->err->retryable = 1;
+    struct sbx_errinfo e;
+    sbx_errinfo_clear(&e);
+    sbx_errinfo_set(&e, SBX_ETIMEDOUT, "%s: no reply within %ld ms", op->kind->name,
+                    k->hooks->handshake_ms ? k->hooks->handshake_ms : op->c->cfg.request_timeout_ms);
+    e.retryable = 1;
+    sbx__op_fail_info(op, &e);
     op_set_state(op, CALL_DONE);
     return OP_NEXT;
   }

@@ -29,7 +29,7 @@ static int env_flag(const char *name) {
 const char *sbx__client_own(struct sbx_client *c, const char *s) {
   if (!s) return NULL;
   if (c->n_owned >= (int)(sizeof c->owned / sizeof c->owned[0])) return NULL;
-  char *d = strdup(s);
+  char *d = sbx__strdup(sbx__alloc(c), s);
   if (!d) return NULL;
   c->owned[c->n_owned++] = d;
   return d;
@@ -54,7 +54,7 @@ uint64_t sbx__client_rand(struct sbx_client *c, uint64_t n) {
 
 struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, sbx_status *st,
                                    char *errbuf, size_t errlen) {
-  struct sbx_client *c = calloc(1, sizeof *c);
+  struct sbx_client *c = SBX_NEW(&cfg->allocator, struct sbx_client);
   if (!c) {
     *st = SBX_ENOMEM;
     return NULL;
@@ -64,7 +64,7 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
    * down with the last client); see sbx_global_init in sbx.h. */
   if (sbx__global_ref() != SBX_OK) {
     snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1, "curl_global_init failed");
-    free(c);
+    sbx__free(&cfg->allocator, c);
     *st = SBX_ENOMEM;
     return NULL;
   }
@@ -72,7 +72,7 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
   if (!loop) {
     loop = sbx__own_loop_new(c, &c->poll_fd, errbuf, errlen);
     if (!loop) {
-      free(c);
+      sbx__free(&cfg->allocator, c);
       sbx__global_unref();
       *st = SBX_EINVAL;
       return NULL;
@@ -97,7 +97,7 @@ struct sbx_client *sbx__client_new(struct ev_loop *loop, const sbx_config *cfg, 
     snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
              "cannot initialise libcurl's multi handle");
     if (c->own_loop) ev_loop_destroy(loop);
-    free(c);
+    sbx__free(&cfg->allocator, c);
     sbx__global_unref();
     *st = SBX_ENOMEM;
     return NULL;
@@ -140,7 +140,7 @@ void sbx__client_free(struct sbx_client *c) {
   /* every op has completed: what the run queue still links is left to free */
   for (struct sbx_op *op = c->runq_head, *next; op; op = next) {
     next = op->runq_next;
-    free(op);
+    sbx__free(sbx__alloc(c), op);
   }
   c->runq_head = c->runq_tail = NULL;
   if (c->prov_destroy) c->prov_destroy(c);
@@ -149,10 +149,11 @@ void sbx__client_free(struct sbx_client *c) {
   sbx__timers_destroy(&c->timers);
   if (c->own_loop) ev_loop_destroy(c->loop);
   for (int i = 0; i < c->n_hosts; i++)
-    free(c->hosts[i].host);
+    sbx__free(sbx__alloc(c), c->hosts[i].host);
   for (int i = 0; i < c->n_owned; i++)
-    free(c->owned[i]);
-  free(c);
+    sbx__free(sbx__alloc(c), c->owned[i]);
+  sbx_allocator a = c->cfg.allocator; /* c goes with it */
+  sbx__free(&a, c);
   sbx__global_unref();
 }
 
@@ -223,7 +224,7 @@ static void runq_flush_cb(struct sbx_timer *t) {
     op->queued = 0;
     op->runq_next = NULL;
     if (op->completed)
-      free(op); /* finished while queued (sbx__op_finish left it to us) */
+      sbx__free(sbx__alloc(c), op); /* finished while queued (sbx__op_finish left it to us) */
     else
       sbx__op_run(op); /* may free op */
     op = next;

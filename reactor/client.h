@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include "../protocol/alloc.h"
 #include "op.h"
 #include "rate.h"
 #include "sbx.h"
@@ -93,7 +94,14 @@ void sbx__client_free(struct sbx_client *c);
 sbx_status sbx__global_ref(void);
 void sbx__global_unref(void);
 
-/* Copy a string into the client's owned storage (config strings). */
+/* The client's allocator (cfg.allocator) for sbx__malloc and friends
+ * (protocol/alloc.h): every allocation of the library made for a client. */
+static inline const sbx_allocator *sbx__alloc(const struct sbx_client *c) {
+  return &c->cfg.allocator;
+}
+
+/* Copy a string into the client's owned storage (config strings). NULL for
+ * NULL s, and when out of memory or slots (then *st, if given, is set). */
 const char *sbx__client_own(struct sbx_client *c, const char *s);
 
 /* Dispatch bracketing: every entry from the loop runs between enter and

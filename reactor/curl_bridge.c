@@ -134,12 +134,12 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         pp = &(*pp)->next;
       *pp = sw->next;
       bm->n_socks--;
-      free(sw);
+      sbx__free(sbx__alloc(c), sw);
     }
     return 0;
   }
   if (!sw) {
-    sw = calloc(1, sizeof *sw);
+    sw = SBX_NEW(sbx__alloc(c), struct sock_watch);
     if (!sw) return -1;
     sw->bm = bm;
     sw->fd = fd;

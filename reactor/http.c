@@ -20,22 +20,23 @@
 #define COLD_HOST_MAX_INFLIGHT 100
 #define UPLOAD_BUFFER_SIZE 16384L /* curl's minimum */
 
-void sbx__buf_reserve(struct sbx_buf *b, size_t n) {
+void sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n) {
   if (n <= b->cap) return;
-  char *d = realloc(b->data, n);
+  char *d = sbx__realloc(a, b->data, n);
   if (!d) return; /* append reports it */
   b->data = d;
   b->cap = n;
 }
 
-int sbx__buf_append(struct sbx_buf *b, const void *p, size_t n, size_t cap) {
+int sbx__buf_append(const sbx_allocator *a, struct sbx_buf *b, const void *p, size_t n,
+                    size_t cap) {
   if (b->len + n > cap) return -1;
   if (b->len + n + 1 > b->cap) {
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap < b->len + n + 1)
       ncap *= 2;
-    char *d = realloc(b->data, ncap);
-    if (!d) return -1;
+    char *d = sbx__realloc(a, b->data, ncap);
+    if (!d) return SBX_ENOMEM;
     b->data = d;
     b->cap = ncap;
   }
@@ -45,13 +46,20 @@ int sbx__buf_append(struct sbx_buf *b, const void *p, size_t n, size_t cap) {
   return 0;
 }
 
-void sbx__buf_free(struct sbx_buf *b) {
-  free(b->data);
+void sbx__buf_free(const sbx_allocator *a, struct sbx_buf *b) {
+  sbx__free(a, b->data);
   b->data = NULL;
   b->len = b->cap = 0;
 }
 
 /* ---- curl callbacks (must not call libcurl multi functions) ---------------- */
+
+/* Out of memory inside a curl callback: abort the transfer (0 bytes taken)
+ * and remember why, so it ends as SBX_ENOMEM, not as a write error. */
+static size_t nomem(struct sbx_http *h) {
+  h->nomem = 1;
+  return 0;
+}
 
 static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
   struct sbx_http *h = ud;
@@ -102,11 +110,11 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
   } else if (nlen == 20 && h->upgrade && strncasecmp(p, "sec-websocket-accept", 20) == 0) {
     if (vlen < sizeof h->ws_accept) memcpy(h->ws_accept, val, vlen + 1); /* else stays "" */
   } else if (nlen == 12 && strncasecmp(p, "x-next-token", 12) == 0 && vlen) {
-    free(h->next_token);
-    h->next_token = strdup(val);
+    sbx__free(sbx__alloc(h->c), h->next_token);
+    if (!(h->next_token = sbx__strdup(sbx__alloc(h->c), val))) return nomem(h);
   } else if (nlen == 12 && h->sink && strncasecmp(p, "content-type", 12) == 0) {
-    free(h->content_type);
-    h->content_type = strdup(val);
+    sbx__free(sbx__alloc(h->c), h->content_type);
+    if (!(h->content_type = sbx__strdup(sbx__alloc(h->c), val))) return nomem(h);
   }
   return len;
 }
@@ -141,8 +149,10 @@ static size_t write_cb(char *p, size_t sz, size_t n, void *ud) {
   curl_off_t size = -1; /* sized once from Content-Length, not grown by doubling */
   if (!h->body.cap && curl_easy_getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size) == 0 &&
       size > 0 && (uint64_t)size <= h->max_body)
-    sbx__buf_reserve(&h->body, (size_t)size + 1);
-  if (sbx__buf_append(&h->body, p, len, h->max_body) != 0) {
+    sbx__buf_reserve(sbx__alloc(h->c), &h->body, (size_t)size + 1);
+  int rc = sbx__buf_append(sbx__alloc(h->c), &h->body, p, len, h->max_body);
+  if (rc == SBX_ENOMEM) return nomem(h);
+  if (rc != 0) {
     h->too_big = 1;
     return 0;
   }
@@ -194,7 +204,7 @@ static int host_slot(struct sbx_client *c, const char *host) {
   for (int i = 0; i < c->n_hosts; i++)
     if (strcmp(c->hosts[i].host, host) == 0) return i;
   if (c->n_hosts == SBX_MAX_HOSTS) return SBX_MAX_HOSTS - 1; /* share the last slot */
-  char *d = strdup(host);
+  char *d = sbx__strdup(sbx__alloc(c), host);
   if (!d) return -1;
   c->hosts[c->n_hosts].host = d;
   return c->n_hosts++;
@@ -349,7 +359,7 @@ static CURL *take_easy(struct sbx_client *c, int kind) {
 
 int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   struct sbx_client *c = op->c;
-  struct sbx_http *h = calloc(1, sizeof *h);
+  struct sbx_http *h = SBX_NEW(sbx__alloc(c), struct sbx_http);
   if (!h) goto nomem;
   int kind = r->sink && !r->bulk ? 1 : 0;
   h->easy = take_easy(c, kind);
@@ -404,7 +414,7 @@ nomem:
   r->headers = NULL;
   if (h) {
     if (h->easy) curl_easy_cleanup(h->easy);
-    free(h);
+    sbx__free(sbx__alloc(c), h);
   }
   return SBX_ENOMEM;
 }
@@ -431,11 +441,12 @@ void sbx__http_free(struct sbx_http *h) {
   if (h->easy) release_easy(h->c, h);
   if (h->own_last) h->own_last->next = NULL; /* the shared tail is not ours */
   curl_slist_free_all(h->headers);
-  sbx__buf_free(&h->body);
-  free(h->next_token);
-  free(h->content_type);
+  const sbx_allocator *a = sbx__alloc(h->c);
+  sbx__buf_free(a, &h->body);
+  sbx__free(a, h->next_token);
+  sbx__free(a, h->content_type);
   if (h->upload_fd >= 0) close(h->upload_fd);
-  free(h);
+  sbx__free(a, h);
 }
 
 static void detach(struct sbx_client *c, struct sbx_http *h) {
@@ -492,7 +503,12 @@ int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_
     retry = 0;
     break;
   case CURLE_WRITE_ERROR:
-    if (h->too_big) {
+    if (h->nomem) {
+      st = SBX_ENOMEM;
+      kind = "out of memory";
+      retry = 0;
+      detail = "reading the reply";
+    } else if (h->too_big) {
       st = SBX_ETOOBIG;
       kind = "reply too large";
       retry = 0;

@@ -16,7 +16,7 @@ struct sbx_op *sbx__op_new(struct sbx_client *c, const struct op_kind *kind, siz
     *st = sbx__refuse(c, SBX_ECLOSED, kind->name, "the client is being freed: no new ops");
     return NULL;
   }
-  struct sbx_op *op = calloc(1, size);
+  struct sbx_op *op = sbx__calloc(sbx__alloc(c), 1, size);
   if (!op) {
     *st = SBX_ENOMEM;
     return NULL;
@@ -64,11 +64,18 @@ void sbx__op_set_state(struct sbx_op *op, int to, int line) {
   op->state = to;
 }
 
+const struct sbx_errinfo sbx__errinfo_nomem = {
+    .status = SBX_ENOMEM, .retry_after_ms = -1, .message = "out of memory"};
+
 int sbx__op_fail_info(struct sbx_op *op, const struct sbx_errinfo *e) {
   if (op->err) return op->err->status; /* the first failure is the one reported */
-  op->err = malloc(sizeof *op->err);
-  if (!op->err) return e->status;
-  *op->err = *e;
+  struct sbx_errinfo *copy = sbx__malloc(sbx__alloc(op->c), sizeof *copy);
+  if (!copy) { /* no room to say why: the op fails for want of memory */
+    op->err = &sbx__errinfo_nomem;
+    return SBX_ENOMEM;
+  }
+  *copy = *e;
+  op->err = copy;
   return e->status;
 }
 
@@ -131,12 +138,12 @@ void sbx__op_finish(struct sbx_op *op) {
   }
   op->kind->complete(op, op->err ? &pub : NULL);
   if (op->kind->destroy) op->kind->destroy(op);
-  free(op->err);
+  if (op->err != &sbx__errinfo_nomem) sbx__free(sbx__alloc(c), (void *)op->err);
   op->err = NULL;
   /* Still linked on the run queue (an event was posted for a later turn):
    * the queue frees it when it gets there, so the list never holds a
    * dangling pointer. */
-  if (!op->queued) free(op);
+  if (!op->queued) sbx__free(sbx__alloc(c), op);
   sbx__client_leave(c);
 }
 

@@ -59,7 +59,8 @@ struct sbx_op {
   unsigned cancel_req : 1;
   struct sbx_op *runq_next;
   struct sbx_op *tbl_next;
-  struct sbx_errinfo *err;   /* allocated when the op fails */
+  const struct sbx_errinfo *err; /* allocated when the op fails, or
+                                   &sbx__errinfo_nomem when that failed */
   struct sbx_http *http;     /* the current transfer, if any */
   struct sbx_timer timer;    /* rate and retry waits */
   struct sbx_timer deadline; /* optional whole-op deadline */
@@ -78,6 +79,9 @@ void sbx__op_run(struct sbx_op *op);
 
 #define op_set_state(op, to) sbx__op_set_state((op), (to), __LINE__)
 void sbx__op_set_state(struct sbx_op *op, int to, int line);
+
+/* An op's failure when no memory was left to record it: SBX_ENOMEM. */
+extern const struct sbx_errinfo sbx__errinfo_nomem;
 
 /* Record a failure (first one wins) and return its status. */
 int sbx__op_fail(struct sbx_op *op, int status, const char *fmt, ...)
