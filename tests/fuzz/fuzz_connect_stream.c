@@ -33,7 +33,7 @@ static int on_message(void *ud, unsigned flags, const char *payload, size_t len)
   } else if ((v = json_object_get(ev, "data"))) {
     int fd;
     long n;
-    unsigned char *buf = e2b_exec_event_output(v, &fd, &n);
+    unsigned char *buf = e2b_exec_event_output(NULL, v, &fd, &n);
     if (buf) {
       /* every decoded byte is readable: ASan checks the bound */
       for (long i = 0; i < n; i++)
@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct fuzz_chunks ch;
   fuzz_chunks_init(&ch, data, size);
   struct sbx_connect_decoder d;
-  sbx_connect_decoder_init(&d, 1u << 16);
+  sbx_connect_decoder_init(&d, 1u << 16, NULL);
   struct seen s = {0, 0};
   struct sbx_errinfo e;
   sbx_errinfo_clear(&e);
