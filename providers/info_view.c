@@ -46,9 +46,10 @@ void sbx__deliver_info(struct sbx_op *op, sbx_sandbox_cb cb, const json_t *doc,
   }
   sbx__info_view_free(a, &v);
   char msg[128];
-  sbx_error bad = rc == SBX_ENOMEM
-                      ? made_error(SBX_ENOMEM, msg, sizeof msg, who, "sandbox info: out of memory")
-                      : made_error(SBX_EPROTO, msg, sizeof msg, who, "malformed sandbox in the reply");
+  sbx_error bad =
+      rc == SBX_ENOMEM
+          ? made_error(SBX_ENOMEM, msg, sizeof msg, who, "sandbox info: out of memory")
+          : made_error(SBX_EPROTO, msg, sizeof msg, who, "malformed sandbox in the reply");
   cb(op->c, op->id, err ? err : &bad, NULL, op->ud);
 }
 

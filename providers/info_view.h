@@ -18,8 +18,7 @@ struct sbx_info_view {
 
 /* Fill v from one sandbox object: 0, SBX_ENOMEM, or SBX_EPROTO when it is
  * not one. What v owns is from a. */
-typedef int (*sbx_info_parse_fn)(const sbx_allocator *a, const json_t *o,
-                                 struct sbx_info_view *v);
+typedef int (*sbx_info_parse_fn)(const sbx_allocator *a, const json_t *o, struct sbx_info_view *v);
 
 /* v->info.metadata from a JSON object of strings (others skipped): 0 or
  * SBX_ENOMEM. */

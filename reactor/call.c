@@ -187,7 +187,8 @@ static enum op_step_result step_request(struct sbx_op *op) {
     struct sbx_errinfo e;
     sbx_errinfo_clear(&e);
     sbx_errinfo_set(&e, SBX_ETIMEDOUT, "%s: no reply within %ld ms", op->kind->name,
-                    k->hooks->handshake_ms ? k->hooks->handshake_ms : op->c->cfg.request_timeout_ms);
+                    k->hooks->handshake_ms ? k->hooks->handshake_ms
+                                           : op->c->cfg.request_timeout_ms);
     e.retryable = 1;
     sbx__op_fail_info(op, &e);
     op_set_state(op, CALL_DONE);

@@ -74,7 +74,7 @@ struct sbx_http {
   unsigned streaming : 1; /* body goes to the sink */
   unsigned sink_aborted : 1;
   unsigned too_big : 1;
-  unsigned nomem : 1; /* an allocation failed inside a curl callback */
+  unsigned nomem : 1;     /* an allocation failed inside a curl callback */
   unsigned upgrade : 1;   /* see sbx_http_req.upgrade */
   unsigned small_buf : 1; /* a 1 KiB receive buffer: pooled apart */
   char ws_accept[64];     /* Sec-WebSocket-Accept of an upgrade reply */
@@ -121,8 +121,7 @@ void sbx__http_done(struct sbx_http *h, CURLcode result);
 int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_errinfo *e);
 
 /* 0, -1 when over cap, SBX_ENOMEM when out of memory. */
-int sbx__buf_append(const sbx_allocator *a, struct sbx_buf *b, const void *p, size_t n,
-                    size_t cap);
+int sbx__buf_append(const sbx_allocator *a, struct sbx_buf *b, const void *p, size_t n, size_t cap);
 /* Room for n bytes (terminator included) in one allocation; best effort. */
 void sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n);
 void sbx__buf_free(const sbx_allocator *a, struct sbx_buf *b);
