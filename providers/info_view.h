@@ -11,9 +11,15 @@
 
 struct sbx_op;
 
+#define SBX_INFO_INLINE_META 8
+
 struct sbx_info_view {
   sbx_sandbox_info info;
-  sbx_kv *meta; /* owned array; keys and values borrowed from the JSON */
+  sbx_kv *meta; /* inline_meta, or an owned array; keys and values borrowed
+                   from the JSON */
+  /* Most sandboxes carry a few labels: delivering one sandbox (a create's
+   * reply, when the server has already acted) then needs no memory. */
+  sbx_kv inline_meta[SBX_INFO_INLINE_META];
 };
 
 /* Fill v from one sandbox object: 0, SBX_ENOMEM, or SBX_EPROTO when it is

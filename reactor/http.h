@@ -44,7 +44,11 @@ struct sbx_http_req {
   uint64_t upload_size;
   const char *prefix, *suffix;
   size_t prefix_len, suffix_len;
-  size_t max_body;       /* cap on a buffered reply body */
+  size_t max_body; /* cap on a buffered reply body */
+  /* Room for a buffered reply allocated before the request is sent: a
+   * create's reply then needs no memory once the server has acted (see
+   * call_hooks.build_undo). 0: allocated as bytes arrive. */
+  size_t reserve_body;
   sbx_http_sink_fn sink; /* for 2xx replies: stream instead of buffering */
   /* With a sink: the request asks for a protocol upgrade (the caller adds
    * the headers). It goes over HTTP/1.1 on a connection of its own; a 101

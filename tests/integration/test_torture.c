@@ -12,8 +12,12 @@
  *   - a cycle that does succeed is right (the command's output and exit);
  *   - after sbx_client_free every block the hooks gave is back, none was
  *     freed twice or came from elsewhere, none was asked for 0 bytes;
- *   - no sandbox is left behind that the caller could not know of (a create
- *     that failed must not leave one running).
+ *   - no sandbox is left behind that the caller could not know of: a create
+ *     that fails after the provider made the sandbox deletes it before it
+ *     completes (call_hooks.build_undo; the reply's buffer is allocated
+ *     before the request goes out). With memory short for good (the second
+ *     pass) that delete cannot be sent either: such sandboxes are counted
+ *     and printed, not failed, as they live on until their timeout.
  *
  * One case per provider: local, e2b (h2 over TLS and HTTP/1.1), daytona.
  * SBX_TORTURE_STEP=k tries every k-th N (default 1); an argument picks
@@ -199,7 +203,8 @@ static int sweep(struct target *t, const char *known) {
 }
 
 /* One run with allocation n failing; 1 when it was clean. */
-static int run_one(struct target *t, long n, int persistent, long *calls, long *failed) {
+static int run_one(struct target *t, long n, int persistent, long *calls, long *failed,
+                   long *orphaned) {
   struct failmalloc fm;
   struct outcome o;
   fm_reset(&fm, n, persistent);
@@ -222,11 +227,12 @@ static int run_one(struct target *t, long n, int persistent, long *calls, long *
     ok = 0;
   }
   int orphans = sweep(t, o.created && !o.killed ? o.sid : NULL);
-  if (orphans) {
+  if (orphans && !persistent) {
     fprintf(stderr, "  %s: failing allocation %s %ld: %d sandbox(es) left that no call returned\n",
             t->name, mode, n, orphans);
     ok = 0;
   }
+  *orphaned += orphans;
   if (o.hang) ok = 0;
   return ok;
 }
@@ -240,9 +246,9 @@ static long torture_step(void) {
 static void torture(const char *name, const char *provider, int tls) {
   struct target t;
   target_open(&t, name, provider, tls);
-  long calls = 0, failed = 0;
+  long calls = 0, failed = 0, orphaned = 0;
   /* The cycle without failures: it works, and how many allocations it makes. */
-  CHECK(run_one(&t, 0, 0, &calls, &failed));
+  CHECK(run_one(&t, 0, 0, &calls, &failed, &orphaned));
   REQUIRE(calls > 0);
   long base = calls, step = torture_step(), runs = 0, bad_runs = 0;
   for (int persistent = 0; persistent <= 1; persistent++) {
@@ -250,15 +256,16 @@ static void torture(const char *name, const char *provider, int tls) {
      * on until three runs in a row no longer reach n. */
     int beyond = 0;
     for (long n = 1; beyond < 3 && bad_runs < 20; n += step) {
-      int ok = run_one(&t, n, persistent, &calls, &failed);
+      int ok = run_one(&t, n, persistent, &calls, &failed, &orphaned);
       runs++;
       if (!ok) bad_runs++;
       beyond = failed ? 0 : beyond + 1;
       if (n > 100000) break; /* never: a runaway count */
     }
   }
-  printf("  %s: %ld allocations in a clean cycle; %ld failing runs checked, %ld not clean\n", name,
-         base, runs, bad_runs);
+  printf("  %s: %ld allocations in a clean cycle; %ld failing runs checked, %ld not clean; "
+         "%ld sandboxes left with memory short for good\n",
+         name, base, runs, bad_runs, orphaned);
   CHECK_EQ_INT(bad_runs, 0);
   target_close(&t);
 }
