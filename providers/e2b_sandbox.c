@@ -24,7 +24,12 @@ struct sbox_op {
   sbx_list_cb lcb;
   json_t *doc;      /* parsed reply, alive until the callback returns */
   char *next_token; /* list */
+  char made[64];    /* create: the sandbox the server made, for build_undo */
 };
+
+/* A create's reply (a few hundred bytes) is read into memory taken before the
+ * request goes out: once the sandbox exists, nothing may fail unseen. */
+#define E2B_CREATE_REPLY_RESERVE 4096
 
 static struct sbox_op *sbox_of(struct sbx_call *k) {
   return (struct sbox_op *)k;
@@ -46,6 +51,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   s->url = NULL;
   switch (s->what) {
   case W_CREATE:
+    r->reserve_body = E2B_CREATE_REPLY_RESERVE;
     return e2b_api_req(c, r, &s->url, "POST", s->body, "%s",
                        s->legacy_v1 ? "/sandboxes" : "/v2/sandboxes");
   case W_CONNECT:
@@ -98,6 +104,12 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
   }
   s->doc = e2b_sandbox_reply(h, s->what == W_LIST, what, e);
   if (!s->doc) return e->status;
+  const char *made = sbx_json_str(s->doc, "sandboxID");
+  if (s->what == W_CREATE && e2b_valid_id(made) && strlen(made) < sizeof s->made) {
+    /* From here a failure for want of memory deletes it (build_undo). */
+    memcpy(s->made, made, strlen(made) + 1);
+    k->undo_armed = 1;
+  }
   if (s->what == W_LIST) {
     if (h->next_token && !(s->next_token = sbx__strdup(sbx__alloc(k->op.c), h->next_token))) {
       sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
@@ -113,6 +125,17 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
     return SBX_ENOMEM;
   }
   return 0;
+}
+
+/* The create ran out of memory after E2B made the sandbox: delete it, or the
+ * caller, who never learns its id, would leave it running. */
+static int build_undo(struct sbx_call *k, struct sbx_http_req *r) {
+  struct sbox_op *s = sbox_of(k);
+  if (!s->made[0]) return SBX_EINVAL;
+  e2b_token_drop(e2b_of(k->op.c), s->made);
+  sbx__free(sbx__alloc(k->op.c), s->url);
+  s->url = NULL;
+  return e2b_api_req(k->op.c, r, &s->url, "DELETE", NULL, "/sandboxes/%s", s->made);
 }
 
 /* ---- complete ------------------------------------------------------------------- */
@@ -150,8 +173,11 @@ SBX_CALL_KIND(kind_timeout, "e2b.set_timeout", complete, destroy);
 SBX_CALL_KIND(kind_list, "e2b.list", complete, destroy);
 
 /* A create whose reply was lost must not be repeated blindly. */
-static const struct call_hooks hooks_create = {
-    .cls = SBX_RATE_CREATE, .retry = CALL_RETRY_UNSENT, .build = build, .parse = parse};
+static const struct call_hooks hooks_create = {.cls = SBX_RATE_CREATE,
+                                               .retry = CALL_RETRY_UNSENT,
+                                               .build = build,
+                                               .parse = parse,
+                                               .build_undo = build_undo};
 static const struct call_hooks hooks_lifecycle = {
     .cls = SBX_RATE_LIFECYCLE, .retry = CALL_RETRY_ANY, .build = build, .parse = parse};
 
