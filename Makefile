@@ -11,6 +11,7 @@
 #   make install PREFIX=/usr/local [DESTDIR=...]   and make uninstall (same args)
 #   make abi-check       libsbx.so's exported symbols against mk/abi.txt
 #   make abi-update      rewrite mk/abi.txt after a deliberate API change
+#   make check-alloc     no direct malloc/free in the library: all through the client's hooks
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -58,7 +59,7 @@ LOAD_SRC := bench/sbxload.c bench/load_opts.c bench/load_run.c bench/load_report
 LOAD_OBJ := $(LOAD_SRC:%.c=$(B)/obj/%.o)
 TARGETS  := $(STATIC) $(SHARED) $(B)/sbx $(B)/sbx-emu $(B)/sbxload
 
-.PHONY: all deps test test-unit test-integration test-conformance test-san run soak bench format install uninstall clean check-format abi-check abi-update valgrind
+.PHONY: all deps test test-unit test-integration test-conformance test-san run soak bench format install uninstall clean check-format check-alloc abi-check abi-update valgrind
 all: deps $(TARGETS)
 
 deps:
@@ -122,7 +123,7 @@ tests-build: all $(UNIT_BIN) $(INT_BIN) $(EX_BIN)
 # The plain run: unit, integration (library and CLI against a fresh sbx-emu),
 # conformance (official SDK against sbx-emu); then all but conformance again
 # under ASan+UBSan.
-test: deps
+test: deps check-alloc
 	@sh mk/deps.sh test
 	$(MAKE) tests-build
 	sh tests/run.sh $(B) all
@@ -163,6 +164,10 @@ format:
 
 check-format:
 	clang-format --dry-run -Werror $(FMT_SRC)
+
+# The library allocates only through the client's hooks (protocol/alloc.h).
+check-alloc:
+	sh mk/check_alloc.sh
 
 abi-check: $(SHARED)
 	sh mk/abi.sh check $(SHARED)

@@ -33,8 +33,8 @@ struct sbx_connect_decoder {
   size_t have;  /* payload bytes buffered so far */
   char *buf;    /* only for a message split across feeds */
   size_t cap;
-  size_t max_msg; /* hard cap on one message's payload */
-  int saw_end;    /* an end-stream envelope was decoded */
+  size_t max_msg;             /* hard cap on one message's payload */
+  int saw_end;                /* an end-stream envelope was decoded */
   const sbx_allocator *alloc; /* for buf */
 };
 

@@ -55,8 +55,8 @@ int sbx_mp_boundary(const char *content_type, char out[SBX_MP_BOUNDARY_MAX + 1],
   return 0;
 }
 
-int sbx_mp_init(struct sbx_mp *m, const char *boundary, const struct sbx_mp_callbacks *cb,
-                void *ud, const sbx_allocator *a) {
+int sbx_mp_init(struct sbx_mp *m, const char *boundary, const struct sbx_mp_callbacks *cb, void *ud,
+                const sbx_allocator *a) {
   memset(m, 0, sizeof *m);
   m->alloc = a;
   size_t n = boundary ? strlen(boundary) : 0;

@@ -63,15 +63,15 @@ struct sbx_mp {
   int tail;  /* how the bytes after a whole "\r\n--boundary" went */
   char *hdr; /* the header block being collected */
   size_t n_hdr, hdr_cap;
-  int hdr_end;               /* how much of the blank line's CRLF CRLF was seen */
-  unsigned long long hdr_at; /* body offset of the header block */
+  int hdr_end;                /* how much of the blank line's CRLF CRLF was seen */
+  unsigned long long hdr_at;  /* body offset of the header block */
   const sbx_allocator *alloc; /* for hdr */
 };
 
 /* 0, or SBX_EINVAL when the boundary is empty, over 70 characters or holds
  * control characters. cb is copied. */
-int sbx_mp_init(struct sbx_mp *m, const char *boundary, const struct sbx_mp_callbacks *cb,
-                void *ud, const sbx_allocator *a);
+int sbx_mp_init(struct sbx_mp *m, const char *boundary, const struct sbx_mp_callbacks *cb, void *ud,
+                const sbx_allocator *a);
 /* Feed the next bytes of the body. 0, a callback's stop value, or SBX_EPROTO
  * (SBX_ENOMEM) with a one-line reason naming the part and body offset in err
  * (errlen bytes, may be NULL/0). Errors and stops are final. */

@@ -11,7 +11,10 @@
 int sbx__info_view_meta(const sbx_allocator *a, struct sbx_info_view *v, const json_t *obj) {
   size_t n = json_is_object(obj) ? json_object_size(obj) : 0;
   if (!n) return 0;
-  if (!(v->meta = sbx__calloc(a, n, sizeof *v->meta))) return SBX_ENOMEM;
+  if (n <= SBX_INFO_INLINE_META)
+    v->meta = v->inline_meta;
+  else if (!(v->meta = sbx__calloc(a, n, sizeof *v->meta)))
+    return SBX_ENOMEM;
   const char *key;
   json_t *val;
   json_object_foreach((json_t *)obj, key, val) {
@@ -24,7 +27,7 @@ int sbx__info_view_meta(const sbx_allocator *a, struct sbx_info_view *v, const j
 }
 
 void sbx__info_view_free(const sbx_allocator *a, struct sbx_info_view *v) {
-  sbx__free(a, v->meta);
+  if (v->meta != v->inline_meta) sbx__free(a, v->meta);
   v->meta = NULL;
 }
 
@@ -46,9 +49,10 @@ void sbx__deliver_info(struct sbx_op *op, sbx_sandbox_cb cb, const json_t *doc,
   }
   sbx__info_view_free(a, &v);
   char msg[128];
-  sbx_error bad = rc == SBX_ENOMEM
-                      ? made_error(SBX_ENOMEM, msg, sizeof msg, who, "sandbox info: out of memory")
-                      : made_error(SBX_EPROTO, msg, sizeof msg, who, "malformed sandbox in the reply");
+  sbx_error bad =
+      rc == SBX_ENOMEM
+          ? made_error(SBX_ENOMEM, msg, sizeof msg, who, "sandbox info: out of memory")
+          : made_error(SBX_EPROTO, msg, sizeof msg, who, "malformed sandbox in the reply");
   cb(op->c, op->id, err ? err : &bad, NULL, op->ud);
 }
 

@@ -11,15 +11,20 @@
 
 struct sbx_op;
 
+#define SBX_INFO_INLINE_META 8
+
 struct sbx_info_view {
   sbx_sandbox_info info;
-  sbx_kv *meta; /* owned array; keys and values borrowed from the JSON */
+  sbx_kv *meta; /* inline_meta, or an owned array; keys and values borrowed
+                   from the JSON */
+  /* Most sandboxes carry a few labels: delivering one sandbox (a create's
+   * reply, when the server has already acted) then needs no memory. */
+  sbx_kv inline_meta[SBX_INFO_INLINE_META];
 };
 
 /* Fill v from one sandbox object: 0, SBX_ENOMEM, or SBX_EPROTO when it is
  * not one. What v owns is from a. */
-typedef int (*sbx_info_parse_fn)(const sbx_allocator *a, const json_t *o,
-                                 struct sbx_info_view *v);
+typedef int (*sbx_info_parse_fn)(const sbx_allocator *a, const json_t *o, struct sbx_info_view *v);
 
 /* v->info.metadata from a JSON object of strings (others skipped): 0 or
  * SBX_ENOMEM. */

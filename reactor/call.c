@@ -5,19 +5,22 @@
 
 #include "client.h"
 
-const char *const sbx__call_state_names[CALL_N_STATES] = {
-    "INIT", "WAIT_RATE", "RESOLVE", "REQUEST", "STREAMING", "RETRY_WAIT", "DONE", "POLL_WAIT"};
+const char *const sbx__call_state_names[CALL_N_STATES] = {"INIT",    "WAIT_RATE", "RESOLVE",
+                                                          "REQUEST", "STREAMING", "RETRY_WAIT",
+                                                          "DONE",    "POLL_WAIT", "UNDO"};
 
 #define B(s) (1u << (s))
 const uint32_t sbx__call_allowed[CALL_N_STATES] = {
     [CALL_INIT] = B(CALL_WAIT_RATE),
-    [CALL_WAIT_RATE] = B(CALL_RESOLVE) | B(CALL_REQUEST),
-    [CALL_RESOLVE] = B(CALL_WAIT_RATE) | B(CALL_RETRY_WAIT),
-    [CALL_REQUEST] = B(CALL_STREAMING) | B(CALL_RETRY_WAIT) | B(CALL_POLL_WAIT),
-    [CALL_STREAMING] = B(CALL_POLL_WAIT), /* a phased op goes on after its stream */
+    [CALL_WAIT_RATE] = B(CALL_RESOLVE) | B(CALL_REQUEST) | B(CALL_UNDO),
+    [CALL_RESOLVE] = B(CALL_WAIT_RATE) | B(CALL_RETRY_WAIT) | B(CALL_UNDO),
+    [CALL_REQUEST] = B(CALL_STREAMING) | B(CALL_RETRY_WAIT) | B(CALL_POLL_WAIT) | B(CALL_UNDO),
+    /* a phased op goes on after its stream */
+    [CALL_STREAMING] = B(CALL_POLL_WAIT) | B(CALL_UNDO),
     [CALL_RETRY_WAIT] = B(CALL_WAIT_RATE),
     [CALL_DONE] = 0,
     [CALL_POLL_WAIT] = B(CALL_WAIT_RATE),
+    [CALL_UNDO] = 0, /* only DONE */
 };
 #undef B
 
@@ -76,6 +79,36 @@ static int issue(struct sbx_call *k) {
   return 0;
 }
 
+/* The op has failed (op->err is set). When it ran out of memory after the
+ * server acted, undo that first (hooks->build_undo), else finish now. */
+static enum op_step_result finish_failed(struct sbx_call *k) {
+  struct sbx_op *op = &k->op;
+  if (k->undo_armed && !k->undoing && k->hooks->build_undo && op->err &&
+      op->err->status == SBX_ENOMEM) {
+    k->undoing = 1;
+    struct sbx_http_req r = {.method = "DELETE", .upload_fd = -1};
+    int st = k->hooks->build_undo(k, &r);
+    if (st == 0) {
+      if (!r.timeout_ms) r.timeout_ms = op->c->cfg.request_timeout_ms;
+      st = sbx__http_start(op, &r); /* frees r.headers when it fails */
+    } else {
+      curl_slist_free_all(r.headers);
+    }
+    if (st == 0) {
+      sbx__log(op->c, SBX_LOG_WARN, "call", op->id,
+               "op#%llu %s: out of memory after the server acted: undoing it",
+               (unsigned long long)op->id, op->kind->name);
+      op_set_state(op, CALL_UNDO);
+      return OP_WAIT;
+    }
+    sbx__log(op->c, SBX_LOG_ERROR, "call", op->id,
+             "op#%llu %s: out of memory after the server acted, and it cannot be undone",
+             (unsigned long long)op->id, op->kind->name);
+  }
+  op_set_state(op, CALL_DONE);
+  return OP_NEXT;
+}
+
 static enum op_step_result step_wait_rate(struct sbx_op *op) {
   struct sbx_call *k = call_of(op);
   op_take(op, OP_EV_TIMER | OP_EV_START);
@@ -85,10 +118,7 @@ static enum op_step_result step_wait_rate(struct sbx_op *op) {
     sbx__op_timer_start(op, wait);
     return OP_WAIT;
   }
-  if (issue(k) != 0) {
-    op_set_state(op, CALL_DONE);
-    return OP_NEXT;
-  }
+  if (issue(k) != 0) return finish_failed(k);
   op_set_state(op, k->phase);
   return OP_WAIT;
 }
@@ -123,8 +153,7 @@ static enum op_step_result fail_or_retry(struct sbx_call *k, struct sbx_errinfo 
   }
   if (!allowed) {
     sbx__op_fail_info(op, e);
-    op_set_state(op, CALL_DONE);
-    return OP_NEXT;
+    return finish_failed(k);
   }
   k->attempts++;
   sbx__log(op->c, SBX_LOG_INFO, "call", op->id, "op#%llu %s: retry %d in %ld ms after: %s",
@@ -166,10 +195,7 @@ static enum op_step_result finish_request(struct sbx_call *k) {
   int was_unsent = unsent(h);
   op->http = NULL;
   sbx__http_free(h);
-  if (op->err) {
-    op_set_state(op, CALL_DONE);
-    return OP_NEXT;
-  }
+  if (op->err) return finish_failed(k);
   if (st == CALL_POLL) {
     k->attempts = 0; /* each poll gets its own retries */
     sbx__op_timer_start(op, k->poll_ms > 0 ? k->poll_ms : 1);
@@ -187,7 +213,8 @@ static enum op_step_result step_request(struct sbx_op *op) {
     struct sbx_errinfo e;
     sbx_errinfo_clear(&e);
     sbx_errinfo_set(&e, SBX_ETIMEDOUT, "%s: no reply within %ld ms", op->kind->name,
-                    k->hooks->handshake_ms ? k->hooks->handshake_ms : op->c->cfg.request_timeout_ms);
+                    k->hooks->handshake_ms ? k->hooks->handshake_ms
+                                           : op->c->cfg.request_timeout_ms);
     e.retryable = 1;
     sbx__op_fail_info(op, &e);
     op_set_state(op, CALL_DONE);
@@ -215,10 +242,22 @@ static enum op_step_result step_poll_wait(struct sbx_op *op) {
   return OP_NEXT;
 }
 
+static enum op_step_result step_undo(struct sbx_op *op) {
+  if (!op_take(op, OP_EV_HTTP)) return OP_WAIT;
+  struct sbx_http *h = op->http;
+  sbx__log(op->c, h->status >= 200 && h->status < 300 ? SBX_LOG_INFO : SBX_LOG_ERROR, "call",
+           op->id, "op#%llu %s: undo request ended with HTTP %ld (%s)", (unsigned long long)op->id,
+           op->kind->name, h->status, curl_easy_strerror(h->result));
+  op->http = NULL;
+  sbx__http_free(h);
+  op_set_state(op, CALL_DONE);
+  return OP_NEXT;
+}
+
 static enum op_step_result step_done(struct sbx_op *op) {
   return OP_WAIT; /* the driver finishes the op */
 }
 
 const op_step_fn sbx__call_steps[CALL_N_STATES] = {step_init,    step_wait_rate, step_resolve,
                                                    step_request, step_streaming, step_retry_wait,
-                                                   step_done,    step_poll_wait};
+                                                   step_done,    step_poll_wait, step_undo};

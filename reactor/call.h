@@ -6,6 +6,7 @@
  *   a retryable failure in RESOLVE/REQUEST: -> RETRY_WAIT -> WAIT_RATE -> ...
  *   parse asks to poll (CALL_POLL): REQUEST -> POLL_WAIT -> WAIT_RATE -> REQUEST
  *   (also after a stream: STREAMING -> POLL_WAIT, for ops made of phases)
+ *   out of memory after the server acted (k->undo_armed): -> UNDO -> DONE
  *
  * A resolve repeats while needs_resolve still says so (at most 3 times): a
  * lookup may take two requests.
@@ -29,6 +30,7 @@ enum call_state {
   CALL_RETRY_WAIT,
   CALL_DONE,
   CALL_POLL_WAIT, /* parse asked for the request again after k->poll_ms */
+  CALL_UNDO,      /* failed for want of memory: undoing what the server did */
   CALL_N_STATES
 };
 
@@ -65,6 +67,13 @@ struct call_hooks {
    * only this call waits out its Retry-After; else every call of the class
    * does (an account's rate limit on the control plane). */
   unsigned scoped_429 : 1;
+  /* Calls with a remote effect (a create): the request that undoes it,
+   * e.g. DELETE the sandbox just made. Sent when the op fails with
+   * SBX_ENOMEM after parse set k->undo_armed (the server acted and the
+   * caller would never learn of it): the op then completes with that
+   * error once the undo request ends, whatever its result. 0: send r;
+   * non-zero: nothing can be undone. NULL: never. */
+  int (*build_undo)(struct sbx_call *k, struct sbx_http_req *r);
 };
 
 struct sbx_call {
@@ -75,6 +84,8 @@ struct sbx_call {
   int resolves;
   long poll_ms; /* set by parse with CALL_POLL */
   unsigned streaming_call : 1;
+  unsigned undo_armed : 1; /* parse: the server acted (see build_undo) */
+  unsigned undoing : 1;
 };
 
 extern const char *const sbx__call_state_names[CALL_N_STATES];

@@ -371,6 +371,10 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   h->retry_after_ms = -1;
   h->rl_reset_ms = -1;
   h->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
+  if (r->reserve_body && !r->sink) {
+    sbx__buf_reserve(sbx__alloc(c), &h->body, r->reserve_body + 1);
+    if (!h->body.data) goto nomem;
+  }
   h->sink = r->sink;
   h->small_buf = r->sink && !r->bulk;
   h->upgrade = r->upgrade && r->sink;
@@ -414,6 +418,7 @@ nomem:
   r->headers = NULL;
   if (h) {
     if (h->easy) curl_easy_cleanup(h->easy);
+    sbx__buf_free(sbx__alloc(c), &h->body);
     sbx__free(sbx__alloc(c), h);
   }
   return SBX_ENOMEM;

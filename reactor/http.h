@@ -44,7 +44,11 @@ struct sbx_http_req {
   uint64_t upload_size;
   const char *prefix, *suffix;
   size_t prefix_len, suffix_len;
-  size_t max_body;       /* cap on a buffered reply body */
+  size_t max_body; /* cap on a buffered reply body */
+  /* Room for a buffered reply allocated before the request is sent: a
+   * create's reply then needs no memory once the server has acted (see
+   * call_hooks.build_undo). 0: allocated as bytes arrive. */
+  size_t reserve_body;
   sbx_http_sink_fn sink; /* for 2xx replies: stream instead of buffering */
   /* With a sink: the request asks for a protocol upgrade (the caller adds
    * the headers). It goes over HTTP/1.1 on a connection of its own; a 101
@@ -74,7 +78,7 @@ struct sbx_http {
   unsigned streaming : 1; /* body goes to the sink */
   unsigned sink_aborted : 1;
   unsigned too_big : 1;
-  unsigned nomem : 1; /* an allocation failed inside a curl callback */
+  unsigned nomem : 1;     /* an allocation failed inside a curl callback */
   unsigned upgrade : 1;   /* see sbx_http_req.upgrade */
   unsigned small_buf : 1; /* a 1 KiB receive buffer: pooled apart */
   char ws_accept[64];     /* Sec-WebSocket-Accept of an upgrade reply */
@@ -121,8 +125,7 @@ void sbx__http_done(struct sbx_http *h, CURLcode result);
 int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_errinfo *e);
 
 /* 0, -1 when over cap, SBX_ENOMEM when out of memory. */
-int sbx__buf_append(const sbx_allocator *a, struct sbx_buf *b, const void *p, size_t n,
-                    size_t cap);
+int sbx__buf_append(const sbx_allocator *a, struct sbx_buf *b, const void *p, size_t n, size_t cap);
 /* Room for n bytes (terminator included) in one allocation; best effort. */
 void sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n);
 void sbx__buf_free(const sbx_allocator *a, struct sbx_buf *b);

@@ -61,9 +61,9 @@ struct sbx_op {
   struct sbx_op *tbl_next;
   const struct sbx_errinfo *err; /* allocated when the op fails, or
                                    &sbx__errinfo_nomem when that failed */
-  struct sbx_http *http;     /* the current transfer, if any */
-  struct sbx_timer timer;    /* rate and retry waits */
-  struct sbx_timer deadline; /* optional whole-op deadline */
+  struct sbx_http *http;         /* the current transfer, if any */
+  struct sbx_timer timer;        /* rate and retry waits */
+  struct sbx_timer deadline;     /* optional whole-op deadline */
 };
 
 /* Allocate size bytes (>= sizeof(struct sbx_op), op first), register the op

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct fuzz_chunks ch;
   fuzz_chunks_init(&ch, data, size);
   struct sbx_connect_decoder d;
-  sbx_connect_decoder_init(&d, 1u << 16);
+  sbx_connect_decoder_init(&d, 1u << 16, NULL);
   struct seen s = {0, 0};
   struct sbx_errinfo e;
   sbx_errinfo_clear(&e);

@@ -63,7 +63,7 @@ static const struct sbx_mp_callbacks mp_cbs = {part_begin, part_data, part_end};
 static int run_mp(const char *boundary, struct fuzz_chunks *ch, const char *body, size_t n,
                   struct log *l) {
   struct sbx_mp m;
-  if (sbx_mp_init(&m, boundary, &mp_cbs, l) != 0) abort(); /* sbx_mp_boundary vetted it */
+  if (sbx_mp_init(&m, boundary, &mp_cbs, l, NULL) != 0) abort(); /* sbx_mp_boundary vetted it */
   char err[200];
   int rc = 0;
   if (ch) {
@@ -109,7 +109,7 @@ static void run_bulk(const char *ct, struct fuzz_chunks *ch) {
   struct sbx_dtb d;
   struct sbx_errinfo e;
   sbx_errinfo_clear(&e);
-  if (sbx_dtb_init(&d, ct, paths, NPATHS, "sb-1", &dtb_cbs, &b, &e) != 0) return;
+  if (sbx_dtb_init(&d, ct, paths, NPATHS, "sb-1", &dtb_cbs, &b, NULL, &e) != 0) return;
   int rc = 0;
   const char *piece;
   size_t k;

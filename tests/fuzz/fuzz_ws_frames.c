@@ -35,7 +35,7 @@ struct run {
 };
 
 static void run(struct fuzz_chunks *ch, const char *all, size_t n, struct run *r) {
-  struct sbx_ws_reader *w = sbx_ws_reader_new();
+  struct sbx_ws_reader *w = sbx_ws_reader_new(NULL);
   if (!w) abort();
   char err[200] = "";
   r->rc = 0;

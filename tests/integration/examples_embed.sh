@@ -3,7 +3,8 @@
 # provider over TLS + HTTP/2, real exec) and on the local provider:
 # examples/embed_poll.c (a plain poll() loop), examples/embed_libev.c (the
 # host's own libev loop and timer beside sbx) and examples/python_ctypes.py
-# (asyncio + ctypes, 100 sandboxes), each exiting 0 only when every job
+# (asyncio + ctypes, 100 sandboxes), examples/alloc_budget.c (a memory
+# budget per client through cfg.allocator), each exiting 0 only when every job
 # succeeded; afterwards the emulator holds no live sandbox.
 # The python example loads libsbx.so into python3: a sanitized libsbx.so
 # needs the sanitizer runtimes it links preloaded into the interpreter, and
@@ -19,7 +20,8 @@ cd "$top" || exit 2
 EMU_BIN=$top/$B/sbx-emu
 EX=$top/$B/examples
 CERTS=$top/$B/certs
-need examples_embed "$EMU_BIN" "$EX/embed_poll" "$EX/embed_libev" "$top/$B/libsbx.so" \
+need examples_embed "$EMU_BIN" "$EX/embed_poll" "$EX/embed_libev" "$EX/alloc_budget" \
+  "$top/$B/libsbx.so" \
   "$CERTS/ca.pem"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sbx-ex-embed.XXXXXX") || exit 1
@@ -58,6 +60,13 @@ check embed_libev.e2b $rc
 [ "$(count_lines "$T/out" '^\[[0-2]\] slept$')" -eq 3 ]
 check embed_libev.e2b_output $?
 
+# A per-client allocator: the budget pass must meet SBX_ENOMEM, and both
+# clients give every byte back (the example checks; its kills are retried).
+run alloc_budget 60 "$EX/alloc_budget" 4
+check alloc_budget.e2b $rc
+grep -q '^no budget: 4 of 4 sandboxes ok; .* 0 left after free$' "$T/out"
+check alloc_budget.e2b_output $?
+
 # the sanitizer runtimes libsbx.so links, if any: "" for a plain build
 runtimes=$(ldd "$top/$B/libsbx.so" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }')
 if ldd "$top/$B/libsbx.so" 2>/dev/null | grep -q 'libasan.*not found'; then
@@ -89,5 +98,7 @@ run embed_poll_local 60 "$EX/embed_poll" 3
 check embed_poll.local $rc
 run embed_libev_local 60 "$EX/embed_libev" 2
 check embed_libev.local $rc
+run alloc_budget_local 60 "$EX/alloc_budget" 3
+check alloc_budget.local $rc
 
 finish examples_embed

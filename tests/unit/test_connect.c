@@ -109,7 +109,7 @@ static void test_whole_stream_no_copy(void) {
   struct sbx_connect_decoder d;
   struct sbx_errinfo err;
   struct rec r = {0};
-  sbx_connect_decoder_init(&d, 1024);
+  sbx_connect_decoder_init(&d, 1024, NULL);
   CHECK_EQ_INT(feed(&d, &r, buf, n, &err), 0);
   check_msgs(&r, msgs, 5);
   for (int i = 0; i < r.n; i++)
@@ -128,7 +128,7 @@ static void test_split_once_every_position(void) {
     struct sbx_connect_decoder d;
     struct sbx_errinfo err;
     struct rec r = {0};
-    sbx_connect_decoder_init(&d, 1024);
+    sbx_connect_decoder_init(&d, 1024, NULL);
     /* Separate heap chunks so ASan catches a read past either one. */
     char *a = malloc(i + 1), *b = malloc(n - i + 1);
     REQUIRE(a && b);
@@ -154,7 +154,7 @@ static void test_split_twice_every_pair(void) {
       struct sbx_connect_decoder d;
       struct sbx_errinfo err;
       struct rec r = {0};
-      sbx_connect_decoder_init(&d, 1024);
+      sbx_connect_decoder_init(&d, 1024, NULL);
       CHECK_EQ_INT(feed(&d, &r, buf, i, &err), 0);
       CHECK_EQ_INT(feed(&d, &r, buf + i, j - i, &err), 0);
       CHECK_EQ_INT(feed(&d, &r, buf + j, n - j, &err), 0);
@@ -173,7 +173,7 @@ static void test_byte_by_byte(void) {
   struct sbx_connect_decoder d;
   struct sbx_errinfo err;
   struct rec r = {0};
-  sbx_connect_decoder_init(&d, 1024);
+  sbx_connect_decoder_init(&d, 1024, NULL);
   for (size_t i = 0; i < n; i++) {
     char *one = malloc(1);
     REQUIRE(one);
@@ -200,7 +200,7 @@ static void test_copy_only_when_split(void) {
   struct sbx_connect_decoder d;
   struct sbx_errinfo err;
   struct rec r = {0};
-  sbx_connect_decoder_init(&d, 1024);
+  sbx_connect_decoder_init(&d, 1024, NULL);
   CHECK_EQ_INT(feed(&d, &r, buf, cut, &err), 0);
   CHECK_EQ_INT(r.n, 2);
   CHECK(r.in_chunk[0]);
@@ -223,7 +223,7 @@ static void test_buffer_grows_to_cap(void) {
   struct sbx_connect_decoder d;
   struct sbx_errinfo err;
   struct rec r = {0};
-  sbx_connect_decoder_init(&d, 5000);
+  sbx_connect_decoder_init(&d, 5000, NULL);
   char *env = malloc(5005);
   REQUIRE(env);
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
@@ -248,7 +248,7 @@ static void test_oversize(void) {
   struct sbx_errinfo err;
   struct rec r = {0};
   /* Exactly at the cap is fine. */
-  sbx_connect_decoder_init(&d, 16);
+  sbx_connect_decoder_init(&d, 16, NULL);
   put_env(buf, &n, 0, "0123456789abcdef", 16);
   CHECK_EQ_INT(feed(&d, &r, buf, n, &err), 0);
   CHECK_EQ_INT(r.n, 1);
@@ -271,7 +271,7 @@ static void test_oversize(void) {
   CHECK_EQ_INT(sbx_connect_decoder_finish(&d, &err), SBX_EPROTO);
   sbx_connect_decoder_free(&d);
   /* A 4 GiB length does not allocate either. */
-  sbx_connect_decoder_init(&d, 1 << 20);
+  sbx_connect_decoder_init(&d, 1 << 20, NULL);
   sbx_connect_encode_prefix(0, 0xffffffffu, pre);
   CHECK_EQ_INT(feed(&d, &r, (const char *)pre, 5, &err), SBX_ETOOBIG);
   CHECK(strstr(err.message, "4294967295") != NULL);
@@ -287,7 +287,7 @@ static void test_compressed_and_unknown_flags(void) {
     struct sbx_connect_decoder d;
     struct sbx_errinfo err;
     struct rec r = {0};
-    sbx_connect_decoder_init(&d, 1024);
+    sbx_connect_decoder_init(&d, 1024, NULL);
     put_env(buf, &n, bad[k], "{}", 2);
     CHECK_EQ_INT(feed(&d, &r, buf, n, &err), SBX_EPROTO);
     CHECK_EQ_INT(err.status, SBX_EPROTO);
@@ -314,7 +314,7 @@ static void test_garbage_stays_failed(void) {
     struct sbx_connect_decoder d;
     struct sbx_errinfo err;
     struct rec r = {0};
-    sbx_connect_decoder_init(&d, 1 << 16);
+    sbx_connect_decoder_init(&d, 1 << 16, NULL);
     CHECK_EQ_INT(feed(&d, &r, junk, sizeof junk, &err), SBX_EPROTO);
     CHECK_EQ_INT(r.n, 0);
     /* A valid stream afterwards does not revive it. */
@@ -342,7 +342,7 @@ static void test_data_after_end_stream(void) {
       struct sbx_connect_decoder d;
       struct sbx_errinfo err;
       struct rec r = {0};
-      sbx_connect_decoder_init(&d, 1024);
+      sbx_connect_decoder_init(&d, 1024, NULL);
       int rc;
       if (same) {
         rc = feed(&d, &r, buf, end_len + tails[k], &err);
@@ -376,7 +376,7 @@ static void test_truncated_every_position(void) {
     struct sbx_connect_decoder d;
     struct sbx_errinfo err;
     struct rec r = {0};
-    sbx_connect_decoder_init(&d, 1024);
+    sbx_connect_decoder_init(&d, 1024, NULL);
     CHECK_EQ_INT(feed(&d, &r, buf, cut, &err), 0);
     sbx_errinfo_clear(&err);
     CHECK_EQ_INT(sbx_connect_decoder_finish(&d, &err), SBX_EPROTO);
@@ -402,7 +402,7 @@ static void test_truncated_every_position(void) {
 static void test_empty_body(void) {
   struct sbx_connect_decoder d;
   struct sbx_errinfo err;
-  sbx_connect_decoder_init(&d, 1024);
+  sbx_connect_decoder_init(&d, 1024, NULL);
   CHECK_EQ_INT(sbx_connect_decoder_feed(&d, NULL, 0, NULL, NULL, &err), 0);
   CHECK_EQ_INT(sbx_connect_decoder_finish(&d, &err), SBX_EPROTO);
   CHECK_EQ_STR(err.message, "stream ended without end-stream envelope");
@@ -421,7 +421,7 @@ static void test_stop_value(void) {
       struct rec r = {0};
       r.stop_at = stop;
       r.stop_value = 42 + stop;
-      sbx_connect_decoder_init(&d, 1024);
+      sbx_connect_decoder_init(&d, 1024, NULL);
       int rc = 0;
       if (bytewise) {
         for (size_t i = 0; i < n && rc == 0; i++)
@@ -446,7 +446,7 @@ static void test_stop_value(void) {
   struct rec r = {0};
   r.stop_at = 1;
   r.stop_value = SBX_ECANCELED;
-  sbx_connect_decoder_init(&d, 1024);
+  sbx_connect_decoder_init(&d, 1024, NULL);
   CHECK_EQ_INT(feed(&d, &r, buf, n, &err), SBX_ECANCELED);
   sbx_connect_decoder_free(&d);
   rec_free(&r);

@@ -90,7 +90,7 @@ static void parse_cut(struct result *r, const char *ctype, const char *const *pa
   struct sbx_dtb d;
   struct sbx_errinfo e;
   sbx_errinfo_clear(&e);
-  r->rc = sbx_dtb_init(&d, ctype, paths, n, "sb1", &cbs, &r->log, &e);
+  r->rc = sbx_dtb_init(&d, ctype, paths, n, "sb1", &cbs, &r->log, NULL, &e);
   size_t at = 0;
   for (size_t i = 0; i <= ncuts && !r->rc; i++) {
     size_t end = i < ncuts ? cuts[i] : len;

@@ -109,19 +109,19 @@ static void test_loadb(void) {
 static void test_dump(void) {
   json_t *o = load("{ \"b\" : [1, 2, {\"c\": \"d\"}],  \"a\": \"\\n\" }");
   size_t len = 0;
-  char *s = sbx_json_dump(o, &len);
+  char *s = sbx_json_dump(NULL, o, &len);
   REQUIRE(s);
   CHECK_EQ_STR(s, "{\"b\":[1,2,{\"c\":\"d\"}],\"a\":\"\\n\"}");
   CHECK_EQ_INT(len, strlen(s));
   free(s);
   json_decref(o);
   json_t *str = json_string("x");
-  s = sbx_json_dump(str, NULL);
+  s = sbx_json_dump(NULL, str, NULL);
   CHECK_EQ_STR(s, "\"x\"");
   free(s);
   json_decref(str);
   len = 5;
-  CHECK(sbx_json_dump(NULL, &len) == NULL);
+  CHECK(sbx_json_dump(NULL, NULL, &len) == NULL);
   CHECK_EQ_INT(len, 0);
 }
 

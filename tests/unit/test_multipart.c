@@ -71,7 +71,7 @@ static void parse_cut(struct result *r, const char *boundary, const char *body, 
   free(r->log.buf);
   memset(r, 0, sizeof *r);
   struct sbx_mp m;
-  REQUIRE(sbx_mp_init(&m, boundary, &cbs, &r->log) == 0);
+  REQUIRE(sbx_mp_init(&m, boundary, &cbs, &r->log, NULL) == 0);
   size_t at = 0;
   for (size_t i = 0; i <= ncuts && !r->rc; i++) {
     size_t end = i < ncuts ? cuts[i] : len;
@@ -431,7 +431,7 @@ static void stop_values(void) {
     struct log l = {0};
     l.stop_kind = kind;
     l.stop_rc = 40 + kind;
-    REQUIRE(sbx_mp_init(&m, B, &cbs, &l) == 0);
+    REQUIRE(sbx_mp_init(&m, B, &cbs, &l, NULL) == 0);
     char err[200] = "";
     CHECK_EQ_INT(sbx_mp_feed(&m, b, len, err, sizeof err), 40 + kind);
     /* final: later feeds and finish say so */
@@ -465,7 +465,7 @@ static void streaming(void) {
   n += (size_t)sprintf(in + n, "\r\n--" B "--");
   struct sbx_mp m;
   struct log l = {0};
-  REQUIRE(sbx_mp_init(&m, B, &cbs, &l) == 0);
+  REQUIRE(sbx_mp_init(&m, B, &cbs, &l, NULL) == 0);
   size_t max_lag = 0;
   for (size_t at = 0; at < n; at += 5) {
     size_t k = n - at < 5 ? n - at : 5;
@@ -485,18 +485,18 @@ static void streaming(void) {
 
 static void init_checks(void) {
   struct sbx_mp m;
-  CHECK_EQ_INT(sbx_mp_init(&m, "", &cbs, NULL), SBX_EINVAL);
-  CHECK_EQ_INT(sbx_mp_init(&m, NULL, &cbs, NULL), SBX_EINVAL);
-  CHECK_EQ_INT(sbx_mp_init(&m, "a\rb", &cbs, NULL), SBX_EINVAL);
+  CHECK_EQ_INT(sbx_mp_init(&m, "", &cbs, NULL, NULL), SBX_EINVAL);
+  CHECK_EQ_INT(sbx_mp_init(&m, NULL, &cbs, NULL, NULL), SBX_EINVAL);
+  CHECK_EQ_INT(sbx_mp_init(&m, "a\rb", &cbs, NULL, NULL), SBX_EINVAL);
   char b71[72];
   memset(b71, 'q', 71);
   b71[71] = 0;
-  CHECK_EQ_INT(sbx_mp_init(&m, b71, &cbs, NULL), SBX_EINVAL);
+  CHECK_EQ_INT(sbx_mp_init(&m, b71, &cbs, NULL, NULL), SBX_EINVAL);
   b71[70] = 0;
-  CHECK_EQ_INT(sbx_mp_init(&m, b71, &cbs, NULL), 0);
+  CHECK_EQ_INT(sbx_mp_init(&m, b71, &cbs, NULL, NULL), 0);
   sbx_mp_release(&m);
   /* no callbacks at all, and finish twice */
-  CHECK_EQ_INT(sbx_mp_init(&m, "X", NULL, NULL), 0);
+  CHECK_EQ_INT(sbx_mp_init(&m, "X", NULL, NULL, NULL), 0);
   static const char in[] = "--X\r\nA: b\r\n\r\ndata\r\n--X--\r\n";
   CHECK_EQ_INT(sbx_mp_feed(&m, in, sizeof in - 1, NULL, 0), 0);
   CHECK_EQ_INT(sbx_mp_finish(&m, NULL, 0), 0);

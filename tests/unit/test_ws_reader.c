@@ -102,7 +102,7 @@ struct run {
 
 static void feed_cut(struct run *o, struct sink *s, const unsigned char *in, size_t len,
                      const size_t *cuts, size_t ncuts) {
-  struct sbx_ws_reader *r = sbx_ws_reader_new();
+  struct sbx_ws_reader *r = sbx_ws_reader_new(NULL);
   REQUIRE(r);
   memset(o, 0, sizeof *o);
   o->closed_feed = -1;
@@ -181,7 +181,7 @@ static void empty_frames(void) {
   /* an empty feed is no event at all */
   struct sink s;
   sink_init(&s, 1);
-  struct sbx_ws_reader *r = sbx_ws_reader_new();
+  struct sbx_ws_reader *r = sbx_ws_reader_new(NULL);
   REQUIRE(r);
   CHECK_EQ_INT(sbx_ws_reader_feed(r, NULL, 0, on_data, &s, NULL, 0), 0);
   CHECK_EQ_INT(sbx_ws_reader_mid_frame(r), 0);
@@ -503,7 +503,7 @@ static void after_close(void) {
   n += 5;
   struct sink s;
   sink_init(&s, 64);
-  struct sbx_ws_reader *r = sbx_ws_reader_new();
+  struct sbx_ws_reader *r = sbx_ws_reader_new(NULL);
   REQUIRE(r);
   char err[128];
   CHECK_EQ_INT(sbx_ws_reader_feed(r, (const char *)b, n, on_data, &s, err, sizeof err),
@@ -529,7 +529,7 @@ static void stop_value(void) {
   sink_init(&s, 64);
   s.stop_at = 2;
   s.stop_with = 42;
-  struct sbx_ws_reader *r = sbx_ws_reader_new();
+  struct sbx_ws_reader *r = sbx_ws_reader_new(NULL);
   REQUIRE(r);
   char err[128];
   CHECK_EQ_INT(sbx_ws_reader_feed(r, (const char *)b, n, on_data, &s, err, sizeof err), 42);
@@ -545,7 +545,7 @@ static void stop_value(void) {
   s.n = s.pieces = 0;
   s.stop_at = 1;
   s.stop_with = SBX_ECANCELED;
-  r = sbx_ws_reader_new();
+  r = sbx_ws_reader_new(NULL);
   REQUIRE(r);
   CHECK_EQ_INT(sbx_ws_reader_feed(r, (const char *)b, n, on_data, &s, NULL, 0), SBX_ECANCELED);
   sbx_ws_reader_free(r);
@@ -558,7 +558,7 @@ static void errors_are_final(void) {
   size_t n = put_frame(b, 1, 0, 1, "ok", 2, NULL);
   struct sink s;
   sink_init(&s, 16);
-  struct sbx_ws_reader *r = sbx_ws_reader_new();
+  struct sbx_ws_reader *r = sbx_ws_reader_new(NULL);
   REQUIRE(r);
   char err[128];
   CHECK_EQ_INT(sbx_ws_reader_feed(r, (const char *)bad, 2, on_data, &s, err, sizeof err),
