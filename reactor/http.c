@@ -456,6 +456,7 @@ void sbx__http_free(struct sbx_http *h) {
 
 static void detach(struct sbx_client *c, struct sbx_http *h) {
   if (h->waiting) unlink_waiting(c, h);
+  if (h->oom_listed) sbx__bridge_forget(c, h);
   if (!h->added) return;
   /* curl 7.88 only queues the RST_STREAM of an h2 stream removed mid-way:
    * it goes out with the connection's next frame. When no other stream

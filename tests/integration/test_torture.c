@@ -21,7 +21,9 @@
  *
  * One case per provider: local, e2b (h2 over TLS and HTTP/1.1), daytona.
  * SBX_TORTURE_STEP=k tries every k-th N (default 1); an argument picks
- * cases by name as in every test here. */
+ * cases by name as in every test here. To debug one N: SBX_TORTURE_ONLY=N,
+ * with SBX_FAILMALLOC_TRACE=1 for a backtrace of the failing call (or a
+ * breakpoint in gdb on fm_should_fail when fm->calls == N). */
 #include <stdarg.h>
 
 #include "../unit/failmalloc.h"
@@ -251,6 +253,12 @@ static void torture(const char *name, const char *provider, int tls) {
   CHECK(run_one(&t, 0, 0, &calls, &failed, &orphaned));
   REQUIRE(calls > 0);
   long base = calls, step = torture_step(), runs = 0, bad_runs = 0;
+  const char *only = getenv("SBX_TORTURE_ONLY"); /* debugging: this N alone, failing once */
+  if (only) {
+    CHECK(run_one(&t, atol(only), 0, &calls, &failed, &orphaned));
+    target_close(&t);
+    return;
+  }
   for (int persistent = 0; persistent <= 1; persistent++) {
     /* The count varies a little from run to run (how replies are cut): go
      * on until three runs in a row no longer reach n. */
