@@ -20,22 +20,23 @@ static void dt_destroy(struct sbx_client *c) {
   for (size_t i = 0; i < DT_BUCKETS; i++)
     while (s->tb[i])
       dt_toolbox_drop(s, s->tb[i]->id);
-  free(s->token);
-  free(s->org_id);
-  free(s->target);
-  free(s->api_url);
-  free(s->api_host);
+  sbx__free(s->a, s->token);
+  sbx__free(s->a, s->org_id);
+  sbx__free(s->a, s->target);
+  sbx__free(s->a, s->api_url);
+  sbx__free(s->a, s->api_host);
   if (s->hdr_json) s->hdr_json->next = NULL; /* its tail is hdr_auth */
   curl_slist_free_all(s->hdr_json);
   curl_slist_free_all(s->hdr_auth);
-  free(s);
+  sbx__free(s->a, s);
   c->prov_state = NULL;
 }
 
-static int init_fail(struct sbx_client *c, char *errbuf, size_t errlen, const char *msg) {
+/* A config problem (SBX_EINVAL, msg in errbuf) or SBX_ENOMEM (msg NULL). */
+static int init_fail(struct sbx_client *c, char *errbuf, size_t errlen, int st, const char *msg) {
   if (errbuf && errlen && msg) snprintf(errbuf, errlen, "%s", msg);
   dt_destroy(c);
-  return -1;
+  return st;
 }
 
 static struct curl_slist *auth_headers(struct dt_state *s) {
@@ -57,8 +58,9 @@ static int shared_headers(struct dt_state *s) {
 
 /* Credentials as the official SDK: an API key, or a JWT with an org id. */
 static int dt_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, size_t errlen) {
-  struct dt_state *s = calloc(1, sizeof *s);
-  if (!s) return -1;
+  struct dt_state *s = SBX_NEW(sbx__alloc(c), struct dt_state);
+  if (!s) return SBX_ENOMEM;
+  s->a = sbx__alloc(c);
   c->prov_state = s;
   const char *key = sbx__pick(cfg->api_key, cfg->use_env, "DAYTONA_API_KEY");
   const char *jwt = key ? NULL : sbx__pick(NULL, cfg->use_env, "DAYTONA_JWT_TOKEN");
@@ -66,26 +68,26 @@ static int dt_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, si
   const char *api = sbx__pick(cfg->api_url, cfg->use_env, "DAYTONA_API_URL");
   const char *target = sbx__pick(cfg->target, cfg->use_env, "DAYTONA_TARGET");
   if (!key && !jwt)
-    return init_fail(c, errbuf, errlen,
+    return init_fail(c, errbuf, errlen, SBX_EINVAL,
                      "daytona: no credentials: set DAYTONA_API_KEY (or sbx_config.api_key), "
                      "or DAYTONA_JWT_TOKEN with DAYTONA_ORGANIZATION_ID");
   if (jwt && !org)
-    return init_fail(c, errbuf, errlen,
+    return init_fail(c, errbuf, errlen, SBX_EINVAL,
                      "daytona: DAYTONA_JWT_TOKEN needs DAYTONA_ORGANIZATION_ID "
                      "(or sbx_config.organization_id)");
-  s->token = strdup(key ? key : jwt);
-  s->org_id = org ? strdup(org) : NULL;
-  s->target = target ? strdup(target) : NULL;
-  s->api_url = sbx__strip_slash(api ? api : DT_DEFAULT_API_URL);
-  s->api_host = s->api_url ? sbx__origin_of(s->api_url) : NULL;
+  s->token = sbx__strdup(s->a, key ? key : jwt);
+  s->org_id = org ? sbx__strdup(s->a, org) : NULL;
+  s->target = target ? sbx__strdup(s->a, target) : NULL;
+  s->api_url = sbx__strip_slash(s->a, api ? api : DT_DEFAULT_API_URL);
+  s->api_host = s->api_url ? sbx__origin_of(s->a, s->api_url) : NULL;
   if (!s->token || (org && !s->org_id) || (target && !s->target) || !s->api_host ||
       shared_headers(s) != 0)
-    return init_fail(c, errbuf, errlen, NULL);
+    return init_fail(c, errbuf, errlen, SBX_ENOMEM, NULL);
   if (strncmp(s->api_url, "http://", 7) != 0 && strncmp(s->api_url, "https://", 8) != 0) {
     if (errbuf && errlen)
       snprintf(errbuf, errlen, "daytona: API URL '%s' must start with http:// or https://",
                s->api_url);
-    return init_fail(c, NULL, 0, NULL);
+    return init_fail(c, NULL, 0, SBX_EINVAL, NULL);
   }
   return 0;
 }
@@ -131,18 +133,25 @@ const struct dt_toolbox *dt_toolbox_find(struct dt_state *s, const char *id) {
   return NULL;
 }
 
+static void toolbox_free(const sbx_allocator *a, struct dt_toolbox *t) {
+  sbx__free(a, t->id);
+  sbx__free(a, t->base);
+  sbx__free(a, t->host);
+  sbx__free(a, t);
+}
+
 int dt_toolbox_put(struct dt_state *s, const char *id, const char *proxy_url) {
   if (!proxy_url || !*proxy_url) return 0;
   dt_toolbox_drop(s, id);
-  struct dt_toolbox *t = calloc(1, sizeof *t);
-  char *base = sbx__strip_slash(proxy_url);
-  if (t && base && asprintf(&t->base, "%s/%s", base, id) < 0) t->base = NULL;
-  free(base);
-  if (t) t->id = strdup(id);
-  if (t && t->base) t->host = sbx__origin_of(t->base);
-  if (!t || !t->id || !t->base || !t->host) {
-    if (t) free(t->id), free(t->base), free(t->host);
-    free(t);
+  struct dt_toolbox *t = SBX_NEW(s->a, struct dt_toolbox);
+  if (!t) return SBX_ENOMEM;
+  char *base = sbx__strip_slash(s->a, proxy_url);
+  if (base) t->base = sbx__asprintf(s->a, "%s/%s", base, id);
+  sbx__free(s->a, base);
+  t->id = sbx__strdup(s->a, id);
+  if (t->base) t->host = sbx__origin_of(s->a, t->base);
+  if (!t->id || !t->base || !t->host) {
+    toolbox_free(s->a, t);
     return SBX_ENOMEM;
   }
   size_t b = hash_id(id);
@@ -158,16 +167,13 @@ void dt_toolbox_drop(struct dt_state *s, const char *id) {
   if (!*pp) return;
   struct dt_toolbox *t = *pp;
   *pp = t->next;
-  free(t->id);
-  free(t->base);
-  free(t->host);
-  free(t);
+  toolbox_free(s->a, t);
 }
 
-void dt_toolbox_learn(struct dt_state *s, const json_t *dto) {
+int dt_toolbox_learn(struct dt_state *s, const json_t *dto) {
   const char *id = sbx_json_str(dto, "id");
   const char *url = sbx_json_str(dto, "toolboxProxyUrl");
-  if (id && url && *url && dt_valid_id(id)) dt_toolbox_put(s, id, url);
+  return id && url && *url && dt_valid_id(id) ? dt_toolbox_put(s, id, url) : 0;
 }
 
 int dt_valid_id(const char *id) {
@@ -197,10 +203,7 @@ int dt_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, con
   va_start(ap, fmt);
   vsnprintf(path, sizeof path, fmt, ap);
   va_end(ap);
-  if (asprintf(url_out, "%s%s", s->api_url, path) < 0) {
-    *url_out = NULL;
-    return SBX_ENOMEM;
-  }
+  if (!(*url_out = sbx__asprintf(s->a, "%s%s", s->api_url, path))) return SBX_ENOMEM;
   r->method = method;
   r->url = *url_out;
   r->host = s->api_host;
@@ -214,10 +217,7 @@ int dt_toolbox_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out,
   struct dt_state *s = dt_of(c);
   const struct dt_toolbox *t = dt_toolbox_find(s, id);
   if (!t) return SBX_ENOTFOUND;
-  if (asprintf(url_out, "%s%s", t->base, path_and_query) < 0) {
-    *url_out = NULL;
-    return SBX_ENOMEM;
-  }
+  if (!(*url_out = sbx__asprintf(s->a, "%s%s", t->base, path_and_query))) return SBX_ENOMEM;
   r->method = method;
   r->url = *url_out;
   r->host = t->host;
@@ -263,7 +263,7 @@ int dt_tb_needs_resolve(struct sbx_call *k) {
 
 int dt_tb_build_resolve(struct sbx_call *k, struct sbx_http_req *r) {
   struct dt_tb_op *t = tb_op(k);
-  free(t->url);
+  sbx__free(sbx__alloc(k->op.c), t->url);
   t->url = NULL;
   if (t->asked_proxy) /* the DTO had no toolboxProxyUrl */
     return dt_api_req(k->op.c, r, &t->url, "GET", NULL, "/sandbox/%s/toolbox-proxy-url", t->id);
@@ -287,9 +287,10 @@ int dt_tb_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_errin
                       state);
       st = SBX_ECONFLICT;
     } else {
-      dt_toolbox_learn(dt_of(k->op.c), doc);
+      st = dt_toolbox_learn(dt_of(k->op.c), doc);
     }
   }
+  if (st == SBX_ENOMEM) sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
   if (!st && !t->asked_proxy && dt_tb_needs_resolve(k))
     t->asked_proxy = 1;
   else if (!st && dt_tb_needs_resolve(k)) {

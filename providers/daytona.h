@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "../protocol/strbuf.h"
 #include "../reactor/call.h"
 #include "../reactor/client.h"
 #include "info_view.h"
@@ -37,7 +38,8 @@ struct dt_toolbox {
 };
 
 struct dt_state {
-  char *token; /* API key or JWT: never logged */
+  const sbx_allocator *a; /* the client's: everything below */
+  char *token;            /* API key or JWT: never logged */
   char *org_id;
   char *target;
   char *api_url; /* no trailing slash */
@@ -55,10 +57,12 @@ static inline struct dt_state *dt_of(struct sbx_client *c) {
 /* ---- daytona.c: cache, requests, replies ---- */
 
 const struct dt_toolbox *dt_toolbox_find(struct dt_state *s, const char *id);
+/* 0 or SBX_ENOMEM (the cache then lacks id). */
 int dt_toolbox_put(struct dt_state *s, const char *id, const char *proxy_url);
 void dt_toolbox_drop(struct dt_state *s, const char *id);
-/* Remember the toolbox URL of a Sandbox DTO (when it has one). */
-void dt_toolbox_learn(struct dt_state *s, const json_t *dto);
+/* Remember the toolbox URL of a Sandbox DTO (when it has one): 0 or
+ * SBX_ENOMEM. */
+int dt_toolbox_learn(struct dt_state *s, const json_t *dto);
 
 /* Ids and names go into URL paths: [A-Za-z0-9._-]+ only. */
 int dt_valid_id(const char *id);
@@ -119,50 +123,60 @@ long dt_backoff_ms(int n, long first_ms, long max_ms);
  * "items" (paginated); NULL when neither is an array. */
 json_t *dt_list_items(json_t *doc);
 
-/* Sandbox info over a Sandbox DTO (info_view.h). */
-int dt_info_from_json(const json_t *o, struct sbx_info_view *v);
+/* Sandbox info over a Sandbox DTO (info_view.h, sbx_info_parse_fn): 0,
+ * SBX_EPROTO or SBX_ENOMEM. */
+int dt_info_from_json(const sbx_allocator *a, const json_t *o, struct sbx_info_view *v);
+
+/* The strings below are from a (free them with sbx__free(a, ...)); NULL
+ * means out of memory unless said otherwise. */
 
 /* POST /sandbox body; NULL with a message in err (status in *st) when an
- * option cannot be honoured. */
-char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *st, char *err,
-                     size_t errlen);
+ * option cannot be honoured, or *st SBX_ENOMEM. */
+char *dt_create_body(const sbx_allocator *a, const sbx_create_opts *o, const char *target,
+                     sbx_status *st, char *err, size_t errlen);
 /* "?labels=<urlencoded JSON>&states=..&limit=..&cursor=.." ("" when none). */
-char *dt_list_query(const sbx_list_opts *o);
+char *dt_list_query(const sbx_allocator *a, const sbx_list_opts *o);
 /* "/files<sub>?<k1>=<enc v1>[&<k2>=<enc v2>]" (k2 NULL: one pair). */
-char *dt_files_query(const char *sub, const char *k1, const char *v1, const char *k2,
-                     const char *v2);
+char *dt_files_query(const sbx_allocator *a, const char *sub, const char *k1, const char *v1,
+                     const char *k2, const char *v2);
 /* argv joined into one shell command line, each word single-quoted. */
-char *dt_join_argv(const char *const *argv);
+char *dt_join_argv(const sbx_allocator *a, const char *const *argv);
 
 /* PUT /sandbox/{id}/labels body: {"labels":{...}}. */
-char *dt_labels_body(const sbx_kv *labels, size_t n);
+char *dt_labels_body(const sbx_allocator *a, const sbx_kv *labels, size_t n);
 /* A path segment: everything but unreserved characters percent-encoded. */
-char *dt_path_escape(const char *s);
+char *dt_path_escape(const sbx_allocator *a, const char *s);
 /* A snapshot name as the API accepts it (names may hold ':' and '/'). */
 int dt_valid_ref(const char *s);
 /* POST /snapshots body; NULL with a message in err (status in *st) when an
- * option is refused before any request (bad name or image, disk > 10 GB). */
-char *dt_snapshot_body(const sbx_snapshot_opts *o, const char *target, sbx_status *st, char *err,
-                       size_t errlen);
+ * option is refused before any request (bad name or image, disk > 10 GB),
+ * or *st SBX_ENOMEM. */
+char *dt_snapshot_body(const sbx_allocator *a, const sbx_snapshot_opts *o, const char *target,
+                       sbx_status *st, char *err, size_t errlen);
 /* A SnapshotDto as the public view (strings borrowed from o). */
 int dt_snapshot_from_json(const json_t *o, sbx_snapshot_info *out);
 
 /* Entries over FileInfo JSON (an array or one object); dir names the listed
  * directory so entries get a path when the reply has none. */
 struct dt_entries {
+  const sbx_allocator *a; /* items and paths */
   sbx_file_entry *items;
   char **paths; /* owned */
   size_t n;
 };
-int dt_entries_fill(const json_t *v, const char *dir, struct dt_entries *out);
+/* 0, SBX_EPROTO (not FileInfo) or SBX_ENOMEM; out is empty on failure. */
+int dt_entries_fill(const sbx_allocator *a, const json_t *v, const char *dir,
+                    struct dt_entries *out);
 void dt_entries_free(struct dt_entries *e);
 
 /* Multipart framing of bulk-upload, file i: the text part files[i].path, then
- * the header of files[i].file (filename = basename). Appended to f. */
-void dt_part_head(FILE *f, const char *boundary, size_t i, const char *path);
-/* A whole bulk-upload body of n in-memory or small local files. */
-char *dt_multipart_body(const char *boundary, const sbx_upload *ups, size_t n, size_t *len,
-                        sbx_status *st);
+ * the header of files[i].file (filename = basename). Appended to body
+ * (sbx_part_head_fn). */
+void dt_part_head(struct sbx_str *body, const char *boundary, size_t i, const char *path);
+/* A whole bulk-upload body of n in-memory or small local files; NULL with
+ * *st SBX_EIO or SBX_ENOMEM. */
+char *dt_multipart_body(const sbx_allocator *a, const char *boundary, const sbx_upload *ups,
+                        size_t n, size_t *len, sbx_status *st);
 
 /* ---- ops ---- */
 sbx_status dt_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
@@ -185,9 +199,10 @@ sbx_status dt_session_exec_start(sbx_client *c, const char *id, const sbx_exec_o
 sbx_status dt_exec_connect(sbx_client *c, const char *id, uint32_t pid, const sbx_exec_cbs *cbs,
                            void *ud, sbx_op_id *out);
 /* The reply of GET /process/session/<sid>: its (last) command's id into
- * *cmd_id, or an error (SBX_ENOTFOUND for an unknown session). */
-int dt_session_cmd_id(const struct sbx_http *h, const char *id, const char *what, char **cmd_id,
-                      struct sbx_errinfo *e);
+ * *cmd_id (from a), or an error (SBX_ENOTFOUND for an unknown session,
+ * SBX_ENOMEM). */
+int dt_session_cmd_id(const sbx_allocator *a, const struct sbx_http *h, const char *id,
+                      const char *what, char **cmd_id, struct sbx_errinfo *e);
 /* daytona_process.c */
 sbx_status dt_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
                      void *ud, sbx_op_id *out);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../protocol/dt_bulk.h"
+#include "../protocol/json_util.h"
 #include "daytona.h"
 #include "prov_util.h"
 #include "read_many.h"
@@ -45,7 +46,8 @@ static void on_file_end(void *ud, size_t i, const struct sbx_errinfo *e) {
 static int start_demux(struct dbulk_op *b, const char *content_type, struct sbx_errinfo *e) {
   static const struct sbx_dtb_callbacks cbs = {on_file_data, on_file_end};
   b->demux_on = 1;
-  return sbx_dtb_init(&b->demux, content_type, b->paths, b->set.n, b->t.id, &cbs, b, e);
+  return sbx_dtb_init(&b->demux, content_type, b->paths, b->set.n, b->t.id, &cbs, b,
+                      sbx__alloc(b->t.k.op.c), e);
 }
 
 static int bulk_sink(struct sbx_op *op, const char *data, size_t len) {
@@ -68,7 +70,7 @@ static int bulk_sink(struct sbx_op *op, const char *data, size_t len) {
 
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct dbulk_op *b = bulk_of(&k->op);
-  free(b->t.url);
+  sbx__free(sbx__alloc(k->op.c), b->t.url);
   b->t.url = NULL;
   int st = dt_toolbox_req(k->op.c, r, &b->t.url, b->t.id, "POST", "/files/bulk-download");
   if (st) return st;
@@ -102,11 +104,12 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 static void destroy(struct sbx_op *op) {
   struct dbulk_op *b = bulk_of(op);
   if (b->demux_on) sbx_dtb_release(&b->demux);
+  const sbx_allocator *a = sbx__alloc(op->c);
   rm_set_free(&b->set);
-  free(b->paths);
-  free(b->body);
-  free(b->t.id);
-  free(b->t.url);
+  sbx__free(a, b->paths);
+  sbx__free(a, b->body);
+  sbx__free(a, b->t.id);
+  sbx__free(a, b->t.url);
 }
 
 SBX_CALL_KIND(kind_bulk, "daytona.file_read_many", complete, destroy);
@@ -132,7 +135,7 @@ static char *paths_body(sbx_client *c, const sbx_download *dls, size_t n, sbx_st
       *st = SBX_ENOMEM;
     }
   }
-  char *body = *st == SBX_OK ? json_dumps(doc, JSON_COMPACT) : NULL;
+  char *body = *st == SBX_OK ? sbx_json_dump(sbx__alloc(c), doc, NULL) : NULL;
   if (*st == SBX_OK && !body) *st = SBX_ENOMEM;
   json_decref(doc);
   return body;
@@ -143,11 +146,12 @@ sbx_status dt_file_read_many(sbx_client *c, const char *id, const sbx_download *
   sbx_status st;
   char *body = paths_body(c, dls, n, &st);
   if (!body) return st;
-  const char **paths = calloc(n, sizeof *paths);
+  const sbx_allocator *a = sbx__alloc(c);
+  const char **paths = sbx__calloc(a, n, sizeof *paths);
   struct rm_set set;
-  if (!paths || rm_set_init(&set, "daytona", 1, id, dls, n) != 0) {
-    free(paths);
-    free(body);
+  if (!paths || rm_set_init(&set, a, "daytona", 1, id, dls, n) != 0) {
+    sbx__free(a, paths);
+    sbx__free(a, body);
     return SBX_ENOMEM;
   }
   for (size_t i = 0; i < n; i++)
@@ -156,8 +160,8 @@ sbx_status dt_file_read_many(sbx_client *c, const char *id, const sbx_download *
       (struct dbulk_op *)dt_tb_op_new(c, &kind_bulk, &hooks, sizeof *b, id, ud, &st);
   if (!b) {
     rm_set_free(&set);
-    free(paths);
-    free(body);
+    sbx__free(a, paths);
+    sbx__free(a, body);
     return st;
   }
   b->body = body;

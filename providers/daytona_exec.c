@@ -27,7 +27,7 @@ static struct dexec_op *dexec_of(struct sbx_op *op) {
 
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct dexec_op *x = dexec_of(&k->op);
-  free(x->t.url);
+  sbx__free(sbx__alloc(k->op.c), x->t.url);
   x->t.url = NULL;
   int st = dt_toolbox_req(k->op.c, r, &x->t.url, x->t.id, "POST", "/process/execute");
   if (st) return st;
@@ -91,9 +91,10 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct dexec_op *x = dexec_of(op);
-  free(x->t.id);
-  free(x->t.url);
-  free(x->body);
+  const sbx_allocator *a = sbx__alloc(op->c);
+  sbx__free(a, x->t.id);
+  sbx__free(a, x->t.url);
+  sbx__free(a, x->body);
   if (x->doc) json_decref(x->doc);
 }
 
@@ -106,16 +107,16 @@ static const struct call_hooks hooks_exec = {.cls = SBX_RATE_DATA,
                                              .build = build,
                                              .parse = parse};
 
-static char *request_body(const sbx_exec_opts *o) {
-  char *cmd = o->cmd ? strdup(o->cmd) : dt_join_argv(o->argv);
+static char *request_body(const sbx_allocator *a, const sbx_exec_opts *o) {
+  char *joined = o->cmd ? NULL : dt_join_argv(a, o->argv);
   json_t *b = json_object();
-  if (!cmd || !b) {
-    free(cmd);
+  if ((!o->cmd && !joined) || !b) {
+    sbx__free(a, joined);
     json_decref(b);
     return NULL;
   }
-  json_object_set_new(b, "command", json_string(cmd));
-  free(cmd);
+  json_object_set_new(b, "command", json_string(o->cmd ? o->cmd : joined));
+  sbx__free(a, joined);
   if (o->cwd && *o->cwd) json_object_set_new(b, "cwd", json_string(o->cwd));
   if (o->n_envs) {
     json_t *env = json_object();
@@ -126,7 +127,7 @@ static char *request_body(const sbx_exec_opts *o) {
   }
   if (o->timeout_ms > 0)
     json_object_set_new(b, "timeout", json_integer((o->timeout_ms + 999) / 1000));
-  char *s = sbx_json_dump(b, NULL);
+  char *s = sbx_json_dump(a, b, NULL);
   json_decref(b);
   return s;
 }
@@ -140,13 +141,13 @@ sbx_status dt_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
   }
   if (!o->buffered || o->stdin_open || o->detach)
     return dt_session_exec_start(c, id, o, cbs, ud, out);
-  char *body = request_body(o);
+  char *body = request_body(sbx__alloc(c), o);
   if (!body) return SBX_ENOMEM;
   sbx_status st;
   struct dexec_op *x =
       (struct dexec_op *)dt_tb_op_new(c, &kind_exec, &hooks_exec, sizeof *x, id, ud, &st);
   if (!x) {
-    free(body);
+    sbx__free(sbx__alloc(c), body);
     return st;
   }
   x->body = body;

@@ -43,7 +43,7 @@ struct dfile_op {
   json_t *doc;
 };
 
-static void free_paths(char **paths, size_t n);
+static void free_paths(const sbx_allocator *a, char **paths, size_t n);
 
 static struct dfile_op *dfile_of(struct sbx_op *op) {
   return (struct dfile_op *)op;
@@ -144,7 +144,7 @@ static const char *method_of(const struct dfile_op *f) {
 
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct dfile_op *f = dfile_of(&k->op);
-  free(f->t.url);
+  sbx__free(sbx__alloc(k->op.c), f->t.url);
   f->t.url = NULL;
   int st = dt_toolbox_req(k->op.c, r, &f->t.url, f->t.id, method_of(f), f->query);
   if (st) return st;
@@ -183,7 +183,7 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
 static void deliver_known(struct dfile_op *f, int type) {
   struct sbx_op *op = &f->t.k.op;
   size_t n = f->n_up ? f->n_up : 1;
-  sbx_file_entry *items = calloc(n, sizeof *items);
+  sbx_file_entry *items = sbx__calloc(sbx__alloc(op->c), n, sizeof *items);
   if (!items) {
     sbx_error oom = {.code = SBX_ENOMEM,
                      .retry_after_ms = -1,
@@ -205,18 +205,20 @@ static void deliver_known(struct dfile_op *f, int type) {
                                 .modified_time = ""};
   }
   f->ecb(op->c, op->id, NULL, items, n, op->ud);
-  free(items);
+  sbx__free(sbx__alloc(op->c), items);
 }
 
 static void deliver_doc(struct dfile_op *f) {
   struct sbx_op *op = &f->t.k.op;
   struct dt_entries ents;
   const char *dir = f->fs_op == SBX_FS_LIST ? f->label : NULL;
-  if (dt_entries_fill(f->doc, dir, &ents) != 0) {
-    sbx_error bad = {.code = SBX_EPROTO,
+  int rc = dt_entries_fill(sbx__alloc(op->c), f->doc, dir, &ents);
+  if (rc != 0) {
+    sbx_error bad = {.code = rc == SBX_ENOMEM ? SBX_ENOMEM : SBX_EPROTO,
                      .retry_after_ms = -1,
                      .provider_code = "",
-                     .message = "daytona: malformed FileInfo in the reply"};
+                     .message = rc == SBX_ENOMEM ? "daytona: file entries: out of memory"
+                                                 : "daytona: malformed FileInfo in the reply"};
     f->ecb(op->c, op->id, &bad, NULL, 0, op->ud);
     return;
   }
@@ -247,19 +249,20 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct dfile_op *f = dfile_of(op);
+  const sbx_allocator *a = sbx__alloc(op->c);
   if (f->out_fd >= 0) close(f->out_fd);
-  free(f->t.id);
-  free(f->t.url);
-  free(f->query);
-  free(f->label);
-  free(f->path2);
-  free(f->body);
-  free(f->local_path);
-  free(f->prefix);
-  free(f->suffix);
-  free_paths(f->up_paths, f->n_up);
-  free(f->up_sizes);
-  free(f->part_path);
+  sbx__free(a, f->t.id);
+  sbx__free(a, f->t.url);
+  sbx__free(a, f->query);
+  sbx__free(a, f->label);
+  sbx__free(a, f->path2);
+  sbx__free(a, f->body);
+  sbx__free(a, f->local_path);
+  sbx__free(a, f->prefix);
+  sbx__free(a, f->suffix);
+  free_paths(a, f->up_paths, f->n_up);
+  sbx__free(a, f->up_sizes);
+  sbx__free(a, f->part_path);
   if (f->doc) json_decref(f->doc);
 }
 
@@ -282,15 +285,15 @@ static const struct call_hooks hooks_once = {.cls = SBX_RATE_DATA,
 static struct dfile_op *new_op(sbx_client *c, const struct op_kind *kind,
                                const struct call_hooks *h, enum dfile_what what, const char *id,
                                const char *label, char *query, void *ud, sbx_status *st) {
-  char *lc = strdup(label);
+  char *lc = sbx__strdup(sbx__alloc(c), label);
   struct dfile_op *f = NULL;
   if (!lc || !query)
     *st = SBX_ENOMEM;
   else
     f = (struct dfile_op *)dt_tb_op_new(c, kind, h, sizeof *f, id, ud, st);
   if (!f) {
-    free(lc);
-    free(query);
+    sbx__free(sbx__alloc(c), lc);
+    sbx__free(sbx__alloc(c), query);
     return NULL;
   }
   f->what = what;
@@ -309,24 +312,25 @@ static int make_boundary(char *b, size_t n) {
 }
 
 /* The uploaded paths and sizes, reported back as entries. */
-static void free_paths(char **paths, size_t n) {
+static void free_paths(const sbx_allocator *a, char **paths, size_t n) {
   for (size_t i = 0; paths && i < n; i++)
-    free(paths[i]);
-  free(paths);
+    sbx__free(a, paths[i]);
+  sbx__free(a, paths);
 }
 
-static int keep_paths(const sbx_upload *ups, size_t n, char ***paths_out, int64_t **sizes_out) {
-  char **paths = calloc(n, sizeof *paths);
-  int64_t *sizes = calloc(n, sizeof *sizes);
+static int keep_paths(const sbx_allocator *a, const sbx_upload *ups, size_t n, char ***paths_out,
+                      int64_t **sizes_out) {
+  char **paths = sbx__calloc(a, n, sizeof *paths);
+  int64_t *sizes = sbx__calloc(a, n, sizeof *sizes);
   for (size_t i = 0; paths && sizes && i < n; i++) {
-    if (!(paths[i] = strdup(ups[i].path))) break;
+    if (!(paths[i] = sbx__strdup(a, ups[i].path))) break;
     sizes[i] = (int64_t)ups[i].len;
     struct stat sb;
     if (ups[i].local_path && stat(ups[i].local_path, &sb) == 0) sizes[i] = sb.st_size;
   }
   if (!paths || !sizes || !paths[n - 1]) {
-    free_paths(paths, n);
-    free(sizes);
+    free_paths(a, paths, n);
+    sbx__free(a, sizes);
     return SBX_ENOMEM;
   }
   *paths_out = paths;
@@ -342,27 +346,30 @@ static sbx_status upload(sbx_client *c, const char *id, const sbx_upload *ups, s
                          "ups[%zu].path holds a quote or a line break", i);
   char boundary[40];
   if (make_boundary(boundary, sizeof boundary) != 0) return SBX_EIO;
+  const sbx_allocator *a = sbx__alloc(c);
   sbx_status st = SBX_OK;
   char *body = NULL, *prefix = NULL, *suffix = NULL, *local = NULL;
   size_t len = 0;
   if (n == 1 && ups[0].local_path) { /* streamed: prefix + file + suffix */
-    FILE *m = open_memstream(&prefix, &len);
-    if (m) dt_part_head(m, boundary, 0, ups[0].path), fclose(m);
-    if (asprintf(&suffix, "\r\n--%s--\r\n", boundary) < 0) suffix = NULL;
-    local = strdup(ups[0].local_path);
+    struct sbx_str head;
+    sbx_str_init(&head, a);
+    dt_part_head(&head, boundary, 0, ups[0].path);
+    prefix = sbx_str_take(&head, &len);
+    suffix = sbx__asprintf(a, "\r\n--%s--\r\n", boundary);
+    local = sbx__strdup(a, ups[0].local_path);
     if (!prefix || !suffix || !local) st = SBX_ENOMEM;
   } else {
-    body = dt_multipart_body(boundary, ups, n, &len, &st);
+    body = dt_multipart_body(a, boundary, ups, n, &len, &st);
   }
   char label[64];
   snprintf(label, sizeof label, "(%zu files)", n);
   struct dfile_op *f = NULL;
   char **paths = NULL;
   int64_t *sizes = NULL;
-  if (st == SBX_OK) st = keep_paths(ups, n, &paths, &sizes);
+  if (st == SBX_OK) st = keep_paths(a, ups, n, &paths, &sizes);
   if (st == SBX_OK)
     f = new_op(c, &kind_upload, &hooks_idem, F_UPLOAD, id, n == 1 ? ups[0].path : label,
-               strdup("/files/bulk-upload"), ud, &st);
+               sbx__strdup(a, "/files/bulk-upload"), ud, &st);
   if (f) {
     memcpy(f->boundary, boundary, sizeof boundary);
     f->body = body, f->len = len, f->prefix = prefix, f->suffix = suffix, f->local_path = local;
@@ -372,12 +379,12 @@ static sbx_status upload(sbx_client *c, const char *id, const sbx_upload *ups, s
     paths = NULL, sizes = NULL;
     *out = f->t.k.op.id;
   }
-  free_paths(paths, n);
-  free(sizes);
-  free(body);
-  free(prefix);
-  free(suffix);
-  free(local);
+  free_paths(a, paths, n);
+  sbx__free(a, sizes);
+  sbx__free(a, body);
+  sbx__free(a, prefix);
+  sbx__free(a, suffix);
+  sbx__free(a, local);
   return st;
 }
 
@@ -393,20 +400,23 @@ sbx_status dt_file_write_many(sbx_client *c, const char *id, const sbx_upload *u
 
 sbx_status dt_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                         void *ud, sbx_op_id *out) {
+  const sbx_allocator *a = sbx__alloc(c);
   char *local = NULL, *part = NULL;
   if (dl->local_path) {
-    local = strdup(dl->local_path);
-    if (!local || asprintf(&part, "%s.sbx-part", dl->local_path) < 0) {
-      free(local);
+    local = sbx__strdup(a, dl->local_path);
+    part = local ? sbx__asprintf(a, "%s.sbx-part", dl->local_path) : NULL;
+    if (!part) {
+      sbx__free(a, local);
       return SBX_ENOMEM;
     }
   }
   sbx_status st;
-  struct dfile_op *f = new_op(c, &kind_download, &hooks_once, F_DOWNLOAD, id, dl->path,
-                              dt_files_query("/download", "path", dl->path, NULL, NULL), ud, &st);
+  struct dfile_op *f =
+      new_op(c, &kind_download, &hooks_once, F_DOWNLOAD, id, dl->path,
+             dt_files_query(a, "/download", "path", dl->path, NULL, NULL), ud, &st);
   if (!f) {
-    free(local);
-    free(part);
+    sbx__free(a, local);
+    sbx__free(a, part);
     return st;
   }
   f->local_path = local;
@@ -421,25 +431,26 @@ sbx_status dt_file_read(sbx_client *c, const char *id, const sbx_download *dl, s
 /* Directory listings are one level (depth > 1 lists the first level only). */
 sbx_status dt_fs(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
                  int depth, sbx_entries_cb ecb, sbx_done_cb dcb, void *ud, sbx_op_id *out) {
+  const sbx_allocator *a = sbx__alloc(c);
   char *q = NULL;
   switch (fs_op) {
-  case SBX_FS_LIST: q = dt_files_query("", "path", path, NULL, NULL); break;
-  case SBX_FS_STAT: q = dt_files_query("/info", "path", path, NULL, NULL); break;
-  case SBX_FS_MKDIR: q = dt_files_query("/folder", "path", path, "mode", "755"); break;
-  case SBX_FS_REMOVE: q = dt_files_query("", "path", path, "recursive", "true"); break;
-  case SBX_FS_MOVE: q = dt_files_query("/move", "source", path, "destination", path2); break;
+  case SBX_FS_LIST: q = dt_files_query(a, "", "path", path, NULL, NULL); break;
+  case SBX_FS_STAT: q = dt_files_query(a, "/info", "path", path, NULL, NULL); break;
+  case SBX_FS_MKDIR: q = dt_files_query(a, "/folder", "path", path, "mode", "755"); break;
+  case SBX_FS_REMOVE: q = dt_files_query(a, "", "path", path, "recursive", "true"); break;
+  case SBX_FS_MOVE: q = dt_files_query(a, "/move", "source", path, "destination", path2); break;
   default: return SBX_EINVAL;
   }
-  char *p2 = path2 ? strdup(path2) : NULL;
+  char *p2 = path2 ? sbx__strdup(a, path2) : NULL;
   if (path2 && !p2) {
-    free(q);
+    sbx__free(a, q);
     return SBX_ENOMEM;
   }
   sbx_status st;
   const struct call_hooks *h = fs_op == SBX_FS_MOVE ? &hooks_once : &hooks_idem;
   struct dfile_op *f = new_op(c, &kind_fs, h, F_FS, id, path, q, ud, &st);
   if (!f) {
-    free(p2);
+    sbx__free(a, p2);
     return st;
   }
   f->fs_op = fs_op;

@@ -56,7 +56,7 @@ json_t *dt_list_items(json_t *doc) {
   return json_is_array(items) ? items : NULL;
 }
 
-int dt_info_from_json(const json_t *o, struct sbx_info_view *v) {
+int dt_info_from_json(const sbx_allocator *a, const json_t *o, struct sbx_info_view *v) {
   memset(v, 0, sizeof *v);
   if (!json_is_object(o) || !sbx_json_str(o, "id")) return SBX_EPROTO;
   v->info.id = sbx_json_str(o, "id");
@@ -67,8 +67,7 @@ int dt_info_from_json(const json_t *o, struct sbx_info_view *v) {
   v->info.end_at = "";
   v->info.cpu_count = (int)sbx_json_int(o, "cpu", 0);
   v->info.memory_mb = (int)sbx_json_int(o, "memory", 0) * 1024; /* GiB */
-  sbx__info_view_meta(v, json_object_get(o, "labels"));
-  return 0;
+  return sbx__info_view_meta(a, v, json_object_get(o, "labels"));
 }
 
 /* ---- create ------------------------------------------------------------------------ */
@@ -89,8 +88,8 @@ static char *refuse(sbx_status *st, sbx_status code, char *err, size_t errlen, c
 /* Lifetime: the sandbox stops after timeout_s (rounded up to minutes) without
  * activity, and with auto_pause unset/0 a stopped sandbox is deleted at once
  * (autoDeleteInterval 0); auto_pause=1 keeps it stopped (Daytona's pause). */
-char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *st, char *err,
-                     size_t errlen) {
+char *dt_create_body(const sbx_allocator *a, const sbx_create_opts *o, const char *target,
+                     sbx_status *st, char *err, size_t errlen) {
   if (o->n_deny_out)
     return refuse(st, SBX_ENOTSUP, err, errlen,
                   "daytona: deny_out is not supported (use allow_internet=0 with allow_out)");
@@ -117,12 +116,15 @@ char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *s
   if (!b) return NULL;
   if (custom_tmpl) json_object_set_new(b, "snapshot", json_string(o->template_id));
   if (image) {
-    char *df = NULL;
-    if (asprintf(&df, "FROM %s\n", o->image) < 0) df = NULL;
+    char *df = sbx__asprintf(a, "FROM %s\n", o->image);
+    if (!df) {
+      json_decref(b);
+      return NULL;
+    }
     json_t *bi = json_object();
-    json_object_set_new(bi, "dockerfileContent", json_string(df ? df : ""));
+    json_object_set_new(bi, "dockerfileContent", json_string(df));
     json_object_set_new(b, "buildInfo", bi);
-    free(df);
+    sbx__free(a, df);
     if (o->cpu) json_object_set_new(b, "cpu", json_integer(o->cpu));
     if (o->memory_gb) json_object_set_new(b, "memory", json_integer(o->memory_gb));
     if (o->disk_gb) json_object_set_new(b, "disk", json_integer(o->disk_gb));
@@ -148,14 +150,18 @@ char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *s
     size_t len = 1;
     for (size_t i = 0; i < o->n_allow_out; i++)
       len += strlen(o->allow_out[i] ? o->allow_out[i] : "") + 1;
-    char *list = calloc(1, len);
-    for (size_t i = 0; list && i < o->n_allow_out; i++) {
+    char *list = sbx__calloc(a, 1, len);
+    if (!list) {
+      json_decref(b);
+      return NULL;
+    }
+    for (size_t i = 0; i < o->n_allow_out; i++) {
       if (!o->allow_out[i] || !*o->allow_out[i]) continue;
       if (*list) strcat(list, ",");
       strcat(list, o->allow_out[i]);
     }
-    json_object_set_new(b, "networkAllowList", json_string(list ? list : ""));
-    free(list);
+    json_object_set_new(b, "networkAllowList", json_string(list));
+    sbx__free(a, list);
   }
   long lifetime = o->timeout_s > 0 ? o->timeout_s : 300;
   json_object_set_new(b, "autoStopInterval", json_integer(dt_minutes(lifetime)));
@@ -163,7 +169,7 @@ char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *s
     json_object_set_new(b, "autoDeleteInterval", json_integer(o->auto_delete_minutes));
   else if (o->auto_pause != 1)
     json_object_set_new(b, "autoDeleteInterval", json_integer(0));
-  char *s = sbx_json_dump(b, NULL);
+  char *s = sbx_json_dump(a, b, NULL);
   json_decref(b);
   if (s) *st = SBX_OK;
   return s;
@@ -173,69 +179,64 @@ char *dt_create_body(const sbx_create_opts *o, const char *target, sbx_status *s
 
 /* labels is one JSON object, URL-encoded (daytona-protocol.md 3.4); the
  * public states map back: running -> started, paused -> stopped. */
-char *dt_list_query(const sbx_list_opts *o) {
-  char *q = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&q, &len);
-  if (!f) return NULL;
+char *dt_list_query(const sbx_allocator *a, const sbx_list_opts *o) {
+  struct sbx_str q;
+  sbx_str_init(&q, a);
   char sep = '?';
   if (o->next_token && *o->next_token) {
-    fprintf(f, "%ccursor=", sep), sep = '&';
-    sbx__url_encode(f, o->next_token);
+    sbx_str_addf(&q, "%ccursor=", sep), sep = '&';
+    sbx_str_url_encode(&q, o->next_token);
   }
-  fprintf(f, "%climit=%d", sep, o->limit > 0 ? o->limit : 100), sep = '&';
+  sbx_str_addf(&q, "%climit=%d", sep, o->limit > 0 ? o->limit : 100), sep = '&';
   if (o->n_metadata) {
+    /* No filter would list every sandbox: a labels string that cannot be
+     * made fails the query. */
     json_t *labels = kv_object(o->metadata, o->n_metadata);
-    char *js = labels ? sbx_json_dump(labels, NULL) : NULL;
+    char *js = labels ? sbx_json_dump(a, labels, NULL) : NULL;
     json_decref(labels);
-    if (js) {
-      fputs("&labels=", f);
-      sbx__url_encode(f, js);
+    if (!js) {
+      sbx_str_free(&q);
+      return NULL;
     }
-    free(js);
+    sbx_str_adds(&q, "&labels=");
+    sbx_str_url_encode(&q, js);
+    sbx__free(a, js);
   }
   if (o->state && *o->state) {
-    if (strstr(o->state, "running")) fputs("&states=started", f);
-    if (strstr(o->state, "paused")) fputs("&states=stopped", f);
+    if (strstr(o->state, "running")) sbx_str_adds(&q, "&states=started");
+    if (strstr(o->state, "paused")) sbx_str_adds(&q, "&states=stopped");
   }
-  fclose(f);
-  return q;
+  return sbx_str_take(&q, NULL);
 }
 
-char *dt_files_query(const char *sub, const char *k1, const char *v1, const char *k2,
-                     const char *v2) {
-  char *q = NULL;
-  size_t n = 0;
-  FILE *f = open_memstream(&q, &n);
-  if (!f) return NULL;
-  fprintf(f, "/files%s?%s=", sub, k1);
-  sbx__url_encode(f, v1);
+char *dt_files_query(const sbx_allocator *a, const char *sub, const char *k1, const char *v1,
+                     const char *k2, const char *v2) {
+  struct sbx_str q;
+  sbx_str_init(&q, a);
+  sbx_str_addf(&q, "/files%s?%s=", sub, k1);
+  sbx_str_url_encode(&q, v1);
   if (k2) {
-    fprintf(f, "&%s=", k2);
-    sbx__url_encode(f, v2);
+    sbx_str_addf(&q, "&%s=", k2);
+    sbx_str_url_encode(&q, v2);
   }
-  fclose(f);
-  return q;
+  return sbx_str_take(&q, NULL);
 }
 
 /* 'it'\''s' quoting: safe for any byte but NUL. */
-char *dt_join_argv(const char *const *argv) {
-  char *s = NULL;
-  size_t n = 0;
-  FILE *f = open_memstream(&s, &n);
-  if (!f) return NULL;
+char *dt_join_argv(const sbx_allocator *a, const char *const *argv) {
+  struct sbx_str s;
+  sbx_str_init(&s, a);
   for (size_t i = 0; argv[i]; i++) {
-    if (i) fputc(' ', f);
-    fputc('\'', f);
+    if (i) sbx_str_adds(&s, " ");
+    sbx_str_adds(&s, "'");
     for (const char *p = argv[i]; *p; p++)
       if (*p == '\'')
-        fputs("'\\''", f);
+        sbx_str_adds(&s, "'\\''");
       else
-        fputc(*p, f);
-    fputc('\'', f);
+        sbx_str_add(&s, p, 1);
+    sbx_str_adds(&s, "'");
   }
-  fclose(f);
-  return s;
+  return sbx_str_take(&s, NULL);
 }
 
 /* ---- FileInfo --------------------------------------------------------------------- */
@@ -266,24 +267,24 @@ static void fill_entry(sbx_file_entry *f, const json_t *o) {
 }
 
 /* The entry's path: the reply's "path", else dir + "/" + name. */
-static char *entry_path(const json_t *o, const char *dir, const char *name) {
+static char *entry_path(const sbx_allocator *a, const json_t *o, const char *dir,
+                        const char *name) {
   const char *p = sbx_json_str(o, "path");
-  if (p && *p) return strdup(p);
-  if (!dir || !*dir) return strdup(name);
+  if (p && *p) return sbx__strdup(a, p);
+  if (!dir || !*dir) return sbx__strdup(a, name);
   size_t dl = strlen(dir);
-  char *s = NULL;
-  if (asprintf(&s, "%.*s/%s", (int)(dl > 1 && dir[dl - 1] == '/' ? dl - 1 : dl), dir, name) < 0)
-    return NULL;
-  return s;
+  return sbx__asprintf(a, "%.*s/%s", (int)(dl > 1 && dir[dl - 1] == '/' ? dl - 1 : dl), dir, name);
 }
 
-int dt_entries_fill(const json_t *v, const char *dir, struct dt_entries *out) {
+int dt_entries_fill(const sbx_allocator *a, const json_t *v, const char *dir,
+                    struct dt_entries *out) {
   memset(out, 0, sizeof *out);
+  out->a = a;
   if (!json_is_object(v) && !json_is_array(v)) return SBX_EPROTO;
   size_t n = json_is_object(v) ? 1 : json_array_size(v);
   if (n == 0) return 0;
-  out->items = calloc(n, sizeof *out->items);
-  out->paths = calloc(n, sizeof *out->paths);
+  out->items = sbx__calloc(a, n, sizeof *out->items);
+  out->paths = sbx__calloc(a, n, sizeof *out->paths);
   if (!out->items || !out->paths) {
     dt_entries_free(out);
     return SBX_ENOMEM;
@@ -296,47 +297,50 @@ int dt_entries_fill(const json_t *v, const char *dir, struct dt_entries *out) {
     }
     out->n = i + 1;
     fill_entry(&out->items[i], o);
-    out->paths[i] = entry_path(o, dir, out->items[i].name);
-    out->items[i].path = out->paths[i] ? out->paths[i] : "";
+    if (!(out->paths[i] = entry_path(a, o, dir, out->items[i].name))) {
+      dt_entries_free(out);
+      return SBX_ENOMEM;
+    }
+    out->items[i].path = out->paths[i];
   }
   return 0;
 }
 
 void dt_entries_free(struct dt_entries *e) {
+  const sbx_allocator *a = e->a;
   for (size_t i = 0; e->paths && i < e->n; i++)
-    free(e->paths[i]);
-  free(e->paths);
-  free(e->items);
+    sbx__free(a, e->paths[i]);
+  sbx__free(a, e->paths);
+  sbx__free(a, e->items);
   memset(e, 0, sizeof *e);
+  e->a = a;
 }
 
 /* ---- multipart --------------------------------------------------------------------- */
 
-void dt_part_head(FILE *f, const char *boundary, size_t i, const char *path) {
+void dt_part_head(struct sbx_str *body, const char *boundary, size_t i, const char *path) {
   const char *base = strrchr(path, '/');
   base = base && base[1] ? base + 1 : path;
-  fprintf(f,
-          "--%s\r\nContent-Disposition: form-data; name=\"files[%zu].path\"\r\n\r\n%s\r\n"
-          "--%s\r\nContent-Disposition: form-data; name=\"files[%zu].file\"; filename=\"%s\"\r\n"
-          "Content-Type: application/octet-stream\r\n\r\n",
-          boundary, i, path, boundary, i, base);
+  sbx_str_addf(
+      body,
+      "--%s\r\nContent-Disposition: form-data; name=\"files[%zu].path\"\r\n\r\n%s\r\n"
+      "--%s\r\nContent-Disposition: form-data; name=\"files[%zu].file\"; filename=\"%s\"\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n",
+      boundary, i, path, boundary, i, base);
 }
 
-char *dt_multipart_body(const char *boundary, const sbx_upload *ups, size_t n, size_t *len,
-                        sbx_status *st) {
-  return sbx__multipart_body(boundary, ups, n, dt_part_head, len, st);
+char *dt_multipart_body(const sbx_allocator *a, const char *boundary, const sbx_upload *ups,
+                        size_t n, size_t *len, sbx_status *st) {
+  return sbx__multipart_body(a, boundary, ups, n, dt_part_head, len, st);
 }
 
 /* ---- labels, snapshots --------------------------------------------------------------- */
 
-char *dt_path_escape(const char *s) {
-  char *out = NULL;
-  size_t n = 0;
-  FILE *f = open_memstream(&out, &n);
-  if (!f) return NULL;
-  sbx__url_encode(f, s);
-  fclose(f);
-  return out;
+char *dt_path_escape(const sbx_allocator *a, const char *s) {
+  struct sbx_str out;
+  sbx_str_init(&out, a);
+  sbx_str_url_encode(&out, s);
+  return sbx_str_take(&out, NULL);
 }
 
 /* Parts of [A-Za-z0-9._:-] joined by single slashes (the API's rule). */
@@ -350,13 +354,13 @@ int dt_valid_ref(const char *s) {
   return 1;
 }
 
-char *dt_labels_body(const sbx_kv *labels, size_t n) {
+char *dt_labels_body(const sbx_allocator *a, const sbx_kv *labels, size_t n) {
   json_t *b = json_object();
   if (!b || json_object_set_new(b, "labels", kv_object(labels, n)) < 0) {
     json_decref(b);
     return NULL;
   }
-  char *s = sbx_json_dump(b, NULL);
+  char *s = sbx_json_dump(a, b, NULL);
   json_decref(b);
   return s;
 }
@@ -371,8 +375,8 @@ static const char *image_problem(const char *img) {
   return NULL;
 }
 
-char *dt_snapshot_body(const sbx_snapshot_opts *o, const char *target, sbx_status *st, char *err,
-                       size_t errlen) {
+char *dt_snapshot_body(const sbx_allocator *a, const sbx_snapshot_opts *o, const char *target,
+                       sbx_status *st, char *err, size_t errlen) {
   char why[256];
   const char *img = image_problem(o->image);
   if (!dt_valid_ref(o->name)) {
@@ -404,7 +408,7 @@ char *dt_snapshot_body(const sbx_snapshot_opts *o, const char *target, sbx_statu
   if (o->memory_gb) json_object_set_new(b, "memory", json_integer(o->memory_gb));
   if (o->disk_gb) json_object_set_new(b, "disk", json_integer(o->disk_gb));
   if (target && *target) json_object_set_new(b, "regionId", json_string(target));
-  char *s = sbx_json_dump(b, NULL);
+  char *s = sbx_json_dump(a, b, NULL);
   json_decref(b);
   if (s) *st = SBX_OK;
   return s;

@@ -44,7 +44,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
     snprintf(path, sizeof path, "/process/session/%s", x->sid);
     if (x->phase == DP_KILL) method = "DELETE";
   }
-  free(x->t.url);
+  sbx__free(sbx__alloc(k->op.c), x->t.url);
   x->t.url = NULL;
   int st = dt_toolbox_req(k->op.c, r, &x->t.url, x->t.id, method, path);
   if (st || x->phase != DP_INPUT) return st;
@@ -58,7 +58,7 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
   snprintf(what, sizeof what, "daytona: %s pid %u in sandbox %s",
            x->phase == DP_KILL ? "signal" : "write stdin of", x->pid, x->t.id);
   if (x->phase == DP_LOOKUP) {
-    int st = dt_session_cmd_id(h, x->t.id, what, &x->cmd_id, e);
+    int st = dt_session_cmd_id(sbx__alloc(k->op.c), h, x->t.id, what, &x->cmd_id, e);
     if (st) return st;
   } else if (h->status == 404 || h->status == 410) {
     sbx_errinfo_set(e, SBX_ENOTFOUND, "%s: %s", what,
@@ -84,10 +84,11 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct dproc_op *x = dproc_of(op);
-  free(x->t.id);
-  free(x->t.url);
-  free(x->cmd_id);
-  free(x->body);
+  const sbx_allocator *a = sbx__alloc(op->c);
+  sbx__free(a, x->t.id);
+  sbx__free(a, x->t.url);
+  sbx__free(a, x->cmd_id);
+  sbx__free(a, x->body);
 }
 
 SBX_CALL_KIND(kind_signal, "daytona.signal", complete, destroy);
@@ -152,13 +153,13 @@ sbx_status dt_write_stdin(sbx_client *c, const char *id, uint32_t pid, const voi
     return SBX_ENOMEM;
   }
   json_object_set_new(o, "data", s);
-  char *body = sbx_json_dump(o, NULL);
+  char *body = sbx_json_dump(sbx__alloc(c), o, NULL);
   json_decref(o);
   if (!body) return SBX_ENOMEM;
   sbx_status st = SBX_OK;
   struct dproc_op *x = new_op(c, &kind_stdin, id, pid, cb, ud, &st);
   if (!x) {
-    free(body);
+    sbx__free(sbx__alloc(c), body);
     return st;
   }
   x->body = body;

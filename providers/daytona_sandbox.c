@@ -67,7 +67,7 @@ static void describe(const struct sbox_op *s, char *buf, size_t n) {
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct sbox_op *s = sbox_of(k);
   struct sbx_client *c = k->op.c;
-  free(s->url);
+  sbx__free(sbx__alloc(c), s->url);
   s->url = NULL;
   if (s->deleting) return dt_api_req(c, r, &s->url, "DELETE", NULL, "/sandbox/%s", s->id);
   if (s->polling) return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox/%s", s->id);
@@ -110,13 +110,18 @@ static int poll_again(struct sbox_op *s, const char *what, const char *state,
     sbx_errinfo_set(e, SBX_ETIMEDOUT, "%s: still '%s' after %ld s", what, state, s->wait_ms / 1000);
     return SBX_ETIMEDOUT;
   }
+  /* The doc is kept when the id cannot be copied: a failed create still
+   * needs it to delete the sandbox. */
+  if (!s->id && !(s->id = sbx__strdup(sbx__alloc(k->op.c), sbx_json_str(s->doc, "id")))) {
+    sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
+    return SBX_ENOMEM;
+  }
   k->poll_ms = dt_backoff_ms(s->polls, 100, 1000);
   s->polls++;
   s->polling = 1;
-  if (!s->id) s->id = strdup(sbx_json_str(s->doc, "id"));
   json_decref(s->doc);
   s->doc = NULL;
-  return s->id ? CALL_POLL : SBX_ENOMEM;
+  return CALL_POLL;
 }
 
 /* Archive waits for "archived"; anything but its way there means another
@@ -135,7 +140,14 @@ static int check_archived(struct sbox_op *s, const char *what, const char *state
 
 /* A create that failed once the sandbox existed: delete it, then fail. */
 static int delete_failed(struct sbox_op *s, struct sbx_errinfo *e) {
-  if (!s->id) s->id = s->doc ? strdup(sbx_json_str(s->doc, "id")) : NULL;
+  if (!s->id && s->doc) {
+    const char *id = sbx_json_str(s->doc, "id");
+    if (!(s->id = sbx__strdup(sbx__alloc(s->k.op.c), id))) {
+      sbx_errinfo_set(e, SBX_ENOMEM, "daytona: create sandbox: out of memory (sandbox %s is left)",
+                      id);
+      return SBX_ENOMEM;
+    }
+  }
   if (!s->id) return e->status;
   s->failed = *e;
   s->failed.retryable = 0; /* the call machine must not repeat the DELETE for it */
@@ -217,17 +229,23 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
       sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no items array", what);
       return SBX_EPROTO;
     }
-    for (size_t i = 0; i < json_array_size(items); i++)
-      dt_toolbox_learn(st, json_array_get(items, i));
+    int rc = 0;
+    for (size_t i = 0; !rc && i < json_array_size(items); i++)
+      rc = dt_toolbox_learn(st, json_array_get(items, i));
     const char *next = sbx_json_str(s->doc, "nextCursor");
-    if (next && *next) s->next_token = strdup(next);
-    return 0;
+    if (!rc && next && *next && !(s->next_token = sbx__strdup(sbx__alloc(k->op.c), next)))
+      rc = SBX_ENOMEM;
+    if (rc) sbx_errinfo_set(e, rc, "%s: out of memory", what);
+    return rc;
   }
   if (!json_is_object(s->doc) || !sbx_json_str(s->doc, "id")) {
     sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no sandbox id", what);
     return SBX_EPROTO;
   }
-  dt_toolbox_learn(st, s->doc);
+  if (dt_toolbox_learn(st, s->doc) != 0) {
+    sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
+    return s->what == W_CREATE ? delete_failed(s, e) : SBX_ENOMEM;
+  }
   if (s->what == W_INFO) return 0;
   return check_state(s, what, e);
 }
@@ -251,11 +269,12 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct sbox_op *s = (struct sbox_op *)op;
-  free(s->id);
-  free(s->url);
-  free(s->body);
-  free(s->query);
-  free(s->next_token);
+  const sbx_allocator *a = sbx__alloc(op->c);
+  sbx__free(a, s->id);
+  sbx__free(a, s->url);
+  sbx__free(a, s->body);
+  sbx__free(a, s->query);
+  sbx__free(a, s->next_token);
   if (s->doc) json_decref(s->doc);
 }
 
@@ -294,14 +313,14 @@ sbx_status dt_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb,
                      sbx_op_id *out) {
   sbx_status st;
   char why[200];
-  char *body = dt_create_body(o, dt_of(c)->target, &st, why, sizeof why);
+  char *body = dt_create_body(sbx__alloc(c), o, dt_of(c)->target, &st, why, sizeof why);
   if (!body) {
     if (st != SBX_ENOMEM) sbx__refuse(c, st, "sbx_sandbox_create", "%s", why);
     return st;
   }
   struct sbox_op *s = start(c, &kind_create, &hooks_create, W_CREATE, NULL, ud, &st);
   if (!s) {
-    free(body);
+    sbx__free(sbx__alloc(c), body);
     return st;
   }
   s->body = body;
@@ -362,12 +381,12 @@ sbx_status dt_set_interval(sbx_client *c, const char *id, int which, long minute
 
 sbx_status dt_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                    sbx_op_id *out) {
-  char *query = dt_list_query(o);
+  char *query = dt_list_query(sbx__alloc(c), o);
   if (!query) return SBX_ENOMEM;
   sbx_status st;
   struct sbox_op *s = start(c, &kind_list, &hooks_lifecycle, W_LIST, NULL, ud, &st);
   if (!s) {
-    free(query);
+    sbx__free(sbx__alloc(c), query);
     return st;
   }
   s->query = query;
@@ -383,12 +402,12 @@ sbx_status dt_archive(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, s
 /* A PUT of the whole set: repeating it is harmless. */
 sbx_status dt_set_labels(sbx_client *c, const char *id, const sbx_kv *labels, size_t n,
                          sbx_done_cb cb, void *ud, sbx_op_id *out) {
-  char *body = dt_labels_body(labels, n);
+  char *body = dt_labels_body(sbx__alloc(c), labels, n);
   if (!body) return SBX_ENOMEM;
   sbx_status st;
   struct sbox_op *s = start(c, &kind_labels, &hooks_lifecycle, W_LABELS, id, ud, &st);
   if (!s) {
-    free(body);
+    sbx__free(sbx__alloc(c), body);
     return st;
   }
   s->body = body;

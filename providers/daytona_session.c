@@ -132,8 +132,9 @@ static int follow_sink(struct sbx_op *op, const char *data, size_t len) {
 /* ---- requests ---------------------------------------------------------------------- */
 
 static int json_body(struct sbx_http_req *r, struct dsess_op *x, json_t *o) {
-  free(x->body);
-  x->body = o ? sbx_json_dump(o, NULL) : NULL;
+  const sbx_allocator *a = sbx__alloc(x->t.k.op.c);
+  sbx__free(a, x->body);
+  x->body = o ? sbx_json_dump(a, o, NULL) : NULL;
   json_decref(o);
   if (!x->body) return SBX_ENOMEM;
   dt_json_body(x->t.k.op.c, r, x->body);
@@ -155,7 +156,7 @@ static int build_follow(struct sbx_call *k, struct dsess_op *x, struct sbx_http_
     r->headers = l;
   }
   sbx_ws_reader_free(x->ws);
-  x->ws = sbx_ws_reader_new();
+  x->ws = sbx_ws_reader_new(sbx__alloc(k->op.c));
   if (!x->ws) return SBX_ENOMEM;
   sbx_dt_demux_init(&x->demux);
   x->ws_closed = 0;
@@ -189,7 +190,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
     break;
   default: return SBX_EINVAL;
   }
-  free(x->t.url);
+  sbx__free(sbx__alloc(k->op.c), x->t.url);
   x->t.url = NULL;
   int st = dt_toolbox_req(k->op.c, r, &x->t.url, x->t.id, methods[x->phase], path);
   if (st) return st;
@@ -223,11 +224,13 @@ static int parse_exec(struct sbx_call *k, struct dsess_op *x, struct sbx_http *h
   json_t *doc = e2b_parse_json(h, what, e);
   if (!doc) return e->status;
   const char *cid = sbx_json_str(doc, "cmdId");
-  x->cmd_id = cid && dt_valid_id(cid) ? strdup(cid) : NULL;
+  int valid = cid && dt_valid_id(cid);
+  x->cmd_id = valid ? sbx__strdup(sbx__alloc(k->op.c), cid) : NULL;
   json_decref(doc);
   if (!x->cmd_id) {
-    sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no valid cmdId", what);
-    return SBX_EPROTO;
+    sbx_errinfo_set(e, valid ? SBX_ENOMEM : SBX_EPROTO, "%s: %s", what,
+                    valid ? "out of memory" : "the reply has no valid cmdId");
+    return e->status;
   }
   x->started = 1;
   if (x->cbs.on_start) x->cbs.on_start(k->op.c, k->op.id, x->pid, k->op.ud);
@@ -236,8 +239,8 @@ static int parse_exec(struct sbx_call *k, struct dsess_op *x, struct sbx_http *h
 }
 
 /* GET /process/session/sbx-<pid>: the session holds one command, ours. */
-int dt_session_cmd_id(const struct sbx_http *h, const char *id, const char *what, char **cmd_id,
-                      struct sbx_errinfo *e) {
+int dt_session_cmd_id(const sbx_allocator *a, const struct sbx_http *h, const char *id,
+                      const char *what, char **cmd_id, struct sbx_errinfo *e) {
   if (h->status == 404) {
     sbx_errinfo_set(e, SBX_ENOTFOUND, "%s: no such process", what);
     return SBX_ENOTFOUND;
@@ -248,11 +251,15 @@ int dt_session_cmd_id(const struct sbx_http *h, const char *id, const char *what
   json_t *cmds = json_object_get(doc, "commands");
   size_t n = json_array_size(cmds);
   const char *cid = n ? sbx_json_str(json_array_get(cmds, n - 1), "id") : NULL;
-  *cmd_id = cid && dt_valid_id(cid) ? strdup(cid) : NULL;
+  int valid = cid && dt_valid_id(cid);
+  *cmd_id = valid ? sbx__strdup(a, cid) : NULL;
   json_decref(doc);
   if (!*cmd_id) {
-    sbx_errinfo_set(e, n ? SBX_EPROTO : SBX_ENOTFOUND, "%s: %s", what,
-                    n ? "the session's command has no valid id" : "the session ran no command");
+    if (valid)
+      sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
+    else
+      sbx_errinfo_set(e, n ? SBX_EPROTO : SBX_ENOTFOUND, "%s: %s", what,
+                      n ? "the session's command has no valid id" : "the session ran no command");
     return e->status;
   }
   return 0;
@@ -260,7 +267,7 @@ int dt_session_cmd_id(const struct sbx_http *h, const char *id, const char *what
 
 static int parse_lookup(struct sbx_call *k, struct dsess_op *x, struct sbx_http *h,
                         struct sbx_errinfo *e, const char *what) {
-  int st = dt_session_cmd_id(h, x->t.id, what, &x->cmd_id, e);
+  int st = dt_session_cmd_id(sbx__alloc(k->op.c), h, x->t.id, what, &x->cmd_id, e);
   return st ? st : next_phase(k, DX_FOLLOW, 0);
 }
 
@@ -383,11 +390,12 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct dsess_op *x = dsess_of(op);
-  free(x->t.id);
-  free(x->t.url);
-  free(x->cmd_id);
-  free(x->command);
-  free(x->body);
+  const sbx_allocator *a = sbx__alloc(op->c);
+  sbx__free(a, x->t.id);
+  sbx__free(a, x->t.url);
+  sbx__free(a, x->cmd_id);
+  sbx__free(a, x->command);
+  sbx__free(a, x->body);
   sbx_ws_reader_free(x->ws);
 }
 
@@ -410,14 +418,14 @@ static const struct call_hooks hooks_unsent = {.cls = SBX_RATE_DATA,
 
 /* ---- the command line -------------------------------------------------------------- */
 
-static void put_quoted(FILE *f, const char *s) {
-  fputc('\'', f);
+static void put_quoted(struct sbx_str *f, const char *s) {
+  sbx_str_adds(f, "'");
   for (; *s; s++)
     if (*s == '\'')
-      fputs("'\\''", f);
+      sbx_str_adds(f, "'\\''");
     else
-      fputc(*s, f);
-  fputc('\'', f);
+      sbx_str_add(f, s, 1);
+  sbx_str_adds(f, "'");
 }
 
 static int valid_env_key(const char *k) {
@@ -432,48 +440,39 @@ static int valid_env_key(const char *k) {
 /* The session shell runs each command in itself, so ours goes in a subshell
  * (an exit or cd of its own cannot end or move the session) with the cwd,
  * envs and stdin sbx promises: ( cd DIR && export K=V && exec CMD ) */
-static char *session_command(const sbx_exec_opts *o, sbx_status *st) {
-  char *out = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&out, &len);
-  if (!f) {
-    *st = SBX_ENOMEM;
-    return NULL;
-  }
-  fputs("( ", f);
+static char *session_command(const sbx_allocator *al, const sbx_exec_opts *o, sbx_status *st) {
+  struct sbx_str f;
+  sbx_str_init(&f, al);
+  sbx_str_adds(&f, "( ");
   if (o->cwd && *o->cwd) {
-    fputs("cd -- ", f);
-    put_quoted(f, o->cwd);
-    fputs(" && ", f);
+    sbx_str_adds(&f, "cd -- ");
+    put_quoted(&f, o->cwd);
+    sbx_str_adds(&f, " && ");
   }
   for (size_t i = 0; i < o->n_envs; i++) {
     if (!o->envs[i].key || !o->envs[i].value) continue;
     if (!valid_env_key(o->envs[i].key)) {
-      fclose(f);
-      free(out);
+      sbx_str_free(&f);
       *st = SBX_EINVAL;
       return NULL;
     }
-    fprintf(f, "export %s=", o->envs[i].key);
-    put_quoted(f, o->envs[i].value);
-    fputs(" && ", f);
+    sbx_str_addf(&f, "export %s=", o->envs[i].key);
+    put_quoted(&f, o->envs[i].value);
+    sbx_str_adds(&f, " && ");
   }
   if (o->cmd) {
-    fputs("exec bash -l -c ", f);
-    put_quoted(f, o->cmd);
+    sbx_str_adds(&f, "exec bash -l -c ");
+    put_quoted(&f, o->cmd);
   } else {
-    fputs("exec", f);
+    sbx_str_adds(&f, "exec");
     for (const char *const *a = o->argv; *a; a++) {
-      fputc(' ', f);
-      put_quoted(f, *a);
+      sbx_str_adds(&f, " ");
+      put_quoted(&f, *a);
     }
   }
-  fputs(o->stdin_open ? " )" : " ) </dev/null", f);
-  if (fclose(f) != 0) {
-    free(out);
-    *st = SBX_ENOMEM;
-    return NULL;
-  }
+  sbx_str_adds(&f, o->stdin_open ? " )" : " ) </dev/null");
+  char *out = sbx_str_take(&f, NULL);
+  if (!out) *st = SBX_ENOMEM;
   return out;
 }
 
@@ -489,7 +488,7 @@ static struct dsess_op *new_op(sbx_client *c, const struct op_kind *kind, const 
 sbx_status dt_session_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                                  const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out) {
   sbx_status st = SBX_OK;
-  char *command = session_command(o, &st);
+  char *command = session_command(sbx__alloc(c), o, &st);
   if (!command) {
     if (st == SBX_EINVAL)
       sbx__refuse(c, st, "sbx_exec_start", "daytona: an env name is not a shell name");
@@ -497,7 +496,7 @@ sbx_status dt_session_exec_start(sbx_client *c, const char *id, const sbx_exec_o
   }
   struct dsess_op *x = new_op(c, &kind_exec, id, cbs, ud, &st);
   if (!x) {
-    free(command);
+    sbx__free(sbx__alloc(c), command);
     return st;
   }
   x->command = command;

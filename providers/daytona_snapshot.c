@@ -63,7 +63,7 @@ static int looks_uuid(const char *s) {
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct snap_op *s = snap_of(k);
   struct sbx_client *c = k->op.c;
-  free(s->url);
+  sbx__free(sbx__alloc(c), s->url);
   s->url = NULL;
   switch (s->what) {
   case S_CREATE:
@@ -140,8 +140,11 @@ static int parse_create(struct snap_op *s, struct sbx_http *h, const char *what,
   if (!s->posted) {
     s->posted = 1;
     s->k.hooks = &hooks_read;
-    s->id_path = dt_path_escape(sbx_json_str(s->doc, "id"));
-    if (!s->id_path) return SBX_ENOMEM;
+    s->id_path = dt_path_escape(sbx__alloc(s->k.op.c), sbx_json_str(s->doc, "id"));
+    if (!s->id_path) {
+      sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
+      return SBX_ENOMEM;
+    }
   }
   return check_build(s, what, e);
 }
@@ -179,8 +182,10 @@ static int parse_delete(struct snap_op *s, struct sbx_http *h, const char *what,
   if (s->id_path) return 0; /* the DELETE went through */
   int st = take_snapshot(s, h, what, e);
   if (st) return st;
-  s->id_path = dt_path_escape(sbx_json_str(s->doc, "id"));
-  return s->id_path ? next_request(&s->k) : SBX_ENOMEM;
+  s->id_path = dt_path_escape(sbx__alloc(s->k.op.c), sbx_json_str(s->doc, "id"));
+  if (s->id_path) return next_request(&s->k);
+  sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
+  return SBX_ENOMEM;
 }
 
 static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
@@ -191,7 +196,7 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
     if (s->what == S_DELETE && h->status == 404 && !s->by_name) {
       /* not an id after all (names may look like one): look it up */
       s->by_name = 1;
-      free(s->id_path);
+      sbx__free(sbx__alloc(k->op.c), s->id_path);
       s->id_path = NULL;
       return next_request(k);
     }
@@ -210,7 +215,7 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
 
 static void deliver_list(struct sbx_op *op, struct snap_op *s) {
   size_t n = json_array_size(s->doc);
-  sbx_snapshot_info *items = n ? calloc(n, sizeof *items) : NULL;
+  sbx_snapshot_info *items = n ? sbx__calloc(sbx__alloc(op->c), n, sizeof *items) : NULL;
   if (n && !items) {
     sbx_error oom = {.code = SBX_ENOMEM,
                      .retry_after_ms = -1,
@@ -222,7 +227,7 @@ static void deliver_list(struct sbx_op *op, struct snap_op *s) {
   for (size_t i = 0; i < n; i++)
     dt_snapshot_from_json(json_array_get(s->doc, i), &items[i]); /* checked in parse_page */
   s->lcb(op->c, op->id, NULL, items, n, op->ud);
-  free(items);
+  sbx__free(sbx__alloc(op->c), items);
 }
 
 static void complete(struct sbx_op *op, const sbx_error *err) {
@@ -246,11 +251,12 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct snap_op *s = (struct snap_op *)op;
-  free(s->ref);
-  free(s->ref_path);
-  free(s->id_path);
-  free(s->url);
-  free(s->body);
+  const sbx_allocator *a = sbx__alloc(op->c);
+  sbx__free(a, s->ref);
+  sbx__free(a, s->ref_path);
+  sbx__free(a, s->id_path);
+  sbx__free(a, s->url);
+  sbx__free(a, s->body);
   json_decref(s->doc);
 }
 
@@ -266,9 +272,10 @@ static const struct call_hooks hooks_post = {
 static const struct call_hooks hooks_read = {
     .cls = SBX_RATE_LIFECYCLE, .retry = CALL_RETRY_ANY, .build = build, .parse = parse};
 
+/* by_id: ref is taken for an id (its escaped path copied to id_path). */
 static struct snap_op *snap_start(sbx_client *c, const struct op_kind *kind,
                                   const struct call_hooks *h, enum snap_what what, const char *ref,
-                                  void *ud, sbx_status *st) {
+                                  int by_id, void *ud, sbx_status *st) {
   if (ref && !dt_valid_ref(ref)) {
     sbx__log(
         c, SBX_LOG_WARN, "daytona", 0,
@@ -278,21 +285,25 @@ static struct snap_op *snap_start(sbx_client *c, const struct op_kind *kind,
     *st = SBX_EINVAL;
     return NULL;
   }
-  char *refc = NULL, *path = NULL;
-  if (ref && (!(refc = strdup(ref)) || !(path = dt_path_escape(ref)))) {
-    free(refc);
-    *st = SBX_ENOMEM;
-    return NULL;
-  }
-  struct snap_op *s = (struct snap_op *)sbx__call_new(c, kind, h, sizeof *s, ud, st);
+  /* Everything is copied before the op exists: a start call that runs out
+   * of memory leaves nothing behind. */
+  const sbx_allocator *a = sbx__alloc(c);
+  char *refc = NULL, *path = NULL, *id_path = NULL;
+  struct snap_op *s = NULL;
+  *st = SBX_ENOMEM;
+  if (!ref || ((refc = sbx__strdup(a, ref)) && (path = dt_path_escape(a, ref)) &&
+               (!by_id || (id_path = sbx__strdup(a, path)))))
+    s = (struct snap_op *)sbx__call_new(c, kind, h, sizeof *s, ud, st);
   if (!s) {
-    free(refc);
-    free(path);
+    sbx__free(a, refc);
+    sbx__free(a, path);
+    sbx__free(a, id_path);
     return NULL;
   }
   s->what = what;
   s->ref = refc;
   s->ref_path = path;
+  s->id_path = id_path;
   s->t0 = ev_now(c->loop);
   return s;
 }
@@ -301,14 +312,14 @@ sbx_status dt_snapshot_create(sbx_client *c, const sbx_snapshot_opts *o, sbx_sna
                               void *ud, sbx_op_id *out) {
   sbx_status st;
   char why[300];
-  char *body = dt_snapshot_body(o, dt_of(c)->target, &st, why, sizeof why);
+  char *body = dt_snapshot_body(sbx__alloc(c), o, dt_of(c)->target, &st, why, sizeof why);
   if (!body) {
     if (st != SBX_ENOMEM) sbx__refuse(c, st, "sbx_snapshot_create", "%s", why);
     return st;
   }
-  struct snap_op *s = snap_start(c, &kind_create, &hooks_post, S_CREATE, o->name, ud, &st);
+  struct snap_op *s = snap_start(c, &kind_create, &hooks_post, S_CREATE, o->name, 0, ud, &st);
   if (!s) {
-    free(body);
+    sbx__free(sbx__alloc(c), body);
     return st;
   }
   s->body = body;
@@ -321,7 +332,8 @@ sbx_status dt_snapshot_create(sbx_client *c, const sbx_snapshot_opts *o, sbx_sna
 sbx_status dt_snapshot_list(sbx_client *c, sbx_snapshot_list_cb cb, void *ud, sbx_op_id *out) {
   sbx_status st;
   json_t *items = json_array();
-  struct snap_op *s = items ? snap_start(c, &kind_list, &hooks_read, S_LIST, NULL, ud, &st) : NULL;
+  struct snap_op *s =
+      items ? snap_start(c, &kind_list, &hooks_read, S_LIST, NULL, 0, ud, &st) : NULL;
   if (!s) {
     json_decref(items);
     return items ? st : SBX_ENOMEM;
@@ -340,13 +352,12 @@ static sbx_status start_ref(sbx_client *c, const struct op_kind *kind, enum snap
                             const char *ref, sbx_snapshot_cb scb, sbx_done_cb dcb, void *ud,
                             sbx_op_id *out) {
   sbx_status st;
-  struct snap_op *s = snap_start(c, kind, &hooks_read, what, ref, ud, &st);
+  int by_id = what == S_DELETE && ref && looks_uuid(ref);
+  struct snap_op *s = snap_start(c, kind, &hooks_read, what, ref, by_id, ud, &st);
   if (!s) return st;
   s->scb = scb;
   s->dcb = dcb;
-  if (what == S_DELETE && looks_uuid(ref))
-    s->id_path = strdup(s->ref_path); /* NULL: looked up like a name */
-  s->by_name = s->id_path == NULL;
+  s->by_name = !by_id;
   *out = s->k.op.id;
   return SBX_OK;
 }

@@ -16,7 +16,7 @@ static void forget_toolboxes(struct dt_state *s) {
 
 static void entries(const json_t *v, size_t *sum) {
   struct dt_entries es;
-  if (dt_entries_fill(v, "/home/daytona/", &es) != 0) return;
+  if (dt_entries_fill(NULL, v, "/home/daytona/", &es) != 0) return;
   for (size_t i = 0; i < es.n; i++)
     *sum += strlen(es.items[i].name) + strlen(es.items[i].path) + strlen(es.items[i].permissions) +
             strlen(es.items[i].owner);
@@ -32,10 +32,11 @@ static void snapshot(const json_t *o, size_t *sum) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static struct dt_state st; /* only its toolbox cache is used; emptied each run */
+  static struct dt_state st;       /* only its toolbox cache is used; emptied each run */
+  static struct sbx_client client; /* only its allocator (libc's) is used */
   struct sbx_http h;
   fuzz_reply_init(&h, data, size);
-  struct sbx_op op = {.id = 1};
+  struct sbx_op op = {.id = 1, .c = &client};
   size_t sum = 0;
   op.ud = &sum;
   struct sbx_errinfo e;
@@ -78,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   char *cmd = NULL;
   sbx_errinfo_clear(&e);
-  if (dt_session_cmd_id(&h, "sb-1", "follow", &cmd, &e) == 0) {
+  if (dt_session_cmd_id(NULL, &h, "sb-1", "follow", &cmd, &e) == 0) {
     if (!cmd || !dt_valid_id(cmd)) abort();
     free(cmd);
   } else {

@@ -63,7 +63,7 @@ static void test_not_started(void) {
 static void test_list_query(void) {
   sbx_list_opts o;
   memset(&o, 0, sizeof o);
-  char *q = dt_list_query(&o);
+  char *q = dt_list_query(NULL, &o);
   CHECK_EQ_STR(q, "?limit=100");
   free(q);
   sbx_kv kv[] = {{"env", "dev"}};
@@ -72,11 +72,11 @@ static void test_list_query(void) {
   o.limit = 5;
   o.next_token = "eyJ+a/=";
   o.state = "running,paused";
-  q = dt_list_query(&o);
+  q = dt_list_query(NULL, &o);
   CHECK_EQ_STR(q, "?cursor=eyJ%2Ba%2F%3D&limit=5&labels=%7B%22env%22%3A%22dev%22%7D"
                   "&states=started&states=stopped");
   free(q);
-  q = dt_files_query("/move", "source", "/a b", "destination", "/c&d");
+  q = dt_files_query(NULL, "/move", "source", "/a b", "destination", "/c&d");
   CHECK_EQ_STR(q, "/files/move?source=%2Fa%20b&destination=%2Fc%26d");
   free(q);
 }
@@ -86,7 +86,7 @@ static void test_create_body(void) {
   sbx_create_opts_init(&o);
   sbx_status st;
   char why[200];
-  char *b = dt_create_body(&o, NULL, &st, why, sizeof why);
+  char *b = dt_create_body(NULL, &o, NULL, &st, why, sizeof why);
   REQUIRE(b);
   json_t *j = json_loads(b, 0, NULL);
   CHECK(json_object_get(j, "snapshot") == NULL); /* "base"/NULL: the provider default */
@@ -105,7 +105,7 @@ static void test_create_body(void) {
   o.allow_internet = 0;
   o.allow_out = allow;
   o.n_allow_out = 2;
-  b = dt_create_body(&o, "eu", &st, why, sizeof why);
+  b = dt_create_body(NULL, &o, "eu", &st, why, sizeof why);
   REQUIRE(b);
   j = json_loads(b, 0, NULL);
   CHECK_EQ_STR(json_string_value(json_object_get(j, "snapshot")), "daytona-small");
@@ -121,19 +121,19 @@ static void test_create_body(void) {
   const char *deny[] = {"0.0.0.0/0"};
   o.deny_out = deny;
   o.n_deny_out = 1;
-  CHECK(dt_create_body(&o, NULL, &st, why, sizeof why) == NULL);
+  CHECK(dt_create_body(NULL, &o, NULL, &st, why, sizeof why) == NULL);
   CHECK_EQ_INT(st, SBX_ENOTSUP);
   CHECK(strstr(why, "deny_out") && strstr(why, "daytona"));
   sbx_create_opts_init(&o);
   o.image = "python:3.12";
   o.disk_gb = 11;
-  CHECK(dt_create_body(&o, NULL, &st, why, sizeof why) == NULL);
+  CHECK(dt_create_body(NULL, &o, NULL, &st, why, sizeof why) == NULL);
   CHECK_EQ_INT(st, SBX_EINVAL);
   CHECK(strstr(why, "10 GB") != NULL);
   o.disk_gb = 5;
   o.cpu = 2;
   o.memory_gb = 4;
-  b = dt_create_body(&o, NULL, &st, why, sizeof why);
+  b = dt_create_body(NULL, &o, NULL, &st, why, sizeof why);
   REQUIRE(b);
   j = json_loads(b, 0, NULL);
   CHECK_EQ_STR(
@@ -145,7 +145,7 @@ static void test_create_body(void) {
   json_decref(j);
   free(b);
   o.image = NULL;
-  CHECK(dt_create_body(&o, NULL, &st, why, sizeof why) == NULL);
+  CHECK(dt_create_body(NULL, &o, NULL, &st, why, sizeof why) == NULL);
   CHECK_EQ_INT(st, SBX_ENOTSUP);
 }
 
@@ -155,7 +155,7 @@ static void test_info_view(void) {
                          "\"labels\":{\"user\":\"u1\",\"n\":1}}",
                          0, NULL);
   struct sbx_info_view v;
-  REQUIRE(dt_info_from_json(j, &v) == 0);
+  REQUIRE(dt_info_from_json(NULL, j, &v) == 0);
   CHECK_EQ_STR(v.info.id, "abc");
   CHECK_EQ_STR(v.info.template_id, "daytona-small");
   CHECK_EQ_STR(v.info.state, "paused");
@@ -164,10 +164,10 @@ static void test_info_view(void) {
   CHECK_EQ_INT(v.info.memory_mb, 4096);
   CHECK_EQ_INT((int)v.info.n_metadata, 1);
   CHECK_EQ_STR(v.info.metadata[0].value, "u1");
-  sbx__info_view_free(&v);
+  sbx__info_view_free(NULL, &v);
   json_decref(j);
   j = json_loads("{\"state\":\"started\"}", 0, NULL);
-  CHECK_EQ_INT(dt_info_from_json(j, &v), SBX_EPROTO);
+  CHECK_EQ_INT(dt_info_from_json(NULL, j, &v), SBX_EPROTO);
   json_decref(j);
 }
 
@@ -180,7 +180,7 @@ static void test_file_info(void) {
       "\"owner\":\"0\",\"group\":\"0\",\"permissions\":\"0755\"}]",
       0, NULL);
   struct dt_entries e;
-  REQUIRE(dt_entries_fill(j, "/home/x/", &e) == 0);
+  REQUIRE(dt_entries_fill(NULL, j, "/home/x/", &e) == 0);
   REQUIRE(e.n == 2);
   CHECK_EQ_STR(e.items[0].name, "a.txt");
   CHECK_EQ_STR(e.items[0].path, "/home/x/a.txt");
@@ -196,7 +196,7 @@ static void test_file_info(void) {
   dt_entries_free(&e);
   json_decref(j);
   j = json_loads("7", 0, NULL);
-  CHECK_EQ_INT(dt_entries_fill(j, "/", &e), SBX_EPROTO);
+  CHECK_EQ_INT(dt_entries_fill(NULL, j, "/", &e), SBX_EPROTO);
   json_decref(j);
 }
 
@@ -205,7 +205,7 @@ static void test_multipart(void) {
                        {.path = "b", .data = "", .len = 0}};
   size_t len = 0;
   sbx_status st;
-  char *b = dt_multipart_body("BND", ups, 2, &len, &st);
+  char *b = dt_multipart_body(NULL, "BND", ups, 2, &len, &st);
   REQUIRE(b);
   const char *want =
       "--BND\r\nContent-Disposition: form-data; name=\"files[0].path\"\r\n\r\n/tmp/d/a.txt\r\n"
@@ -219,13 +219,13 @@ static void test_multipart(void) {
   CHECK(memcmp(b, want, len) == 0);
   free(b);
   sbx_upload bad = {.path = "x", .local_path = "/nonexistent/sbx-file"};
-  CHECK(dt_multipart_body("B", &bad, 1, &len, &st) == NULL);
+  CHECK(dt_multipart_body(NULL, "B", &bad, 1, &len, &st) == NULL);
   CHECK_EQ_INT(st, SBX_EIO);
 }
 
 static void test_join_argv(void) {
   const char *argv[] = {"echo", "it's", "a b", NULL};
-  char *s = dt_join_argv(argv);
+  char *s = dt_join_argv(NULL, argv);
   CHECK_EQ_STR(s, "'echo' 'it'\\''s' 'a b'");
   free(s);
 }
@@ -240,7 +240,7 @@ static void test_backoff(void) {
 
 static void test_labels_body(void) {
   sbx_kv kv[] = {{"team", "a b"}, {"q\"k", "v\\w"}};
-  char *b = dt_labels_body(kv, 2);
+  char *b = dt_labels_body(NULL, kv, 2);
   json_t *o = json_loads(b, 0, NULL);
   REQUIRE(o != NULL);
   json_t *l = json_object_get(o, "labels");
@@ -250,13 +250,13 @@ static void test_labels_body(void) {
   CHECK_EQ_STR(json_string_value(json_object_get(l, "q\"k")), "v\\w");
   json_decref(o);
   free(b);
-  b = dt_labels_body(NULL, 0); /* removes every label */
+  b = dt_labels_body(NULL, NULL, 0); /* removes every label */
   CHECK_EQ_STR(b, "{\"labels\":{}}");
   free(b);
 }
 
 static void test_refs(void) {
-  char *p = dt_path_escape("my/snap:1.0");
+  char *p = dt_path_escape(NULL, "my/snap:1.0");
   CHECK_EQ_STR(p, "my%2Fsnap%3A1.0");
   free(p);
   CHECK(dt_valid_ref("daytona-small"));
@@ -282,7 +282,7 @@ static char *snap_body(const char *name, const char *image, int disk, sbx_status
   o.image = image;
   o.disk_gb = disk;
   err[0] = 0;
-  return dt_snapshot_body(&o, NULL, st, err, 256);
+  return dt_snapshot_body(NULL, &o, NULL, st, err, 256);
 }
 
 static void test_snapshot_body(void) {
@@ -296,7 +296,7 @@ static void test_snapshot_body(void) {
   o.entrypoint = ep;
   sbx_status st;
   char err[256] = "";
-  char *b = dt_snapshot_body(&o, "eu", &st, err, sizeof err);
+  char *b = dt_snapshot_body(NULL, &o, "eu", &st, err, sizeof err);
   REQUIRE(b != NULL);
   CHECK_EQ_INT(st, SBX_OK);
   json_t *j = json_loads(b, 0, NULL);
