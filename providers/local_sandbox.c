@@ -16,6 +16,7 @@
 
 #include "../protocol/json_util.h"
 #include "child_watch.h"
+#include "info_view.h"
 #include "local.h"
 
 enum sbox_what { W_CREATE, W_CONNECT, W_INFO, W_KILL, W_PAUSE, W_TIMEOUT, W_LIST };
@@ -447,16 +448,27 @@ static enum op_step_result list_init(struct sbox_op *s) {
 
 struct info_view {
   sbx_sandbox_info info;
-  sbx_kv *meta;
+  sbx_kv *meta; /* inline_meta, or an array from the client's allocator */
   char started[40], end[40];
+  /* A few labels need no memory: a create's sandbox, once made, is then
+   * delivered for sure (see info_view.h). */
+  sbx_kv inline_meta[SBX_INFO_INLINE_META];
 };
+
+static void view_free(const sbx_allocator *a, struct info_view *v) {
+  if (v->meta != v->inline_meta) sbx__free(a, v->meta);
+  v->meta = NULL;
+}
 
 /* 0, SBX_ENOMEM, or SBX_EPROTO when rec has no id. v->meta is from a. */
 static int view_of(const sbx_allocator *a, const json_t *rec, struct info_view *v) {
   memset(v, 0, sizeof *v);
   const json_t *meta = json_object_get(rec, "metadata");
   size_t n = json_is_object(meta) ? json_object_size(meta) : 0;
-  if (n && !(v->meta = sbx__calloc(a, n, sizeof *v->meta))) return SBX_ENOMEM;
+  if (n && n <= SBX_INFO_INLINE_META)
+    v->meta = v->inline_meta;
+  else if (n && !(v->meta = sbx__calloc(a, n, sizeof *v->meta)))
+    return SBX_ENOMEM;
   const char *k;
   json_t *val;
   json_object_foreach((json_t *)meta, k, val) {
@@ -501,7 +513,7 @@ static void deliver_list(struct sbox_op *s) {
     if (vr == 0)
       items[got] = views[got].info, got++;
     else
-      sbx__free(a, views[got].meta);
+      view_free(a, &views[got]);
     if (vr == SBX_ENOMEM) rc = vr;
   }
   if (rc == SBX_ENOMEM)
@@ -509,7 +521,7 @@ static void deliver_list(struct sbox_op *s) {
   else
     s->lcb(s->op.c, s->op.id, NULL, items, got, s->next_token, s->op.ud);
   for (size_t i = 0; i < got; i++)
-    sbx__free(a, views[i].meta);
+    view_free(a, &views[i]);
   sbx__free(a, items);
   sbx__free(a, views);
 }
@@ -533,11 +545,12 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
   if (err || !s->rec) {
     s->scb(op->c, op->id, err ? err : &oom_error, NULL, op->ud);
   } else if ((rc = view_of(a, s->rec, &v)) != 0) {
-    sbx__free(a, v.meta);
+    view_free(a, &v);
+    s->ok = 0; /* a sandbox the caller is not told of is not left behind */
     s->scb(op->c, op->id, rc == SBX_ENOMEM ? &oom_error : &noid_error, NULL, op->ud);
   } else {
     s->scb(op->c, op->id, NULL, &v.info, op->ud);
-    sbx__free(a, v.meta);
+    view_free(a, &v);
   }
 }
 
