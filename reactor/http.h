@@ -128,8 +128,9 @@ int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_
 
 /* 0, -1 when over cap, SBX_ENOMEM when out of memory. */
 int sbx__buf_append(const sbx_allocator *a, struct sbx_buf *b, const void *p, size_t n, size_t cap);
-/* Room for n bytes (terminator included) in one allocation; best effort. */
-void sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n);
+/* Room for n bytes (terminator included) in one allocation: 0 or
+ * SBX_ENOMEM (b unchanged). */
+int sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n);
 void sbx__buf_free(const sbx_allocator *a, struct sbx_buf *b);
 
 /* The multi bridge (curl_bridge.c). */
