@@ -22,7 +22,9 @@
  *     pass) that delete cannot be sent either: such sandboxes are counted
  *     and printed, not failed, as they live on until their timeout.
  *
- * One case per provider: local, e2b (h2 over TLS and HTTP/1.1), daytona.
+ * One case per provider: local, e2b (h2 over TLS and HTTP/1.1), daytona;
+ * then a wider cycle on each (labels and envs at create, a file written,
+ * read back and listed, the sandbox's info, the sandbox list).
  * SBX_TORTURE_STEP=k tries every k-th N (default 1); an argument picks
  * cases by name as in every test here. To debug one N: SBX_TORTURE_ONLY=N,
  * with SBX_FAILMALLOC_TRACE=1 for a backtrace of the failing call and
@@ -38,6 +40,7 @@ struct target {
   const char *name;
   const char *provider;
   int tls;
+  int wide;       /* the wider cycle: labels, envs, files, info, list (see cycle) */
   struct emu emu; /* remote providers */
   char root[64];  /* local: the sandboxes' root */
   char api[96];   /* daytona: the emulator's API URL */
@@ -146,6 +149,51 @@ static int finished(struct target *t, struct outcome *o, const char *what, struc
   return 0;
 }
 
+/* Upload a file, read it back, list its directory, get the sandbox's info
+ * and list sandboxes: 1 when all of it worked and was right. */
+static int wide_steps(struct target *t, sbx_client *c, struct outcome *o) {
+  sbx_op_id id;
+  struct res r;
+  int ok = 1;
+  const sbx_upload up = {.path = "/tmp/torture.txt", .data = "payload", .len = 7};
+  memset(&r, 0, sizeof r);
+  ok &= started(o, "sbx_file_write", sbx_file_write(c, o->sid, &up, on_entries, &r, &id), c) &&
+        finished(t, o, "file write", &r);
+  const sbx_download dl = {.path = "/tmp/torture.txt", .on_data = on_bytes};
+  memset(&r, 0, sizeof r);
+  if (ok && started(o, "sbx_file_read", sbx_file_read(c, o->sid, &dl, on_done, &r, &id), c) &&
+      finished(t, o, "file read", &r)) {
+    if (strcmp(r.out, "payload") != 0) bad(o, "file read succeeded with '%.40s'", r.out);
+  } else {
+    ok = 0;
+  }
+  memset(&r, 0, sizeof r);
+  if (started(o, "sbx_fs_list", sbx_fs_list(c, o->sid, "/tmp", 1, on_entries, &r, &id), c) &&
+      finished(t, o, "list files", &r)) {
+    if (ok && !strstr(r.names, "torture.txt,"))
+      bad(o, "list files succeeded without the file (%.60s)", r.names);
+  } else {
+    ok = 0;
+  }
+  memset(&r, 0, sizeof r);
+  if (started(o, "sbx_sandbox_info_get", sbx_sandbox_info_get(c, o->sid, on_sandbox, &r, &id), c) &&
+      finished(t, o, "info", &r)) {
+    if (strcmp(r.id, o->sid) != 0 || strcmp(r.meta, "torture") != 0)
+      bad(o, "info succeeded with id '%s', user '%s'", r.id, r.meta);
+  } else {
+    ok = 0;
+  }
+  memset(&r, 0, sizeof r);
+  if (started(o, "sbx_sandbox_list", sbx_sandbox_list(c, NULL, on_list, &r, &id), c) &&
+      finished(t, o, "list", &r)) {
+    if (r.n != 1 || strcmp(r.ids[0], o->sid) != 0)
+      bad(o, "list succeeded with %zu sandboxes ('%s')", r.n, r.ids[0]);
+  } else {
+    ok = 0;
+  }
+  return ok;
+}
+
 static void cycle(struct target *t, struct failmalloc *fm, struct outcome *o) {
   memset(o, 0, sizeof *o);
   sbx_config cfg;
@@ -166,7 +214,17 @@ static void cycle(struct target *t, struct failmalloc *fm, struct outcome *o) {
   sbx_op_id id;
   struct res r;
   memset(&r, 0, sizeof r);
-  if (started(o, "sbx_sandbox_create", sbx_sandbox_create(c, NULL, on_sandbox, &r, &id), c) &&
+  sbx_create_opts co;
+  sbx_create_opts_init(&co);
+  static const sbx_kv meta[] = {{"user", "torture"}, {"run", "alloc"}};
+  static const sbx_kv envs[] = {{"FOO", "bar"}};
+  if (t->wide) {
+    co.metadata = meta;
+    co.n_metadata = 2;
+    co.envs = envs;
+    co.n_envs = 1;
+  }
+  if (started(o, "sbx_sandbox_create", sbx_sandbox_create(c, &co, on_sandbox, &r, &id), c) &&
       finished(t, o, "create", &r)) {
     o->created = 1;
     snprintf(o->sid, sizeof o->sid, "%s", r.id);
@@ -175,14 +233,16 @@ static void cycle(struct target *t, struct failmalloc *fm, struct outcome *o) {
   if (o->created) {
     sbx_exec_opts eo;
     sbx_exec_opts_init(&eo);
-    eo.cmd = "echo torture";
+    eo.cmd = t->wide ? "echo torture $FOO" : "echo torture";
+    const char *want = t->wide ? "torture bar\n" : "torture\n";
     memset(&r, 0, sizeof r);
     if (started(o, "sbx_exec_start", sbx_exec_start(c, o->sid, &eo, &exec_cbs, &r, &id), c) &&
         finished(t, o, "exec", &r)) {
       ran = 1;
-      if (r.exit_code != 0 || strcmp(r.out, "torture\n") != 0)
+      if (r.exit_code != 0 || strcmp(r.out, want) != 0)
         bad(o, "exec succeeded with exit %d and output '%.40s'", r.exit_code, r.out);
     }
+    if (t->wide) ran &= wide_steps(t, c, o);
     memset(&r, 0, sizeof r);
     if (started(o, "sbx_sandbox_kill", sbx_sandbox_kill(c, o->sid, on_done, &r, &id), c) &&
         finished(t, o, "kill", &r))
@@ -261,9 +321,10 @@ static long torture_step(void) {
   return k > 0 ? k : 1;
 }
 
-static void torture(const char *name, const char *provider, int tls) {
+static void torture(const char *name, const char *provider, int tls, int wide) {
   struct target t;
   target_open(&t, name, provider, tls);
+  t.wide = wide;
   long calls = 0, failed = 0, orphaned = 0;
   /* The cycle without failures: it works, and how many allocations it makes. */
   CHECK(run_one(&t, 0, 0, &calls, &failed, &orphaned));
@@ -295,19 +356,31 @@ static void torture(const char *name, const char *provider, int tls) {
 }
 
 static void torture_local(void) {
-  torture("local", "local", 0);
+  torture("local", "local", 0, 0);
 }
 
 static void torture_e2b_h2(void) {
-  torture("e2b-h2", "e2b", 1);
+  torture("e2b-h2", "e2b", 1, 0);
 }
 
 static void torture_e2b_h1(void) {
-  torture("e2b-h1", "e2b", 0);
+  torture("e2b-h1", "e2b", 0, 0);
 }
 
 static void torture_daytona_h2(void) {
-  torture("daytona-h2", "daytona", 1);
+  torture("daytona-h2", "daytona", 1, 0);
+}
+
+static void torture_local_wide(void) {
+  torture("local-wide", "local", 0, 1);
+}
+
+static void torture_e2b_h2_wide(void) {
+  torture("e2b-h2-wide", "e2b", 1, 1);
+}
+
+static void torture_daytona_h2_wide(void) {
+  torture("daytona-h2-wide", "daytona", 1, 1);
 }
 
 int main(int argc, char **argv) {
@@ -316,6 +389,9 @@ int main(int argc, char **argv) {
                                            {"e2b_h2", torture_e2b_h2},
                                            {"e2b_h1", torture_e2b_h1},
                                            {"daytona_h2", torture_daytona_h2},
+                                           {"local_wide", torture_local_wide},
+                                           {"e2b_h2_wide", torture_e2b_h2_wide},
+                                           {"daytona_h2_wide", torture_daytona_h2_wide},
                                            {NULL, NULL}};
   return test_main("test_torture", cases, argc, argv, 600);
 }
