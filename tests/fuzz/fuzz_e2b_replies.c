@@ -4,6 +4,7 @@
  * reply on both planes. */
 #include "../../protocol/json_util.h"
 #include "../../providers/e2b.h"
+#include "../../reactor/client.h"
 #include "fuzz_reply.h"
 
 static void entries(const json_t *v, size_t *sum) {
@@ -22,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct sbx_http h;
   fuzz_reply_init(&h, data, size);
-  struct sbx_op op = {.id = 1};
+  static struct sbx_client client; /* only its allocator (libc's) is used */
+  struct sbx_op op = {.id = 1, .c = &client};
   size_t sum = 0;
   op.ud = &sum;
   struct sbx_errinfo e;
