@@ -1,9 +1,11 @@
 /* test_e2b_parse.c - the E2B provider's reply parsers taken apart from its
  * ops: a process event message of envd's stream and its output bytes, and
- * the sandbox / list replies of the control plane. */
+ * the sandbox / list replies of the control plane; the parsers that fill
+ * owned memory under a hook allocator failing each allocation in turn. */
 #include <jansson.h>
 
 #include "../../providers/e2b.h"
+#include "failmalloc.h"
 #include "sbx.h"
 #include "testlib.h"
 
@@ -91,11 +93,68 @@ static void test_sandbox_reply(void) {
   CHECK(strstr(e.message, "invalid JSON") != NULL);
 }
 
+static void clean(const struct failmalloc *fm) {
+  CHECK_EQ_INT(fm->live, 0);
+  CHECK_EQ_INT(fm->bad_frees, 0);
+  CHECK_EQ_INT(fm->zero_size, 0);
+}
+
+/* Out of memory is SBX_ENOMEM (or -2 for output bytes), never "malformed",
+ * and nothing is left allocated. */
+static void test_nomem(void) {
+  struct failmalloc fm;
+  sbx_allocator a = fm_allocator(&fm);
+  json_t *data = json_loads("{\"stdout\":\"aGVsbG8K\"}", 0, NULL);
+  json_t *ents = json_loads("[{\"name\":\"a\"},{\"name\":\"b\"}]", 0, NULL);
+  /* more labels than sbx_info_view holds inline: the metadata is allocated */
+  json_t *sb = json_loads("{\"sandboxID\":\"abc\",\"metadata\":{\"a\":\"1\",\"b\":\"2\","
+                          "\"c\":\"3\",\"d\":\"4\",\"e\":\"5\",\"f\":\"6\",\"g\":\"7\","
+                          "\"h\":\"8\",\"i\":\"9\"}}",
+                          0, NULL);
+  REQUIRE(data && ents && sb);
+  fm_reset(&fm, 1, 0);
+  int fd;
+  long len;
+  CHECK(e2b_exec_event_output(&a, data, &fd, &len) == NULL);
+  CHECK_EQ_INT(len, -2);
+  clean(&fm);
+  fm_reset(&fm, 1, 0);
+  struct e2b_entries es;
+  CHECK_EQ_INT(e2b_entries_fill(&a, ents, &es), SBX_ENOMEM);
+  CHECK(es.items == NULL && es.n == 0);
+  clean(&fm);
+  fm_reset(&fm, 0, 0);
+  REQUIRE(e2b_entries_fill(&a, ents, &es) == 0);
+  CHECK_EQ_INT(es.n, 2);
+  CHECK_EQ_STR(es.items[1].name, "b");
+  e2b_entries_free(&a, &es);
+  clean(&fm);
+  fm_reset(&fm, 1, 0);
+  struct sbx_info_view v;
+  CHECK_EQ_INT(e2b_info_from_json(&a, sb, &v), SBX_ENOMEM);
+  sbx__info_view_free(&a, &v);
+  clean(&fm);
+  fm_reset(&fm, 0, 0);
+  REQUIRE(e2b_info_from_json(&a, sb, &v) == 0);
+  CHECK_EQ_INT(v.info.n_metadata, 9);
+  sbx__info_view_free(&a, &v);
+  clean(&fm);
+  fm_reset(&fm, 1, 0);
+  json_t *bad = json_loads("{\"id\":\"abc\"}", 0, NULL);
+  CHECK_EQ_INT(e2b_info_from_json(&a, bad, &v), SBX_EPROTO); /* malformed stays malformed */
+  CHECK_EQ_INT(fm.calls, 0);
+  json_decref(bad);
+  json_decref(data);
+  json_decref(ents);
+  json_decref(sb);
+}
+
 int main(int argc, char **argv) {
   static const struct test_case cases[] = {
       {"event_doc", test_event_doc},
       {"event_output", test_event_output},
       {"sandbox_reply", test_sandbox_reply},
+      {"nomem", test_nomem},
       {NULL, NULL},
   };
   return test_main("e2b_parse", cases, argc, argv, 60);
