@@ -23,33 +23,40 @@ static int is_e2b_domain(const char *d) {
   return 0;
 }
 
+static void token_free(const sbx_allocator *a, struct e2b_token *t) {
+  sbx__free(a, t->id);
+  sbx__free(a, t->token);
+  sbx__free(a, t->domain);
+  sbx__free(a, t);
+}
+
 static void e2b_destroy(struct sbx_client *c) {
   struct e2b_state *s = e2b_of(c);
   if (!s) return;
+  const sbx_allocator *a = s->a;
   for (size_t i = 0; i < E2B_TOKEN_BUCKETS; i++) {
     struct e2b_token *t = s->tokens[i];
     while (t) {
       struct e2b_token *n = t->next;
-      free(t->id);
-      free(t->token);
-      free(t->domain);
-      free(t);
+      token_free(a, t);
       t = n;
     }
   }
-  free(s->api_key);
-  free(s->domain);
-  free(s->api_url);
-  free(s->api_host);
-  free(s->sandbox_url);
-  free(s->envd_host);
-  free(s);
+  sbx__free(a, s->api_key);
+  sbx__free(a, s->domain);
+  sbx__free(a, s->api_url);
+  sbx__free(a, s->api_host);
+  sbx__free(a, s->sandbox_url);
+  sbx__free(a, s->envd_host);
+  sbx__free(a, s);
   c->prov_state = NULL;
 }
 
 static int e2b_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, size_t errlen) {
-  struct e2b_state *s = calloc(1, sizeof *s);
-  if (!s) return -1;
+  const sbx_allocator *a = sbx__alloc(c);
+  struct e2b_state *s = SBX_NEW(a, struct e2b_state);
+  if (!s) return SBX_ENOMEM;
+  s->a = a;
   c->prov_state = s;
   const char *key = sbx__pick(cfg->api_key, cfg->use_env, "E2B_API_KEY");
   const char *domain = sbx__pick(cfg->domain, cfg->use_env, "E2B_DOMAIN");
@@ -59,37 +66,40 @@ static int e2b_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, s
     if (errbuf && errlen)
       snprintf(errbuf, errlen, "e2b: no API key: set E2B_API_KEY (or sbx_config.api_key)");
     e2b_destroy(c);
-    return -1;
+    return SBX_EINVAL;
   }
-  s->api_key = strdup(key);
-  s->domain = strdup(domain ? domain : "e2b.app");
+  s->api_key = sbx__strdup(a, key);
+  s->domain = sbx__strdup(a, domain ? domain : "e2b.app");
+  if (!s->api_key || !s->domain) {
+    e2b_destroy(c);
+    return SBX_ENOMEM;
+  }
   char buf[512];
   if (!api) {
     snprintf(buf, sizeof buf, "https://api.%s", s->domain);
     api = buf;
   }
-  s->api_url = sbx__strip_slash(api);
-  s->api_host = s->api_url ? sbx__origin_of(s->api_url) : NULL;
-  s->sandbox_url = sburl ? sbx__strip_slash(sburl) : NULL;
+  s->api_url = sbx__strip_slash(a, api);
+  s->api_host = s->api_url ? sbx__origin_of(a, s->api_url) : NULL;
+  s->sandbox_url = sburl ? sbx__strip_slash(a, sburl) : NULL;
   s->shared_host = is_e2b_domain(s->domain);
   /* Admission key for envd traffic: one shared origin, or one class for all
    * per-sandbox hosts (each of those is its own connection anyway). */
   if (s->sandbox_url)
-    s->envd_host = sbx__origin_of(s->sandbox_url);
-  else if (s->shared_host) {
-    if (asprintf(&s->envd_host, "https://sandbox.%s", s->domain) < 0) s->envd_host = NULL;
-  } else
-    s->envd_host = strdup("envd:per-sandbox-hosts");
-  if (!s->api_key || !s->domain || !s->api_url || !s->api_host || (sburl && !s->sandbox_url) ||
-      !s->envd_host) {
+    s->envd_host = sbx__origin_of(a, s->sandbox_url);
+  else if (s->shared_host)
+    s->envd_host = sbx__asprintf(a, "https://sandbox.%s", s->domain);
+  else
+    s->envd_host = sbx__strdup(a, "envd:per-sandbox-hosts");
+  if (!s->api_url || !s->api_host || (sburl && !s->sandbox_url) || !s->envd_host) {
     e2b_destroy(c);
-    return -1;
+    return SBX_ENOMEM;
   }
   if (strncmp(s->api_url, "http://", 7) != 0 && strncmp(s->api_url, "https://", 8) != 0) {
     if (errbuf && errlen)
       snprintf(errbuf, errlen, "e2b: API URL '%s' must start with http:// or https://", s->api_url);
     e2b_destroy(c);
-    return -1;
+    return SBX_EINVAL;
   }
   return 0;
 }
@@ -130,16 +140,13 @@ const struct e2b_token *e2b_token_find(struct e2b_state *s, const char *id) {
 
 int e2b_token_put(struct e2b_state *s, const char *id, const char *token, const char *domain) {
   e2b_token_drop(s, id);
-  struct e2b_token *t = calloc(1, sizeof *t);
+  struct e2b_token *t = SBX_NEW(s->a, struct e2b_token);
   if (!t) return SBX_ENOMEM;
-  t->id = strdup(id);
-  t->token = strdup(token ? token : "");
-  t->domain = domain && *domain ? strdup(domain) : NULL;
+  t->id = sbx__strdup(s->a, id);
+  t->token = sbx__strdup(s->a, token ? token : "");
+  t->domain = domain && *domain ? sbx__strdup(s->a, domain) : NULL;
   if (!t->id || !t->token || (domain && *domain && !t->domain)) {
-    free(t->id);
-    free(t->token);
-    free(t->domain);
-    free(t);
+    token_free(s->a, t);
     return SBX_ENOMEM;
   }
   size_t b = hash_id(id);
@@ -155,10 +162,7 @@ void e2b_token_drop(struct e2b_state *s, const char *id) {
   if (!*pp) return;
   struct e2b_token *t = *pp;
   *pp = t->next;
-  free(t->id);
-  free(t->token);
-  free(t->domain);
-  free(t);
+  token_free(s->a, t);
 }
 
 int e2b_valid_id(const char *id) {
@@ -178,10 +182,7 @@ int e2b_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, co
   va_start(ap, fmt);
   vsnprintf(path, sizeof path, fmt, ap);
   va_end(ap);
-  if (asprintf(url_out, "%s%s", s->api_url, path) < 0) {
-    *url_out = NULL;
-    return SBX_ENOMEM;
-  }
+  if (!(*url_out = sbx__asprintf(s->a, "%s%s", s->api_url, path))) return SBX_ENOMEM;
   r->method = method;
   r->url = *url_out;
   r->host = s->api_host;
@@ -199,17 +200,13 @@ int e2b_envd_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, c
   struct e2b_state *s = e2b_of(c);
   const struct e2b_token *t = e2b_token_find(s, id);
   const char *domain = t && t->domain ? t->domain : s->domain;
-  int n;
   if (s->sandbox_url)
-    n = asprintf(url_out, "%s%s", s->sandbox_url, path_and_query);
+    *url_out = sbx__asprintf(s->a, "%s%s", s->sandbox_url, path_and_query);
   else if (s->shared_host)
-    n = asprintf(url_out, "https://sandbox.%s%s", domain, path_and_query);
+    *url_out = sbx__asprintf(s->a, "https://sandbox.%s%s", domain, path_and_query);
   else
-    n = asprintf(url_out, "https://" E2B_ENVD_PORT "-%s.%s%s", id, domain, path_and_query);
-  if (n < 0) {
-    *url_out = NULL;
-    return SBX_ENOMEM;
-  }
+    *url_out = sbx__asprintf(s->a, "https://" E2B_ENVD_PORT "-%s.%s%s", id, domain, path_and_query);
+  if (!*url_out) return SBX_ENOMEM;
   r->method = method;
   r->url = *url_out;
   r->host = s->envd_host;
@@ -240,7 +237,7 @@ int e2b_envd_needs_resolve(struct sbx_call *k) {
 
 int e2b_envd_build_resolve(struct sbx_call *k, struct sbx_http_req *r) {
   struct e2b_envd_op *v = envd_op(k);
-  free(v->url);
+  sbx__free(sbx__alloc(k->op.c), v->url);
   v->url = NULL;
   return e2b_api_req(k->op.c, r, &v->url, "GET", NULL, "/sandboxes/%s", v->id);
 }
@@ -259,8 +256,9 @@ int e2b_envd_parse_resolve(struct sbx_call *k, struct sbx_http *h, struct sbx_er
   if (state && strcmp(state, "paused") == 0) {
     sbx_errinfo_set(e, SBX_ECONFLICT, "%s: the sandbox is paused; resume it first", what);
     st = SBX_ECONFLICT;
-  } else {
-    st = e2b_token_put(e2b_of(k->op.c), id, token, domain);
+  } else if ((st = e2b_token_put(e2b_of(k->op.c), id, token, domain)) != 0) {
+    /* the call machine reports what e says: it must say so */
+    sbx_errinfo_set(e, st, "%s: out of memory caching the access token", what);
   }
   json_decref(doc);
   return st;
@@ -296,7 +294,7 @@ static const char *str_or_empty(const json_t *o, const char *key) {
   return v ? v : "";
 }
 
-int e2b_info_from_json(const json_t *o, struct sbx_info_view *v) {
+int e2b_info_from_json(const sbx_allocator *a, const json_t *o, struct sbx_info_view *v) {
   memset(v, 0, sizeof *v);
   if (!json_is_object(o) || !sbx_json_str(o, "sandboxID")) return SBX_EPROTO;
   v->info.id = sbx_json_str(o, "sandboxID");
@@ -307,8 +305,7 @@ int e2b_info_from_json(const json_t *o, struct sbx_info_view *v) {
   v->info.end_at = str_or_empty(o, "endAt");
   v->info.cpu_count = (int)sbx_json_int(o, "cpuCount", 0);
   v->info.memory_mb = (int)sbx_json_int(o, "memoryMB", 0);
-  sbx__info_view_meta(v, json_object_get(o, "metadata"));
-  return 0;
+  return sbx__info_view_meta(a, v, json_object_get(o, "metadata"));
 }
 
 static int file_type(const json_t *o) {
@@ -337,19 +334,19 @@ static void fill_entry(sbx_file_entry *f, const json_t *o) {
 }
 
 /* Views over an array of entries, or over a single entry object. */
-int e2b_entries_fill(const json_t *v, struct e2b_entries *out) {
+int e2b_entries_fill(const sbx_allocator *a, const json_t *v, struct e2b_entries *out) {
   out->items = NULL;
   out->n = 0;
   size_t n = json_is_object(v) ? 1 : json_is_array(v) ? json_array_size(v) : 0;
   if (!json_is_object(v) && !json_is_array(v)) return SBX_EPROTO;
   if (n == 0) return 0;
-  out->items = calloc(n, sizeof *out->items);
+  out->items = sbx__calloc(a, n, sizeof *out->items);
   if (!out->items) return SBX_ENOMEM;
   out->n = n;
   for (size_t i = 0; i < n; i++) {
     const json_t *o = json_is_object(v) ? v : json_array_get(v, i);
     if (!json_is_object(o)) {
-      e2b_entries_free(out);
+      e2b_entries_free(a, out);
       return SBX_EPROTO;
     }
     fill_entry(&out->items[i], o);
@@ -357,8 +354,8 @@ int e2b_entries_fill(const json_t *v, struct e2b_entries *out) {
   return 0;
 }
 
-void e2b_entries_free(struct e2b_entries *e) {
-  free(e->items);
+void e2b_entries_free(const sbx_allocator *a, struct e2b_entries *e) {
+  sbx__free(a, e->items);
   e->items = NULL;
   e->n = 0;
 }

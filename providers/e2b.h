@@ -21,6 +21,7 @@ struct e2b_token {
 };
 
 struct e2b_state {
+  const sbx_allocator *a; /* the client's: the state, its strings and tokens */
   char *api_key;
   char *domain;
   char *api_url;     /* no trailing slash */
@@ -35,7 +36,7 @@ static inline struct e2b_state *e2b_of(struct sbx_client *c) {
   return (struct e2b_state *)c->prov_state;
 }
 
-/* Token cache. */
+/* Token cache. put: 0 or SBX_ENOMEM (the id is then not cached). */
 const struct e2b_token *e2b_token_find(struct e2b_state *s, const char *id);
 int e2b_token_put(struct e2b_state *s, const char *id, const char *token, const char *domain);
 void e2b_token_drop(struct e2b_state *s, const char *id);
@@ -44,7 +45,8 @@ void e2b_token_drop(struct e2b_state *s, const char *id);
 int e2b_valid_id(const char *id);
 
 /* Control-plane request: url = api_url + path (printf), X-API-Key, JSON body
- * (borrowed). Returns 0 or SBX_ENOMEM. */
+ * (borrowed). *url_out is from the client's allocator. Returns 0 or
+ * SBX_ENOMEM. */
 int e2b_api_req(struct sbx_client *c, struct sbx_http_req *r, char **url_out, const char *method,
                 const char *body, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* envd request for sandbox id: base URL per E2B_SANDBOX_URL / domain rules,
@@ -83,24 +85,27 @@ json_t *e2b_parse_json_keys(const struct sbx_http *h, const char *const *keys, c
 json_t *e2b_sandbox_reply(const struct sbx_http *h, int list, const char *what,
                           struct sbx_errinfo *e);
 
-/* Sandbox info over a sandbox JSON object (info_view.h). */
-int e2b_info_from_json(const json_t *o, struct sbx_info_view *v);
+/* Sandbox info over a sandbox JSON object (info_view.h): 0, SBX_EPROTO or
+ * SBX_ENOMEM. */
+int e2b_info_from_json(const sbx_allocator *a, const json_t *o, struct sbx_info_view *v);
 
 /* Entry views over EntryInfo JSON (proto or REST shape). */
 struct e2b_entries {
   sbx_file_entry *items;
   size_t n;
 };
-int e2b_entries_fill(const json_t *v, struct e2b_entries *out);
-void e2b_entries_free(struct e2b_entries *e);
+/* 0, SBX_EPROTO (not entries) or SBX_ENOMEM; items are from a. */
+int e2b_entries_fill(const sbx_allocator *a, const json_t *v, struct e2b_entries *out);
+void e2b_entries_free(const sbx_allocator *a, struct e2b_entries *e);
 
 /* envd's process stream (e2b_exec.c), parsed apart for the fuzz target:
  * a message's document, whose "event" member is an object (NULL with a
  * reason in why); a data event's output bytes (stdout, stderr or pty, in
- * base64) in a malloc'd buffer with their fd, NULL with *len 0 when it has
- * none, -1 on bad base64, -2 out of memory. */
+ * base64) in a buffer from a (free with sbx__free(a, ...)) with their fd,
+ * NULL with *len 0 when it has none, -1 on bad base64, -2 out of memory. */
 json_t *e2b_exec_event_doc(const char *payload, size_t len, char *why, size_t whylen);
-unsigned char *e2b_exec_event_output(const json_t *data, int *fd, long *len);
+unsigned char *e2b_exec_event_output(const sbx_allocator *a, const json_t *data, int *fd,
+                                     long *len);
 
 /* Ops (one file each area). */
 sbx_status e2b_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,

@@ -37,7 +37,8 @@ static struct exec_op *exec_of(struct sbx_op *op) {
 
 /* ---- the stream ---------------------------------------------------------------- */
 
-unsigned char *e2b_exec_event_output(const json_t *data, int *fd, long *len) {
+unsigned char *e2b_exec_event_output(const sbx_allocator *a, const json_t *data, int *fd,
+                                     long *len) {
   *fd = SBX_STDOUT;
   *len = 0;
   const char *b64 = sbx_json_str(data, "stdout");
@@ -45,14 +46,14 @@ unsigned char *e2b_exec_event_output(const json_t *data, int *fd, long *len) {
   if (!b64) b64 = sbx_json_str(data, "pty");
   if (!b64) return NULL;
   size_t n = strlen(b64);
-  unsigned char *buf = malloc(n / 4 * 3 + 4);
+  unsigned char *buf = sbx__malloc(a, n / 4 * 3 + 4);
   if (!buf) {
     *len = -2;
     return NULL;
   }
   *len = sbx_base64_decode(b64, n, buf);
   if (*len < 0) {
-    free(buf);
+    sbx__free(a, buf);
     return NULL;
   }
   return buf;
@@ -60,9 +61,10 @@ unsigned char *e2b_exec_event_output(const json_t *data, int *fd, long *len) {
 
 static int on_data_event(struct exec_op *x, const json_t *data) {
   struct sbx_op *op = &x->e.k.op;
+  const sbx_allocator *a = sbx__alloc(op->c);
   int fd;
   long len;
-  unsigned char *buf = e2b_exec_event_output(data, &fd, &len);
+  unsigned char *buf = e2b_exec_event_output(a, data, &fd, &len);
   if (len == -2) return sbx__op_fail(op, SBX_ENOMEM, "exec: out of memory decoding output");
   if (len < 0)
     return sbx__op_fail(op, SBX_EPROTO, "exec in sandbox %s: invalid base64 in output event",
@@ -71,13 +73,13 @@ static int on_data_event(struct exec_op *x, const json_t *data) {
   x->out_bytes += (uint64_t)len;
   size_t cap = op->c->cfg.max_output;
   if (cap && x->out_bytes > cap) {
-    free(buf);
+    sbx__free(a, buf);
     return sbx__op_fail(op, SBX_ETOOBIG, "exec in sandbox %s: output over the %zu-byte cap",
                         x->e.id, cap);
   }
   if (x->cbs.on_output && len > 0)
     x->cbs.on_output(op->c, op->id, fd, (const char *)buf, (size_t)len, op->ud);
-  free(buf);
+  sbx__free(a, buf);
   return 0;
 }
 
@@ -164,7 +166,7 @@ static int sink(struct sbx_op *op, const char *data, size_t len) {
 
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct exec_op *x = exec_of(&k->op);
-  free(x->e.url);
+  sbx__free(sbx__alloc(k->op.c), x->e.url);
   x->e.url = NULL;
   const char *path = x->reattach ? "/process.Process/Connect" : "/process.Process/Start";
   int st = e2b_envd_req(k->op.c, r, &x->e.url, x->e.id, "POST", x->user, path);
@@ -185,7 +187,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   r->idle_timeout_s = KEEPALIVE_S * 3;
   /* A retried attempt starts a fresh stream. */
   sbx_connect_decoder_free(&x->dec);
-  sbx_connect_decoder_init(&x->dec, EXEC_MAX_MESSAGE);
+  sbx_connect_decoder_init(&x->dec, EXEC_MAX_MESSAGE, sbx__alloc(k->op.c));
   return 0;
 }
 
@@ -226,11 +228,12 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct exec_op *x = exec_of(op);
+  const sbx_allocator *a = sbx__alloc(op->c);
   sbx_connect_decoder_free(&x->dec);
-  free(x->e.id);
-  free(x->e.url);
-  free(x->user);
-  free(x->body);
+  sbx__free(a, x->e.id);
+  sbx__free(a, x->e.url);
+  sbx__free(a, x->user);
+  sbx__free(a, x->body);
 }
 
 SBX_CALL_KIND(kind_start, "e2b.exec", complete, destroy);
@@ -249,17 +252,17 @@ static const struct call_hooks hooks_connect = {.cls = SBX_RATE_DATA,
                                                 .parse = parse};
 
 /* Frame a JSON message as one Connect envelope. */
-static char *envelope(json_t *msg, size_t *len_out) {
+static char *envelope(const sbx_allocator *a, json_t *msg, size_t *len_out) {
   size_t n = 0;
-  char *json = sbx_json_dump(msg, &n);
+  char *json = sbx_json_dump(a, msg, &n);
   if (!json) return NULL;
-  char *buf = malloc(n + SBX_CONNECT_PREFIX_LEN);
+  char *buf = sbx__malloc(a, n + SBX_CONNECT_PREFIX_LEN);
   if (buf) {
     sbx_connect_encode_prefix(0, (uint32_t)n, (unsigned char *)buf);
     memcpy(buf + SBX_CONNECT_PREFIX_LEN, json, n);
     *len_out = n + SBX_CONNECT_PREFIX_LEN;
   }
-  free(json);
+  sbx__free(a, json);
   return buf;
 }
 
@@ -303,22 +306,19 @@ static sbx_status start_op(sbx_client *c, const struct op_kind *kind, const stru
     json_decref(msg);
     return sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
   }
+  const sbx_allocator *a = sbx__alloc(c);
   size_t len = 0;
-  char *body = envelope(msg, &len);
+  char *body = envelope(a, msg, &len);
   json_decref(msg);
-  char *idc = strdup(id), *userc = user ? strdup(user) : NULL;
-  if (!body || !idc || (user && !userc)) {
-    free(body);
-    free(idc);
-    free(userc);
-    return SBX_ENOMEM;
-  }
-  sbx_status st;
-  struct exec_op *x = (struct exec_op *)sbx__call_new(c, kind, h, sizeof *x, ud, &st);
+  char *idc = sbx__strdup(a, id), *userc = user ? sbx__strdup(a, user) : NULL;
+  sbx_status st = SBX_ENOMEM;
+  struct exec_op *x = NULL;
+  if (body && idc && (!user || userc))
+    x = (struct exec_op *)sbx__call_new(c, kind, h, sizeof *x, ud, &st);
   if (!x) {
-    free(body);
-    free(idc);
-    free(userc);
+    sbx__free(a, body);
+    sbx__free(a, idc);
+    sbx__free(a, userc);
     return st;
   }
   x->e.id = idc;
@@ -326,7 +326,7 @@ static sbx_status start_op(sbx_client *c, const struct op_kind *kind, const stru
   x->body = body;
   x->body_len = len;
   x->cbs = *cbs;
-  sbx_connect_decoder_init(&x->dec, EXEC_MAX_MESSAGE);
+  sbx_connect_decoder_init(&x->dec, EXEC_MAX_MESSAGE, a);
   *xp = x;
   return SBX_OK;
 }

@@ -3,6 +3,7 @@
  * callback, never held whole). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,26 +42,30 @@ static struct file_op *file_of(struct sbx_op *op) {
   return (struct file_op *)op;
 }
 
-static char *files_query(const char *path, const char *user) {
-  char *q = NULL;
-  size_t n = 0;
-  FILE *f = open_memstream(&q, &n);
-  if (!f) return NULL;
-  fputs("/files?path=", f);
-  sbx__url_encode(f, path);
-  if (user && *user) {
-    fputs("&username=", f);
-    sbx__url_encode(f, user);
+/* "/files?path=...&username=..." (path NULL: no path parameter); NULL when
+ * out of memory. */
+static char *files_query(const sbx_allocator *a, const char *path, const char *user) {
+  struct sbx_str q;
+  sbx_str_init(&q, a);
+  sbx_str_adds(&q, "/files");
+  char sep = '?';
+  if (path) {
+    sbx_str_adds(&q, "?path="), sep = '&';
+    sbx_str_url_encode(&q, path);
   }
-  fclose(f);
-  return q;
+  if (user && *user) {
+    sbx_str_addf(&q, "%cusername=", sep);
+    sbx_str_url_encode(&q, user);
+  }
+  return sbx_str_take(&q, NULL);
 }
 
 /* ---- upload ------------------------------------------------------------------- */
 
 static int build_upload(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct file_op *f = file_of(&k->op);
-  free(f->e.url);
+  const sbx_allocator *a = sbx__alloc(k->op.c);
+  sbx__free(a, f->e.url);
   f->e.url = NULL;
   int st = e2b_envd_req(k->op.c, r, &f->e.url, f->e.id, "POST", NULL, f->query);
   if (st) return st;
@@ -97,12 +102,12 @@ static int build_upload(struct sbx_call *k, struct sbx_http_req *r, struct sbx_e
     /* memory with framing: a file-less upload of prefix + data + suffix */
     r->upload_fd = -1;
     size_t pl = strlen(f->prefix), sl = strlen(f->suffix);
-    char *all = malloc(pl + f->len + sl + 1);
+    char *all = sbx__malloc(a, pl + f->len + sl + 1);
     if (!all) return SBX_ENOMEM;
     memcpy(all, f->prefix, pl);
     if (f->len) memcpy(all + pl, f->data, f->len);
     memcpy(all + pl + f->len, f->suffix, sl);
-    free(f->data);
+    sbx__free(a, f->data);
     f->data = all;
     f->len = pl + f->len + sl;
     f->prefix[0] = f->suffix[0] = 0; /* framed once, even across retries */
@@ -163,7 +168,7 @@ static int download_sink(struct sbx_op *op, const char *data, size_t len) {
 
 static int build_download(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct file_op *f = file_of(&k->op);
-  free(f->e.url);
+  sbx__free(sbx__alloc(k->op.c), f->e.url);
   f->e.url = NULL;
   if (f->part_path) {
     if (f->out_fd >= 0) close(f->out_fd);
@@ -214,31 +219,35 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
     f->ecb(op->c, op->id, err, NULL, 0, op->ud);
     return;
   }
+  const sbx_allocator *a = sbx__alloc(op->c);
   struct e2b_entries ents = {0};
-  if (e2b_entries_fill(f->doc, &ents) != 0) {
-    sbx_error bad = {.code = SBX_EPROTO,
+  int rc = e2b_entries_fill(a, f->doc, &ents);
+  if (rc != 0) {
+    sbx_error bad = {.code = rc == SBX_ENOMEM ? SBX_ENOMEM : SBX_EPROTO,
                      .retry_after_ms = -1,
                      .provider_code = "",
-                     .message = "malformed entry in the upload reply"};
+                     .message = rc == SBX_ENOMEM ? "upload reply entries: out of memory"
+                                                 : "malformed entry in the upload reply"};
     f->ecb(op->c, op->id, &bad, NULL, 0, op->ud);
     return;
   }
   f->ecb(op->c, op->id, NULL, ents.items, ents.n, op->ud);
-  e2b_entries_free(&ents);
+  e2b_entries_free(a, &ents);
 }
 
 static void destroy(struct sbx_op *op) {
   struct file_op *f = file_of(op);
+  const sbx_allocator *a = sbx__alloc(op->c);
   if (f->out_fd >= 0) close(f->out_fd);
-  free(f->e.id);
-  free(f->e.url);
-  free(f->query);
-  free(f->remote_path);
-  free(f->data);
-  free(f->local_path);
-  free(f->prefix);
-  free(f->suffix);
-  free(f->part_path);
+  sbx__free(a, f->e.id);
+  sbx__free(a, f->e.url);
+  sbx__free(a, f->query);
+  sbx__free(a, f->remote_path);
+  sbx__free(a, f->data);
+  sbx__free(a, f->local_path);
+  sbx__free(a, f->prefix);
+  sbx__free(a, f->suffix);
+  sbx__free(a, f->part_path);
   if (f->doc) json_decref(f->doc);
 }
 
@@ -257,26 +266,25 @@ static const struct call_hooks hooks_download = {.cls = SBX_RATE_DATA,
                                                  .build = build_download,
                                                  .parse = parse_download};
 
+/* A file op on sandbox id: query is its "/files?..." (taken over: freed on
+ * failure too), label names the remote side in messages. */
 static struct file_op *new_file_op(sbx_client *c, const struct op_kind *kind,
-                                   const struct call_hooks *h, const char *id, const char *path,
-                                   const char *user, void *ud, sbx_status *st) {
+                                   const struct call_hooks *h, const char *id, const char *label,
+                                   char *q, void *ud, sbx_status *st) {
+  const sbx_allocator *a = sbx__alloc(c);
   if (!e2b_valid_id(id)) {
+    sbx__free(a, q);
     *st = sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
     return NULL;
   }
-  char *idc = strdup(id), *q = files_query(path, user), *pc = strdup(path);
-  if (!idc || !q || !pc) {
-    free(idc);
-    free(q);
-    free(pc);
-    *st = SBX_ENOMEM;
-    return NULL;
-  }
-  struct file_op *f = (struct file_op *)sbx__call_new(c, kind, h, sizeof *f, ud, st);
+  char *idc = sbx__strdup(a, id), *pc = sbx__strdup(a, label);
+  struct file_op *f = NULL;
+  *st = SBX_ENOMEM;
+  if (idc && q && pc) f = (struct file_op *)sbx__call_new(c, kind, h, sizeof *f, ud, st);
   if (!f) {
-    free(idc);
-    free(q);
-    free(pc);
+    sbx__free(a, idc);
+    sbx__free(a, q);
+    sbx__free(a, pc);
     return NULL;
   }
   f->e.id = idc;
@@ -286,37 +294,57 @@ static struct file_op *new_file_op(sbx_client *c, const struct op_kind *kind,
   return f;
 }
 
-static int multipart_framing(struct file_op *f, sbx_op_id id, const char *path) {
-  if (asprintf(&f->prefix,
-               "--sbx-%llx\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
-               "Content-Type: application/octet-stream\r\n\r\n",
-               (unsigned long long)id, path) < 0) {
-    f->prefix = NULL;
-    return SBX_ENOMEM;
-  }
-  if (asprintf(&f->suffix, "\r\n--sbx-%llx--\r\n", (unsigned long long)id) < 0) {
-    f->suffix = NULL;
-    return SBX_ENOMEM;
-  }
-  return 0;
+/* A one-file multipart upload is framed with boundary "sbx-<op id>", and the
+ * id is known only once the op exists: room for the longest id is taken
+ * before (a failure then starts nothing), the text written after. */
+#define MP_PREFIX                                                                                  \
+  "--sbx-%llx\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"               \
+  "Content-Type: application/octet-stream\r\n\r\n"
+#define MP_SUFFIX "\r\n--sbx-%llx--\r\n"
+
+struct mp_framing {
+  char *prefix, *suffix;
+  size_t prefix_cap, suffix_cap;
+};
+
+static int framing_reserve(const sbx_allocator *a, struct mp_framing *m, const char *path) {
+  m->prefix_cap = (size_t)snprintf(NULL, 0, MP_PREFIX, ULLONG_MAX, path) + 1;
+  m->suffix_cap = (size_t)snprintf(NULL, 0, MP_SUFFIX, ULLONG_MAX) + 1;
+  m->prefix = sbx__malloc(a, m->prefix_cap);
+  m->suffix = sbx__malloc(a, m->suffix_cap);
+  return m->prefix && m->suffix ? 0 : SBX_ENOMEM;
+}
+
+static void framing_write(struct mp_framing *m, sbx_op_id id, const char *path) {
+  snprintf(m->prefix, m->prefix_cap, MP_PREFIX, (unsigned long long)id, path);
+  snprintf(m->suffix, m->suffix_cap, MP_SUFFIX, (unsigned long long)id);
 }
 
 sbx_status e2b_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
                           void *ud, sbx_op_id *out) {
   if (strpbrk(up->path, "\"\r\n")) /* cannot be framed in a multipart header */
     return sbx__refuse(c, SBX_EINVAL, "sbx_file_write", "up.path holds a quote or a line break");
+  const sbx_allocator *a = sbx__alloc(c);
   char *data = NULL, *local = NULL;
-  if (up->local_path) {
-    if (!(local = strdup(up->local_path))) return SBX_ENOMEM;
-  } else if (up->len) {
-    if (!(data = malloc(up->len))) return SBX_ENOMEM;
+  struct mp_framing mp = {0};
+  int nomem = 0;
+  if (up->local_path)
+    nomem = !(local = sbx__strdup(a, up->local_path));
+  else if (up->len && (data = sbx__malloc(a, up->len)))
     memcpy(data, up->data, up->len);
-  }
-  sbx_status st;
-  struct file_op *f = new_file_op(c, &kind_upload, &hooks_upload, id, up->path, up->user, ud, &st);
+  else if (up->len)
+    nomem = 1;
+  if (up->multipart && !nomem) nomem = framing_reserve(a, &mp, up->path) != 0;
+  sbx_status st = SBX_ENOMEM;
+  struct file_op *f = NULL;
+  if (!nomem)
+    f = new_file_op(c, &kind_upload, &hooks_upload, id, up->path,
+                    files_query(a, up->path, up->user), ud, &st);
   if (!f) {
-    free(data);
-    free(local);
+    sbx__free(a, data);
+    sbx__free(a, local);
+    sbx__free(a, mp.prefix);
+    sbx__free(a, mp.suffix);
     return st;
   }
   f->upload = 1;
@@ -325,8 +353,10 @@ sbx_status e2b_file_write(sbx_client *c, const char *id, const sbx_upload *up, s
   f->local_path = local;
   f->ecb = cb;
   f->multipart = up->multipart ? 1 : 0;
-  if (f->multipart && multipart_framing(f, f->e.k.op.id, up->path) != 0) {
-    f->multipart = 0; /* falls back to octet-stream rather than failing late */
+  if (f->multipart) {
+    framing_write(&mp, f->e.k.op.id, up->path);
+    f->prefix = mp.prefix;
+    f->suffix = mp.suffix;
   }
   *out = f->e.k.op.id;
   return SBX_OK;
@@ -334,11 +364,12 @@ sbx_status e2b_file_write(sbx_client *c, const char *id, const sbx_upload *up, s
 
 /* envd writes each part named "file" to the path in its filename
  * (e2b-protocol.md 4.3). */
-static void e2b_part_head(FILE *f, const char *boundary, size_t i, const char *path) {
-  fprintf(f,
-          "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
-          "Content-Type: application/octet-stream\r\n\r\n",
-          boundary, path);
+static void e2b_part_head(struct sbx_str *body, const char *boundary, size_t i, const char *path) {
+  (void)i;
+  sbx_str_addf(body,
+               "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+               "Content-Type: application/octet-stream\r\n\r\n",
+               boundary, path);
 }
 
 sbx_status e2b_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
@@ -353,36 +384,25 @@ sbx_status e2b_file_write_many(sbx_client *c, const char *id, const sbx_upload *
   char boundary[40];
   snprintf(boundary, sizeof boundary, "sbx-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
            rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+  const sbx_allocator *a = sbx__alloc(c);
   sbx_status st;
   size_t len = 0;
-  char *body = sbx__multipart_body(boundary, ups, n, e2b_part_head, &len, &st);
+  char *body = sbx__multipart_body(a, boundary, ups, n, e2b_part_head, &len, &st);
   if (!body) return st;
-  /* no path query: each part names its own target */
-  char *query = NULL;
-  if (ups[0].user && *ups[0].user) {
-    char *q = files_query("", ups[0].user); /* "/files?path=&username=u" */
-    if (q && asprintf(&query, "/files?%s", strstr(q, "username=")) < 0) query = NULL;
-    free(q);
-  } else {
-    query = strdup("/files");
-  }
-  char *pre = strdup(""), *suf = strdup("");
+  char *pre = sbx__strdup(a, ""), *suf = sbx__strdup(a, "");
   char label[64];
   snprintf(label, sizeof label, "(%zu files)", n);
   struct file_op *f = NULL;
-  if (query && pre && suf)
-    f = new_file_op(c, &kind_upload, &hooks_upload, id, label, NULL, ud, &st);
-  else
-    st = SBX_ENOMEM;
+  st = SBX_ENOMEM;
+  if (pre && suf) /* no path parameter: each part names its own target */
+    f = new_file_op(c, &kind_upload, &hooks_upload, id, label, files_query(a, NULL, ups[0].user),
+                    ud, &st);
   if (!f) {
-    free(body);
-    free(query);
-    free(pre);
-    free(suf);
+    sbx__free(a, body);
+    sbx__free(a, pre);
+    sbx__free(a, suf);
     return st;
   }
-  free(f->query);
-  f->query = query;
   f->upload = 1;
   f->ecb = cb;
   f->multipart = 1; /* framed already: the empty prefix and suffix add nothing */
@@ -397,20 +417,23 @@ sbx_status e2b_file_write_many(sbx_client *c, const char *id, const sbx_upload *
 
 sbx_status e2b_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                          void *ud, sbx_op_id *out) {
+  const sbx_allocator *a = sbx__alloc(c);
   char *local = NULL, *part = NULL;
   if (dl->local_path) {
-    local = strdup(dl->local_path);
-    if (!local || asprintf(&part, "%s.sbx-part", dl->local_path) < 0) {
-      free(local);
+    local = sbx__strdup(a, dl->local_path);
+    part = sbx__asprintf(a, "%s.sbx-part", dl->local_path);
+    if (!local || !part) {
+      sbx__free(a, local);
+      sbx__free(a, part);
       return SBX_ENOMEM;
     }
   }
   sbx_status st;
-  struct file_op *f =
-      new_file_op(c, &kind_download, &hooks_download, id, dl->path, dl->user, ud, &st);
+  struct file_op *f = new_file_op(c, &kind_download, &hooks_download, id, dl->path,
+                                  files_query(a, dl->path, dl->user), ud, &st);
   if (!f) {
-    free(local);
-    free(part);
+    sbx__free(a, local);
+    sbx__free(a, part);
     return st;
   }
   f->local_path = local;

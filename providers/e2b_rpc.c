@@ -35,7 +35,7 @@ static void describe(const struct rpc_op *r, char *buf, size_t n) {
 
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct rpc_op *x = rpc_of(&k->op);
-  free(x->e.url);
+  sbx__free(sbx__alloc(k->op.c), x->e.url);
   x->e.url = NULL;
   int st = e2b_envd_req(k->op.c, r, &x->e.url, x->e.id, "POST", NULL, x->method);
   if (st) return st;
@@ -86,26 +86,30 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
     x->ecb(op->c, op->id, err, NULL, 0, op->ud);
     return;
   }
+  const sbx_allocator *a = sbx__alloc(op->c);
   struct e2b_entries ents = {0};
   const json_t *v = json_object_get(x->doc, x->entries_key);
-  if (v && e2b_entries_fill(v, &ents) != 0) {
-    sbx_error bad = {.code = SBX_EPROTO,
+  int rc = v ? e2b_entries_fill(a, v, &ents) : 0;
+  if (rc != 0) {
+    sbx_error bad = {.code = rc == SBX_ENOMEM ? SBX_ENOMEM : SBX_EPROTO,
                      .retry_after_ms = -1,
                      .provider_code = "",
-                     .message = "malformed file entry in the reply"};
+                     .message = rc == SBX_ENOMEM ? "file entries: out of memory"
+                                                 : "malformed file entry in the reply"};
     x->ecb(op->c, op->id, &bad, NULL, 0, op->ud);
     return;
   }
   x->ecb(op->c, op->id, NULL, ents.items, ents.n, op->ud);
-  e2b_entries_free(&ents);
+  e2b_entries_free(a, &ents);
 }
 
 static void destroy(struct sbx_op *op) {
   struct rpc_op *x = rpc_of(op);
-  free(x->e.id);
-  free(x->e.url);
-  free(x->body);
-  free(x->subject);
+  const sbx_allocator *al = sbx__alloc(op->c);
+  sbx__free(al, x->e.id);
+  sbx__free(al, x->e.url);
+  sbx__free(al, x->body);
+  sbx__free(al, x->subject);
   if (x->doc) json_decref(x->doc);
 }
 
@@ -137,21 +141,18 @@ struct rpc_args {
 
 static sbx_status start_rpc(sbx_client *c, const char *id, const struct rpc_args *a, json_t *msg,
                             char *subject, void *ud, sbx_op_id *out) {
-  char *body = msg ? sbx_json_dump(msg, NULL) : NULL;
+  const sbx_allocator *al = sbx__alloc(c);
+  char *body = msg ? sbx_json_dump(al, msg, NULL) : NULL; /* no msg: jansson ran out */
   if (msg) json_decref(msg);
-  char *idc = strdup(id);
-  if (!body || !idc || !subject) {
-    free(body);
-    free(idc);
-    free(subject);
-    return SBX_ENOMEM;
-  }
-  sbx_status st;
-  struct rpc_op *x = (struct rpc_op *)sbx__call_new(c, a->kind, a->hooks, sizeof *x, ud, &st);
+  char *idc = sbx__strdup(al, id);
+  sbx_status st = SBX_ENOMEM;
+  struct rpc_op *x = NULL;
+  if (body && idc && subject)
+    x = (struct rpc_op *)sbx__call_new(c, a->kind, a->hooks, sizeof *x, ud, &st);
   if (!x) {
-    free(body);
-    free(idc);
-    free(subject);
+    sbx__free(al, body);
+    sbx__free(al, idc);
+    sbx__free(al, subject);
     return st;
   }
   x->e.id = idc;
@@ -167,9 +168,8 @@ static sbx_status start_rpc(sbx_client *c, const char *id, const struct rpc_args
   return SBX_OK;
 }
 
-static char *pid_subject(uint32_t pid) {
-  char *s = NULL;
-  return asprintf(&s, "pid %u", pid) < 0 ? NULL : s;
+static char *pid_subject(sbx_client *c, uint32_t pid) {
+  return sbx__asprintf(sbx__alloc(c), "pid %u", pid);
 }
 
 sbx_status e2b_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sbx_done_cb cb,
@@ -187,23 +187,23 @@ sbx_status e2b_signal(sbx_client *c, const char *id, uint32_t pid, int signo, sb
   struct rpc_args a = {
       &kind_signal, &hooks_idempotent, "/process.Process/SendSignal", "signal", NULL, RPC_DONE, cb,
       NULL};
-  return start_rpc(c, id, &a, msg, pid_subject(pid), ud, out);
+  return start_rpc(c, id, &a, msg, pid_subject(c, pid), ud, out);
 }
 
 sbx_status e2b_write_stdin(sbx_client *c, const char *id, uint32_t pid, const void *data,
                            size_t len, sbx_done_cb cb, void *ud, sbx_op_id *out) {
   if (!e2b_valid_id(id))
     return sbx__refuse(c, SBX_EINVAL, "e2b", "id '%.128s' is not an E2B sandbox id", id);
-  char *b64 = malloc(sbx_base64_encoded_len(len) + 1);
+  char *b64 = sbx__malloc(sbx__alloc(c), sbx_base64_encoded_len(len) + 1);
   if (!b64) return SBX_ENOMEM;
   sbx_base64_encode(data, len, b64);
   json_t *msg =
       json_pack("{s:{s:I},s:{s:s}}", "process", "pid", (json_int_t)pid, "input", "stdin", b64);
-  free(b64);
+  sbx__free(sbx__alloc(c), b64);
   struct rpc_args a = {
       &kind_stdin, &hooks_once, "/process.Process/SendInput", "write stdin of", NULL, RPC_DONE,
       cb,          NULL};
-  return start_rpc(c, id, &a, msg, pid_subject(pid), ud, out);
+  return start_rpc(c, id, &a, msg, pid_subject(c, pid), ud, out);
 }
 
 sbx_status e2b_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done_cb cb, void *ud,
@@ -219,7 +219,7 @@ sbx_status e2b_close_stdin(sbx_client *c, const char *id, uint32_t pid, sbx_done
                        RPC_DONE,
                        cb,
                        NULL};
-  return start_rpc(c, id, &a, msg, pid_subject(pid), ud, out);
+  return start_rpc(c, id, &a, msg, pid_subject(c, pid), ud, out);
 }
 
 sbx_status e2b_fs(sbx_client *c, const char *id, int fs_op, const char *path, const char *path2,
@@ -253,5 +253,5 @@ sbx_status e2b_fs(sbx_client *c, const char *id, int fs_op, const char *path, co
   default: return SBX_EINVAL;
   }
   if (!msg) return SBX_ENOMEM;
-  return start_rpc(c, id, &a, msg, strdup(path), ud, out);
+  return start_rpc(c, id, &a, msg, sbx__strdup(sbx__alloc(c), path), ud, out);
 }

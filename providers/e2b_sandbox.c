@@ -24,7 +24,12 @@ struct sbox_op {
   sbx_list_cb lcb;
   json_t *doc;      /* parsed reply, alive until the callback returns */
   char *next_token; /* list */
+  char made[64];    /* create: the sandbox the server made, for build_undo */
 };
+
+/* A create's reply (a few hundred bytes) is read into memory taken before the
+ * request goes out: once the sandbox exists, nothing may fail unseen. */
+#define E2B_CREATE_REPLY_RESERVE 4096
 
 static struct sbox_op *sbox_of(struct sbx_call *k) {
   return (struct sbox_op *)k;
@@ -42,10 +47,11 @@ static void describe(const struct sbox_op *s, char *buf, size_t n) {
 static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo *e) {
   struct sbox_op *s = sbox_of(k);
   struct sbx_client *c = k->op.c;
-  free(s->url);
+  sbx__free(sbx__alloc(c), s->url);
   s->url = NULL;
   switch (s->what) {
   case W_CREATE:
+    r->reserve_body = E2B_CREATE_REPLY_RESERVE;
     return e2b_api_req(c, r, &s->url, "POST", s->body, "%s",
                        s->legacy_v1 ? "/sandboxes" : "/v2/sandboxes");
   case W_CONNECT:
@@ -98,15 +104,38 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
   }
   s->doc = e2b_sandbox_reply(h, s->what == W_LIST, what, e);
   if (!s->doc) return e->status;
+  const char *made = sbx_json_str(s->doc, "sandboxID");
+  if (s->what == W_CREATE && e2b_valid_id(made) && strlen(made) < sizeof s->made) {
+    /* From here a failure for want of memory deletes it (build_undo). */
+    memcpy(s->made, made, strlen(made) + 1);
+    k->undo_armed = 1;
+  }
   if (s->what == W_LIST) {
-    if (h->next_token) s->next_token = strdup(h->next_token);
+    if (h->next_token && !(s->next_token = sbx__strdup(sbx__alloc(k->op.c), h->next_token))) {
+      sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
+      return SBX_ENOMEM;
+    }
     return 0;
   }
   /* Remember the envd access token so data-plane calls need no lookup. */
   const char *token = sbx_json_str(s->doc, "envdAccessToken");
-  if (s->what != W_INFO || token)
-    e2b_token_put(st, sbx_json_str(s->doc, "sandboxID"), token, sbx_json_str(s->doc, "domain"));
+  if ((s->what != W_INFO || token) && e2b_token_put(st, sbx_json_str(s->doc, "sandboxID"), token,
+                                                    sbx_json_str(s->doc, "domain")) != 0) {
+    sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory caching the access token", what);
+    return SBX_ENOMEM;
+  }
   return 0;
+}
+
+/* The create ran out of memory after E2B made the sandbox: delete it, or the
+ * caller, who never learns its id, would leave it running. */
+static int build_undo(struct sbx_call *k, struct sbx_http_req *r) {
+  struct sbox_op *s = sbox_of(k);
+  if (!s->made[0]) return SBX_EINVAL;
+  e2b_token_drop(e2b_of(k->op.c), s->made);
+  sbx__free(sbx__alloc(k->op.c), s->url);
+  s->url = NULL;
+  return e2b_api_req(k->op.c, r, &s->url, "DELETE", NULL, "/sandboxes/%s", s->made);
 }
 
 /* ---- complete ------------------------------------------------------------------- */
@@ -126,11 +155,12 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
 
 static void destroy(struct sbx_op *op) {
   struct sbox_op *s = (struct sbox_op *)op;
-  free(s->id);
-  free(s->url);
-  free(s->body);
-  free(s->query);
-  free(s->next_token);
+  const sbx_allocator *a = sbx__alloc(op->c);
+  sbx__free(a, s->id);
+  sbx__free(a, s->url);
+  sbx__free(a, s->body);
+  sbx__free(a, s->query);
+  sbx__free(a, s->next_token);
   if (s->doc) json_decref(s->doc);
 }
 
@@ -143,8 +173,11 @@ SBX_CALL_KIND(kind_timeout, "e2b.set_timeout", complete, destroy);
 SBX_CALL_KIND(kind_list, "e2b.list", complete, destroy);
 
 /* A create whose reply was lost must not be repeated blindly. */
-static const struct call_hooks hooks_create = {
-    .cls = SBX_RATE_CREATE, .retry = CALL_RETRY_UNSENT, .build = build, .parse = parse};
+static const struct call_hooks hooks_create = {.cls = SBX_RATE_CREATE,
+                                               .retry = CALL_RETRY_UNSENT,
+                                               .build = build,
+                                               .parse = parse,
+                                               .build_undo = build_undo};
 static const struct call_hooks hooks_lifecycle = {
     .cls = SBX_RATE_LIFECYCLE, .retry = CALL_RETRY_ANY, .build = build, .parse = parse};
 
@@ -175,7 +208,7 @@ static json_t *str_array(const char *const *v, size_t n) {
   return a;
 }
 
-static char *create_body(const sbx_create_opts *o) {
+static char *create_body(const sbx_allocator *a, const sbx_create_opts *o) {
   json_t *b = json_object();
   if (!b) return NULL;
   json_object_set_new(b, "templateID", json_string(o->template_id ? o->template_id : "base"));
@@ -197,19 +230,19 @@ static char *create_body(const sbx_create_opts *o) {
   }
   if (o->legacy_v1 && o->secure != SBX_UNSET)
     json_object_set_new(b, "secure", json_boolean(o->secure));
-  char *s = sbx_json_dump(b, NULL);
+  char *s = sbx_json_dump(a, b, NULL);
   json_decref(b);
   return s;
 }
 
 sbx_status e2b_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
                       sbx_op_id *out) {
-  char *body = create_body(o);
+  char *body = create_body(sbx__alloc(c), o);
   if (!body) return SBX_ENOMEM;
   sbx_status st;
   struct sbox_op *s = start(c, &kind_create, &hooks_create, W_CREATE, NULL, ud, &st);
   if (!s) {
-    free(body);
+    sbx__free(sbx__alloc(c), body);
     return st;
   }
   s->body = body;
@@ -227,7 +260,7 @@ static sbx_status start_simple(sbx_client *c, const struct op_kind *kind, enum s
   sbx_status st;
   struct sbox_op *s = start(c, kind, &hooks_lifecycle, what, id, ud, &st);
   if (!s) {
-    free(body);
+    sbx__free(sbx__alloc(c), body);
     return st;
   }
   s->body = body;
@@ -238,20 +271,15 @@ static sbx_status start_simple(sbx_client *c, const struct op_kind *kind, enum s
   return SBX_OK;
 }
 
-static char *timeout_body(const char *key, long v) {
-  char *s = NULL;
-  if (v > 0) {
-    if (asprintf(&s, "{\"%s\":%ld}", key, v) < 0) s = NULL;
-  } else {
-    s = strdup("{}");
-  }
-  return s;
+static char *timeout_body(const sbx_allocator *a, const char *key, long v) {
+  return v > 0 ? sbx__asprintf(a, "{\"%s\":%ld}", key, v) : sbx__strdup(a, "{}");
 }
 
 sbx_status e2b_connect(sbx_client *c, const char *id, long timeout_s, int legacy_v1,
                        sbx_sandbox_cb cb, void *ud, sbx_op_id *out) {
   /* The v1 path requires a timeout; the SDK sent 300 by default. */
-  char *body = timeout_body("timeout", legacy_v1 && timeout_s <= 0 ? 300 : timeout_s);
+  char *body =
+      timeout_body(sbx__alloc(c), "timeout", legacy_v1 && timeout_s <= 0 ? 300 : timeout_s);
   if (!body) return SBX_ENOMEM;
   struct sbox_op *s = NULL;
   sbx_status st = start_simple(c, &kind_connect, W_CONNECT, id, body, cb, NULL, ud, out, &s);
@@ -268,85 +296,71 @@ sbx_status e2b_kill(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx
 }
 
 sbx_status e2b_pause(sbx_client *c, const char *id, sbx_done_cb cb, void *ud, sbx_op_id *out) {
-  char *body = strdup("{}");
+  char *body = sbx__strdup(sbx__alloc(c), "{}");
   if (!body) return SBX_ENOMEM;
   return start_simple(c, &kind_pause, W_PAUSE, id, body, NULL, cb, ud, out, NULL);
 }
 
 sbx_status e2b_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_done_cb cb, void *ud,
                            sbx_op_id *out) {
-  char *body = NULL;
-  if (asprintf(&body, "{\"timeout\":%ld}", timeout_s) < 0) return SBX_ENOMEM;
+  char *body = sbx__asprintf(sbx__alloc(c), "{\"timeout\":%ld}", timeout_s);
+  if (!body) return SBX_ENOMEM;
   return start_simple(c, &kind_timeout, W_TIMEOUT, id, body, NULL, cb, ud, out, NULL);
 }
 
 /* ---- list ------------------------------------------------------------------------ */
 
 /* The metadata filter is "k=v&k2=v2" with each part percent-encoded, then the
- * whole encoded twice more (E2B's server unescapes it twice; see §3.3). */
-static char *metadata_param(CURL *esc, const sbx_kv *kv, size_t n) {
-  char *inner = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&inner, &len);
-  if (!f) return NULL;
+ * whole encoded twice more (E2B's server unescapes it twice; see §3.3): the
+ * once-encoded string here, the caller encodes it again into the query. */
+static char *metadata_param(const sbx_allocator *a, const sbx_kv *kv, size_t n) {
+  struct sbx_str inner;
+  sbx_str_init(&inner, a);
   for (size_t i = 0; i < n; i++) {
-    char *k = curl_easy_escape(esc, kv[i].key ? kv[i].key : "", 0);
-    char *v = curl_easy_escape(esc, kv[i].value ? kv[i].value : "", 0);
-    if (k && v) fprintf(f, "%s%s=%s", i ? "&" : "", k, v);
-    curl_free(k);
-    curl_free(v);
+    if (i) sbx_str_adds(&inner, "&");
+    sbx_str_url_encode(&inner, kv[i].key ? kv[i].key : "");
+    sbx_str_adds(&inner, "=");
+    sbx_str_url_encode(&inner, kv[i].value ? kv[i].value : "");
   }
-  fclose(f);
-  if (!inner) return NULL;
-  char *once = curl_easy_escape(esc, inner, 0);
-  free(inner);
-  char *twice = once ? curl_easy_escape(esc, once, 0) : NULL;
-  curl_free(once);
-  char *out = twice ? strdup(twice) : NULL;
-  curl_free(twice);
-  return out;
+  char *raw = sbx_str_take(&inner, NULL);
+  if (!raw) return NULL;
+  sbx_str_url_encode(&inner, raw);
+  sbx__free(a, raw);
+  return sbx_str_take(&inner, NULL);
 }
 
-static char *list_query(const sbx_list_opts *o) {
-  CURL *esc = curl_easy_init();
-  if (!esc) return NULL;
-  char *q = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&q, &len);
-  if (!f) {
-    curl_easy_cleanup(esc);
-    return NULL;
-  }
+/* The query string ("" or "?k=v&..."); NULL when out of memory. */
+static char *list_query(const sbx_allocator *a, const sbx_list_opts *o) {
+  struct sbx_str q;
+  sbx_str_init(&q, a);
   char sep = '?';
   if (o->n_metadata) {
-    char *m = metadata_param(esc, o->metadata, o->n_metadata);
-    if (m) fprintf(f, "%cmetadata=%s", sep, m), sep = '&';
-    free(m);
+    char *m = metadata_param(a, o->metadata, o->n_metadata);
+    if (!m) return NULL;
+    sbx_str_addf(&q, "%cmetadata=", sep), sep = '&';
+    sbx_str_url_encode(&q, m);
+    sbx__free(a, m);
   }
   if (o->state && *o->state) {
-    char *s = curl_easy_escape(esc, o->state, 0);
-    if (s) fprintf(f, "%cstate=%s", sep, s), sep = '&';
-    curl_free(s);
+    sbx_str_addf(&q, "%cstate=", sep), sep = '&';
+    sbx_str_url_encode(&q, o->state);
   }
-  if (o->limit > 0) fprintf(f, "%climit=%d", sep, o->limit), sep = '&';
+  if (o->limit > 0) sbx_str_addf(&q, "%climit=%d", sep, o->limit), sep = '&';
   if (o->next_token && *o->next_token) {
-    char *t = curl_easy_escape(esc, o->next_token, 0);
-    if (t) fprintf(f, "%cnextToken=%s", sep, t);
-    curl_free(t);
+    sbx_str_addf(&q, "%cnextToken=", sep);
+    sbx_str_url_encode(&q, o->next_token);
   }
-  fclose(f);
-  curl_easy_cleanup(esc);
-  return q;
+  return sbx_str_take(&q, NULL);
 }
 
 sbx_status e2b_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                     sbx_op_id *out) {
-  char *query = list_query(o);
+  char *query = list_query(sbx__alloc(c), o);
   if (!query) return SBX_ENOMEM;
   sbx_status st;
   struct sbox_op *s = start(c, &kind_list, &hooks_lifecycle, W_LIST, NULL, ud, &st);
   if (!s) {
-    free(query);
+    sbx__free(sbx__alloc(c), query);
     return st;
   }
   s->query = query;

@@ -35,18 +35,18 @@ static int mkdir_p(const char *path) {
   return 0;
 }
 
-static char *pick_root(const sbx_config *cfg) {
+/* The root path from a (NULL when out of memory). */
+static char *pick_root(const sbx_allocator *a, const sbx_config *cfg) {
   const char *env = cfg->local_root ? cfg->local_root
                     : cfg->use_env  ? getenv("SBX_LOCAL_ROOT")
                                     : NULL;
   char *r = NULL;
   if (env && *env) {
-    r = strdup(env);
+    r = sbx__strdup(a, env);
   } else {
     const char *xdg = cfg->use_env ? getenv("XDG_RUNTIME_DIR") : NULL;
-    int n =
-        xdg && *xdg ? asprintf(&r, "%s/sbx", xdg) : asprintf(&r, "/tmp/sbx-%ld", (long)getuid());
-    if (n < 0) r = NULL;
+    r = xdg && *xdg ? sbx__asprintf(a, "%s/sbx", xdg)
+                    : sbx__asprintf(a, "/tmp/sbx-%ld", (long)getuid());
   }
   if (!r) return NULL;
   size_t len = strlen(r);
@@ -96,27 +96,28 @@ static void local_destroy(struct sbx_client *c) {
   struct local_state *s = local_of(c);
   if (!s) return;
   local_exec_shutdown(c);
-  free(s->root);
-  free(s);
+  sbx__free(s->a, s->root);
+  sbx__free(s->a, s);
   c->prov_state = NULL;
 }
 
 static int local_init(struct sbx_client *c, const sbx_config *cfg, char *errbuf, size_t errlen) {
-  struct local_state *s = calloc(1, sizeof *s);
-  if (!s) return -1;
-  s->root = pick_root(cfg);
+  const sbx_allocator *a = sbx__alloc(c);
+  struct local_state *s = SBX_NEW(a, struct local_state);
+  if (!s) return SBX_ENOMEM;
+  s->a = a;
+  s->root = pick_root(a, cfg);
   if (!s->root) {
-    free(s);
-    if (errbuf && errlen) snprintf(errbuf, errlen, "local: out of memory");
-    return -1;
+    sbx__free(a, s);
+    return SBX_ENOMEM;
   }
   if (mkdir_p(s->root) != 0) {
     if (errbuf && errlen)
       snprintf(errbuf, errlen, "local: cannot create the root directory %s: %s", s->root,
                strerror(errno));
-    free(s->root);
-    free(s);
-    return -1;
+    sbx__free(a, s->root);
+    sbx__free(a, s);
+    return SBX_EINVAL;
   }
   probe_bwrap(s);
   c->prov_state = s;

@@ -26,6 +26,7 @@
 struct local_proc; /* a live command started by this client (local_exec.c) */
 
 struct local_state {
+  const sbx_allocator *a;   /* the client's: every allocation of the provider */
   char *root;               /* no trailing slash */
   int use_bwrap;            /* bwrap found and working */
   int bwrap_userns;         /* bwrap --unshare-user works: user "root" gets uid 0 */
@@ -46,17 +47,20 @@ struct local_sandbox {
   int n_pgids;
   pid_t pgids[LOCAL_MAX_PGIDS];
   /* envs and metadata stay in the JSON; exec reads envs through this: */
-  char *envs_json; /* malloc'd JSON object text, "{}" when none */
+  char *envs_json;        /* JSON object text from a, "{}" when none */
+  const sbx_allocator *a; /* the client's (local_state.a) */
 };
 
 /* Load a record; SBX_ENOTFOUND (message names the id) when it does not exist
- * or has expired (an expired one is killed and removed on the way). */
+ * or has expired (an expired one is killed and removed on the way),
+ * SBX_ENOMEM when out of memory. */
 int local_sandbox_load(struct local_state *s, const char *id, struct local_sandbox *out,
                        struct sbx_errinfo *e);
 void local_sandbox_release(struct local_sandbox *sb);
-/* Add or remove the process group of a command (updates sandbox.json). */
+/* Add or remove the process group of a command (updates sandbox.json): 0,
+ * SBX_ENOTFOUND when the sandbox is gone, SBX_ENOMEM, or another status. */
 int local_sandbox_add_pgid(struct local_state *s, const char *id, pid_t pgid);
-void local_sandbox_remove_pgid(struct local_state *s, const char *id, pid_t pgid);
+int local_sandbox_remove_pgid(struct local_state *s, const char *id, pid_t pgid);
 /* <root>/<id>/<sub> ("home", "tmp", "root"); 0, or -1 when it does not fit. */
 int local_sandbox_subdir(const struct local_state *s, const char *id, const char *sub, char *buf,
                          size_t len);
@@ -105,9 +109,10 @@ int local_record_path(const struct local_state *s, const char *id, char *buf, si
 int local_lock(const struct local_state *s, const char *id);
 void local_unlock(int fd);
 /* The record as JSON (caller decrefs); NULL with SBX_ENOTFOUND (or SBX_EIO,
- * SBX_EPROTO) in e. Does not check the lifetime. */
+ * SBX_EPROTO, SBX_ENOMEM) in e. Does not check the lifetime. */
 json_t *local_record_read(const struct local_state *s, const char *id, struct sbx_errinfo *e);
-/* Write the record atomically (temp file + rename). 0 or an sbx_status. */
+/* Write the record atomically (temp file + rename). 0 or an sbx_status
+ * (SBX_ENOMEM only for a record too big for the stack buffer). */
 int local_record_write(const struct local_state *s, const char *id, const json_t *rec);
 /* SIGKILL the record's process groups and watchdog, then remove the tree. */
 void local_destroy_sandbox(const struct local_state *s, const char *id, const json_t *rec);

@@ -75,8 +75,7 @@ static void proc_free(struct local_state *s, struct local_proc *p) {
   while (*pp && *pp != p)
     pp = &(*pp)->next;
   if (*pp) *pp = p->next;
-  local_sandbox_remove_pgid(s, p->id, p->pid);
-  free(p);
+  sbx__free(sbx__alloc(p->c), p);
 }
 
 /* ---- the exec op: INIT -> RUNNING -> DONE ------------------------------------------ */
@@ -85,22 +84,38 @@ enum { X_INIT, X_RUNNING, X_DONE, X_N };
 static const char *const x_names[X_N] = {"INIT", "RUNNING", "DONE"};
 static const uint32_t x_allowed[X_N] = {1u << X_RUNNING, 1u << X_DONE, 0};
 
+/* The strings of sbx_exec_opts, copied (from the client's allocator). */
+struct exec_strs {
+  char *cmd, *cwd, *user;
+  char **argv; /* NULL-terminated */
+  sbx_kv *envs;
+  size_t n_envs;
+};
+
 struct exec_op {
   struct sbx_op op;
   int reattach;
   char id[32];
   uint32_t pid;
-  sbx_exec_opts o; /* strings below are owned copies */
-  char *cmd, *cwd, *user;
-  int as_root; /* user "root": home /root (uid 0 under bubblewrap with a user namespace) */
-  char **argv;
-  sbx_kv *envs;
+  sbx_exec_opts o;      /* its strings are borrowed: use own's */
+  struct exec_strs own; /* owned copies of o's strings */
+  int as_root;          /* user "root": home /root (uid 0 under bubblewrap with a user namespace) */
   sbx_exec_cbs cbs;
   struct local_proc *proc;
   int ended; /* the process ended and its output was drained */
   sbx_exec_result res;
   char status[48];
 };
+
+/* Drop the process's group from the sandbox record: SBX_ENOMEM when that
+ * needed memory that was not there (the record then still names it). */
+static int proc_unrecord(struct local_state *s, struct local_proc *p) {
+  int rc = local_sandbox_remove_pgid(s, p->id, p->pid);
+  if (rc == SBX_ENOMEM)
+    sbx__log(p->c, SBX_LOG_WARN, "local", p->op ? p->op->op.id : 0,
+             "sandbox %s: out of memory: process group %d stays in its record", p->id, (int)p->pid);
+  return rc;
+}
 
 static void proc_detach_op(struct local_proc *p) {
   if (p->op) p->op->proc = NULL;
@@ -120,6 +135,7 @@ static int bwrap_signal(const struct local_state *s, const siginfo_t *info) {
 static void proc_finished(struct local_state *s, struct local_proc *p) {
   struct exec_op *x = p->op;
   stdin_fail_all(p, "the process has ended");
+  int unrecorded = proc_unrecord(s, p) == SBX_ENOMEM;
   if (x) {
     int st = 0;
     x->res.pid = (uint32_t)p->pid;
@@ -140,7 +156,10 @@ static void proc_finished(struct local_state *s, struct local_proc *p) {
     }
     x->res.status = x->status;
     x->ended = 1;
-    if (p->timed_out)
+    if (unrecorded) /* the result still comes with the error */
+      st = sbx__op_fail(&x->op, SBX_ENOMEM, "exec in sandbox %s: pid %d: out of memory", p->id,
+                        (int)p->pid);
+    else if (p->timed_out)
       st = sbx__op_fail(&x->op, SBX_ETIMEDOUT, "exec in sandbox %s: pid %d killed after %ld ms",
                         p->id, (int)p->pid, x->o.timeout_ms);
     else if (p->capped)
@@ -250,52 +269,55 @@ static void timeout_cb(struct sbx_timer *t) {
 
 /* ---- spawning ------------------------------------------------------------------------ */
 
+/* A NULL-terminated string vector from a (argv and envp for execve). */
 struct strv {
+  const sbx_allocator *a;
   char **v;
   size_t n, cap;
 };
 
-static int sv_add(struct strv *a, const char *s) {
+/* Append s, which a->a allocated (NULL: out of memory); freed on failure. */
+static int sv_push(struct strv *a, char *s) {
+  if (!s) return -1;
   if (a->n + 2 > a->cap) {
     size_t cap = a->cap ? a->cap * 2 : 32;
-    char **v = realloc(a->v, cap * sizeof *v);
-    if (!v) return -1;
+    char **v = sbx__realloc(a->a, a->v, cap * sizeof *v);
+    if (!v) {
+      sbx__free(a->a, s);
+      return -1;
+    }
     a->v = v;
     a->cap = cap;
   }
-  if (!(a->v[a->n] = strdup(s))) return -1;
+  a->v[a->n] = s;
   a->v[++a->n] = NULL;
   return 0;
 }
 
-static int sv_addf(struct strv *a, const char *fmt, const char *k, const char *v) {
-  char *s = NULL;
-  if (asprintf(&s, fmt, k, v) < 0) return -1;
-  int rc = sv_add(a, s);
-  free(s);
-  return rc;
+static int sv_add(struct strv *a, const char *s) {
+  return sv_push(a, sbx__strdup(a->a, s));
 }
 
 static void sv_free(struct strv *a) {
   for (size_t i = 0; i < a->n; i++)
-    free(a->v[i]);
-  free(a->v);
+    sbx__free(a->a, a->v[i]);
+  sbx__free(a->a, a->v);
 }
 
 /* Set KEY=value, replacing an earlier KEY: later sources win, one entry per key. */
 static int env_set(struct strv *env, const char *key, const char *value) {
   size_t klen = strlen(key);
   if (klen == 0 || strchr(key, '=')) return 0; /* not representable: skip */
+  char *kv = sbx__asprintf(env->a, "%s=%s", key, value);
+  if (!kv) return -1;
   for (size_t i = 0; i < env->n; i++) {
     if (strncmp(env->v[i], key, klen) == 0 && env->v[i][klen] == '=') {
-      char *kv = NULL;
-      if (asprintf(&kv, "%s=%s", key, value) < 0) return -1;
-      free(env->v[i]);
+      sbx__free(env->a, env->v[i]);
       env->v[i] = kv;
       return 0;
     }
   }
-  return sv_addf(env, "%s=%s", key, value);
+  return sv_push(env, kv);
 }
 
 /* Defaults, then the sandbox's envs, then the command's. */
@@ -313,6 +335,7 @@ static int build_env(const struct exec_op *x, const struct local_sandbox *sb, co
       env_set(env, "LANG", "C.UTF-8") || env_set(env, "SBX_SANDBOX", "local"))
     return -1;
   json_t *envs = sb->envs_json ? json_loads(sb->envs_json, 0, NULL) : NULL;
+  if (sb->envs_json && !envs) return -1; /* our own dump: only memory can fail it */
   const char *k;
   json_t *v;
   int rc = 0;
@@ -320,12 +343,13 @@ static int build_env(const struct exec_op *x, const struct local_sandbox *sb, co
     if (json_is_string(v) && env_set(env, k, json_string_value(v))) rc = -1;
   }
   if (envs) json_decref(envs);
-  for (size_t i = 0; rc == 0 && i < x->o.n_envs; i++)
-    if (x->envs[i].key && x->envs[i].value && env_set(env, x->envs[i].key, x->envs[i].value))
-      rc = -1;
+  const sbx_kv *kv = x->own.envs;
+  for (size_t i = 0; rc == 0 && i < x->own.n_envs; i++)
+    if (kv[i].key && kv[i].value && env_set(env, kv[i].key, kv[i].value)) rc = -1;
   return rc;
 }
 
+/* -1 when out of memory, -2 when a sandbox path does not fit. */
 static int build_argv(struct local_state *s, const struct exec_op *x,
                       const struct local_sandbox *sb, const char *id, const char *cwd,
                       struct strv *a) {
@@ -334,7 +358,7 @@ static int build_argv(struct local_state *s, const struct exec_op *x,
     if (local_sandbox_subdir(s, id, "home", home, sizeof home) ||
         local_sandbox_subdir(s, id, "tmp", tmp, sizeof tmp) ||
         local_sandbox_subdir(s, id, "root", root_home, sizeof root_home))
-      return -1;
+      return -2;
     const char *pre[] = {"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                          /* a tmpfs under /home makes room for the home mount point */
                          "--tmpfs", "/home", "--bind", home, LOCAL_HOME, "--bind", tmp, "/tmp",
@@ -353,11 +377,11 @@ static int build_argv(struct local_state *s, const struct exec_op *x,
     if (sb->deny_net && sv_add(a, "--unshare-net")) return -1;
     if (sv_add(a, "--chdir") || sv_add(a, cwd) || sv_add(a, "--")) return -1;
   }
-  if (x->cmd) {
-    if (sv_add(a, "/bin/bash") || sv_add(a, "-c") || sv_add(a, x->cmd)) return -1;
+  if (x->own.cmd) {
+    if (sv_add(a, "/bin/bash") || sv_add(a, "-c") || sv_add(a, x->own.cmd)) return -1;
   } else {
-    for (size_t i = 0; x->argv[i]; i++)
-      if (sv_add(a, x->argv[i])) return -1;
+    for (size_t i = 0; x->own.argv[i]; i++)
+      if (sv_add(a, x->own.argv[i])) return -1;
   }
   return 0;
 }
@@ -412,7 +436,7 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
     sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: root path too long", x->id);
     return SBX_EINVAL;
   }
-  const char *cwd = x->cwd && *x->cwd ? x->cwd : home_sb;
+  const char *cwd = x->own.cwd && *x->own.cwd ? x->own.cwd : home_sb;
   if (x->as_root && cwd[0] != '/') { /* ~ and relative paths start at root's home */
     const char *rest = cwd[0] == '~' ? cwd + 1 : cwd;
     snprintf(cwd_buf, sizeof cwd_buf, "%s%s%s", LOCAL_ROOT_HOME, rest[0] == '/' ? "" : "/", rest);
@@ -425,12 +449,16 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
     sbx__log(c, SBX_LOG_WARN, "local", x->op.id,
              "bubblewrap (bwrap) is not available: commands run WITHOUT isolation");
   }
-  struct strv argv = {0}, env = {0};
+  /* argv and envp are built here: the child must not allocate */
+  struct strv argv = {sbx__alloc(c), NULL, 0, 0}, env = {sbx__alloc(c), NULL, 0, 0};
   int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
   int rc = SBX_ENOMEM;
-  if (build_argv(s, x, sb, x->id, cwd, &argv) ||
-      build_env(x, sb, s->use_bwrap ? home_sb : home, &env))
-    goto out;
+  int built = build_argv(s, x, sb, x->id, cwd, &argv);
+  if (built == -2) {
+    sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: root path too long", x->id);
+    rc = SBX_EINVAL;
+  }
+  if (built || build_env(x, sb, s->use_bwrap ? home_sb : home, &env)) goto out;
   char file[1024];
   if (local_find_on_path(argv.v[0], file, sizeof file) != 0) {
     sbx_errinfo_set(e, SBX_EINVAL, "exec in sandbox %s: '%s' not found", x->id, argv.v[0]);
@@ -450,15 +478,21 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
    * a pause or kill of its group right after this cannot miss it. (When this
    * wins, the child's setsid fails and it keeps our session, in its own group.) */
   setpgid(pid, pid);
-  struct local_proc *p = calloc(1, sizeof *p);
+  struct local_proc *p = SBX_NEW(sbx__alloc(c), struct local_proc);
   /* libev's default loop reaps every child on SIGCHLD: take the status
    * from it (below) rather than racing it with waitid. */
   int on_default = ev_is_default_loop(c->loop);
   if (!p || (!on_default && child_watch_start(c, &p->cw, pid, exited_cb, p) != 0)) {
+    int err = errno;
     kill(-pid, SIGKILL); /* cannot watch it: do not leave it running */
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    free(p);
+    sbx__free(sbx__alloc(c), p);
+    if (!p) {
+      rc = SBX_ENOMEM;
+      goto out;
+    }
+    errno = err;
     goto fail_errno;
   }
   p->c = c;
@@ -493,10 +527,14 @@ static int spawn(struct exec_op *x, struct local_sandbox *sb, struct sbx_errinfo
   x->pid = (uint32_t)pid;
   /* Recorded so pause/kill from any process reach it; a sandbox killed
    * meanwhile takes the command with it. */
-  if (local_sandbox_add_pgid(s, x->id, pid) != 0) {
+  rc = local_sandbox_add_pgid(s, x->id, pid);
+  if (rc != 0) {
     kill(-pid, SIGKILL);
-    sbx_errinfo_set(e, SBX_ENOTFOUND, "exec in sandbox %s: the sandbox was killed", x->id);
-    rc = SBX_ENOTFOUND;
+    if (rc == SBX_ENOTFOUND)
+      sbx_errinfo_set(e, rc, "exec in sandbox %s: the sandbox was killed", x->id);
+    else
+      sbx_errinfo_set(e, rc, "exec in sandbox %s: cannot record the command%s", x->id,
+                      rc == SBX_ENOMEM ? ": out of memory" : "");
     goto out; /* the process is reaped by its watcher; the op fails */
   }
   rc = 0;
@@ -581,22 +619,25 @@ static void x_complete(struct sbx_op *op, const sbx_error *err) {
   x->cbs.on_done(op->c, op->id, err, x->ended ? &x->res : NULL, op->ud);
 }
 
+static void strs_free(const sbx_allocator *a, struct exec_strs *s) {
+  sbx__free(a, s->cmd);
+  sbx__free(a, s->cwd);
+  sbx__free(a, s->user);
+  for (size_t i = 0; s->argv && s->argv[i]; i++)
+    sbx__free(a, s->argv[i]);
+  sbx__free(a, s->argv);
+  for (size_t i = 0; s->envs && i < s->n_envs; i++) {
+    sbx__free(a, (char *)s->envs[i].key);
+    sbx__free(a, (char *)s->envs[i].value);
+  }
+  sbx__free(a, s->envs);
+  memset(s, 0, sizeof *s);
+}
+
 static void x_destroy(struct sbx_op *op) {
   struct exec_op *x = (struct exec_op *)op;
   if (x->proc) proc_detach_op(x->proc); /* a cancelled stream leaves the process running */
-  free(x->cmd);
-  free(x->cwd);
-  free(x->user);
-  if (x->argv) {
-    for (size_t i = 0; x->argv[i]; i++)
-      free(x->argv[i]);
-    free(x->argv);
-  }
-  for (size_t i = 0; x->envs && i < x->o.n_envs; i++) {
-    free((char *)x->envs[i].key);
-    free((char *)x->envs[i].value);
-  }
-  free(x->envs);
+  strs_free(sbx__alloc(op->c), &x->own);
 }
 
 static const struct op_kind kind_exec = {"local.exec", X_N,    x_names,    x_steps,
@@ -604,48 +645,57 @@ static const struct op_kind kind_exec = {"local.exec", X_N,    x_names,    x_ste
 static const struct op_kind kind_connect = {
     "local.exec_connect", X_N, x_names, x_steps, x_allowed, X_DONE, x_complete, x_destroy};
 
-static int copy_opts(struct exec_op *x, const sbx_exec_opts *o) {
-  x->o = *o;
-  if (o->cmd && !(x->cmd = strdup(o->cmd))) return -1;
-  if (o->cwd && !(x->cwd = strdup(o->cwd))) return -1;
-  if (o->user && !(x->user = strdup(o->user))) return -1;
-  if (o->argv && !o->cmd) {
+/* Copy o's strings into d: 0, or SBX_ENOMEM with nothing left in d. */
+static int strs_copy(const sbx_allocator *a, struct exec_strs *d, const sbx_exec_opts *o) {
+  memset(d, 0, sizeof *d);
+  int ok = (!o->cmd || (d->cmd = sbx__strdup(a, o->cmd))) &&
+           (!o->cwd || (d->cwd = sbx__strdup(a, o->cwd))) &&
+           (!o->user || (d->user = sbx__strdup(a, o->user)));
+  if (ok && o->argv && !o->cmd) {
     size_t n = 0;
     while (o->argv[n])
       n++;
-    if (!(x->argv = calloc(n + 1, sizeof *x->argv))) return -1;
-    for (size_t i = 0; i < n; i++)
-      if (!(x->argv[i] = strdup(o->argv[i]))) return -1;
+    ok = (d->argv = sbx__calloc(a, n + 1, sizeof *d->argv)) != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+      ok = (d->argv[i] = sbx__strdup(a, o->argv[i])) != NULL;
   }
-  if (o->n_envs) {
-    if (!(x->envs = calloc(o->n_envs, sizeof *x->envs))) return -1;
-    for (size_t i = 0; i < o->n_envs; i++) {
-      x->envs[i].key = o->envs[i].key ? strdup(o->envs[i].key) : NULL;
-      x->envs[i].value = o->envs[i].value ? strdup(o->envs[i].value) : NULL;
+  if (ok && o->n_envs) {
+    ok = (d->envs = sbx__calloc(a, o->n_envs, sizeof *d->envs)) != NULL;
+    if (ok) d->n_envs = o->n_envs;
+    for (size_t i = 0; ok && i < o->n_envs; i++) {
+      const sbx_kv *kv = &o->envs[i];
+      ok = (!kv->key || (d->envs[i].key = sbx__strdup(a, kv->key))) &&
+           (!kv->value || (d->envs[i].value = sbx__strdup(a, kv->value)));
     }
   }
-  return 0;
+  if (ok) return 0;
+  strs_free(a, d);
+  return SBX_ENOMEM;
 }
 
 sbx_status local_exec_start(sbx_client *c, const char *id, const sbx_exec_opts *o,
                             const sbx_exec_cbs *cbs, void *ud, sbx_op_id *out) {
   if (strlen(id) >= sizeof((struct exec_op *)0)->id) return SBX_EINVAL;
-  sbx_status st;
-  struct exec_op *x = (struct exec_op *)sbx__op_new(c, &kind_exec, sizeof *x, ud, &st);
-  if (!x) return st;
-  snprintf(x->id, sizeof x->id, "%s", id);
-  x->cbs = *cbs;
   int known_user =
       !o->user || !*o->user || strcmp(o->user, "user") == 0 || strcmp(o->user, "root") == 0;
+  struct exec_strs own = {0};
+  if (known_user && strs_copy(sbx__alloc(c), &own, o) != 0) return SBX_ENOMEM;
+  sbx_status st;
+  struct exec_op *x = (struct exec_op *)sbx__op_new(c, &kind_exec, sizeof *x, ud, &st);
+  if (!x) {
+    strs_free(sbx__alloc(c), &own);
+    return st;
+  }
+  snprintf(x->id, sizeof x->id, "%s", id);
+  x->cbs = *cbs;
   x->as_root = o->user && strcmp(o->user, "root") == 0;
-  /* Both complete later with the error, never silently. */
-  if (!known_user) {
+  if (known_user) {
+    x->o = *o;
+    x->own = own;
+  } else { /* completes later with the error, never silently */
     sbx__op_fail(&x->op, SBX_ENOTSUP,
                  "local: exec as user '%.64s' is not supported (only \"user\" and \"root\")",
                  o->user);
-    sbx__op_post_deferred(&x->op, OP_EV_CANCEL);
-  } else if (copy_opts(x, o) != 0) {
-    sbx__op_fail(&x->op, SBX_ENOMEM, "exec: out of memory");
     sbx__op_post_deferred(&x->op, OP_EV_CANCEL);
   }
   *out = x->op.id;
@@ -801,7 +851,7 @@ static void s_complete(struct sbx_op *op, const sbx_error *err) {
 static void s_destroy(struct sbx_op *op) {
   struct stdin_op *w = (struct stdin_op *)op;
   stdin_dequeue(w);
-  free(w->data);
+  sbx__free(sbx__alloc(op->c), w->data);
 }
 
 static const struct op_kind kind_signal = {"local.signal", S_N,    s_names,    s_steps,
@@ -840,13 +890,13 @@ sbx_status local_signal(sbx_client *c, const char *id, uint32_t pid, int signo, 
 
 sbx_status local_write_stdin(sbx_client *c, const char *id, uint32_t pid, const void *data,
                              size_t len, sbx_done_cb cb, void *ud, sbx_op_id *out) {
-  char *copy = malloc(len ? len : 1);
+  char *copy = sbx__malloc(sbx__alloc(c), len ? len : 1);
   if (!copy) return SBX_ENOMEM;
   if (len) memcpy(copy, data, len);
   struct stdin_op *w = NULL;
   sbx_status st = start_small(c, &kind_stdin, K_WRITE, id, pid, cb, ud, out, &w);
   if (st != SBX_OK) {
-    free(copy);
+    sbx__free(sbx__alloc(c), copy);
     return st;
   }
   w->data = copy;
@@ -875,6 +925,7 @@ void local_exec_shutdown(struct sbx_client *c) {
     }
     proc_detach_op(p);
     stdin_fail_all(p, "the client was freed");
+    proc_unrecord(s, p);
     proc_free(s, p);
   }
 }

@@ -29,6 +29,7 @@ enum { S_INIT, S_READING, S_DONE, S_N };
 static const char *const state_names[S_N] = {"INIT", "READING", "DONE"};
 
 struct ents {
+  const sbx_allocator *a; /* the client's: the array and every string */
   sbx_file_entry *v;
   size_t n, cap;
 };
@@ -94,48 +95,47 @@ static void perm_string(mode_t m, char *out) {
   *p = 0;
 }
 
-static char *owner_name(uid_t uid) {
+static char *owner_name(const sbx_allocator *a, uid_t uid) {
   char buf[1024];
   struct passwd pw, *res = NULL;
-  if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return strdup(res->pw_name);
-  char num[24];
-  snprintf(num, sizeof num, "%lu", (unsigned long)uid);
-  return strdup(num);
+  if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return sbx__strdup(a, res->pw_name);
+  return sbx__asprintf(a, "%lu", (unsigned long)uid);
 }
 
-static char *group_name(gid_t gid) {
+static char *group_name(const sbx_allocator *a, gid_t gid) {
   char buf[1024];
   struct group gr, *res = NULL;
-  if (getgrgid_r(gid, &gr, buf, sizeof buf, &res) == 0 && res) return strdup(res->gr_name);
-  char num[24];
-  snprintf(num, sizeof num, "%lu", (unsigned long)gid);
-  return strdup(num);
+  if (getgrgid_r(gid, &gr, buf, sizeof buf, &res) == 0 && res) return sbx__strdup(a, res->gr_name);
+  return sbx__asprintf(a, "%lu", (unsigned long)gid);
 }
 
-static void entry_free(sbx_file_entry *e) {
-  free((char *)e->name);
-  free((char *)e->path);
-  free((char *)e->permissions);
-  free((char *)e->owner);
-  free((char *)e->group);
-  free((char *)e->modified_time);
-  free((char *)e->symlink_target);
+static void entry_free(const sbx_allocator *a, sbx_file_entry *e) {
+  sbx__free(a, (char *)e->name);
+  sbx__free(a, (char *)e->path);
+  sbx__free(a, (char *)e->permissions);
+  sbx__free(a, (char *)e->owner);
+  sbx__free(a, (char *)e->group);
+  sbx__free(a, (char *)e->modified_time);
+  sbx__free(a, (char *)e->symlink_target);
 }
 
 static void ents_free(struct ents *es) {
   for (size_t i = 0; i < es->n; i++)
-    entry_free(&es->v[i]);
-  free(es->v);
-  memset(es, 0, sizeof *es);
+    entry_free(es->a, &es->v[i]);
+  sbx__free(es->a, es->v);
+  es->v = NULL;
+  es->n = es->cap = 0;
 }
 
-/* Append the entry of host (not followed), shown as spath. 0, -1 with errno. */
+/* Append the entry of host (not followed), shown as spath. 0, -1 with errno
+ * (ENOMEM when out of memory). */
 static int ents_add(struct ents *es, const char *host, const char *spath) {
+  const sbx_allocator *a = es->a;
   struct stat st;
   if (lstat(host, &st) != 0) return -1;
   if (es->n == es->cap) {
     size_t cap = es->cap ? es->cap * 2 : 8;
-    sbx_file_entry *v = realloc(es->v, cap * sizeof *v);
+    sbx_file_entry *v = sbx__realloc(a, es->v, cap * sizeof *v);
     if (!v) return errno = ENOMEM, -1;
     es->v = v;
     es->cap = cap;
@@ -146,27 +146,27 @@ static int ents_add(struct ents *es, const char *host, const char *spath) {
   char perms[16], mtime[40];
   perm_string(st.st_mode, perms);
   local_rfc3339((double)st.st_mtime, mtime, sizeof mtime);
-  e->name = strdup(slash && slash[1] ? slash + 1 : spath);
-  e->path = strdup(spath);
+  e->name = sbx__strdup(a, slash && slash[1] ? slash + 1 : spath);
+  e->path = sbx__strdup(a, spath);
   e->type = S_ISREG(st.st_mode)   ? SBX_FILE_REGULAR
             : S_ISDIR(st.st_mode) ? SBX_FILE_DIR
             : S_ISLNK(st.st_mode) ? SBX_FILE_SYMLINK
                                   : SBX_FILE_UNKNOWN;
   e->size = (int64_t)st.st_size;
   e->mode = (uint32_t)(st.st_mode & 07777);
-  e->permissions = strdup(perms);
-  e->owner = owner_name(st.st_uid);
-  e->group = group_name(st.st_gid);
-  e->modified_time = strdup(mtime);
+  e->permissions = sbx__strdup(a, perms);
+  e->owner = owner_name(a, st.st_uid);
+  e->group = group_name(a, st.st_gid);
+  e->modified_time = sbx__strdup(a, mtime);
   int ok = e->name && e->path && e->permissions && e->owner && e->group && e->modified_time;
   if (ok && S_ISLNK(st.st_mode)) {
     char target[PATH_MAX];
     ssize_t n = readlink(host, target, sizeof target - 1);
     target[n > 0 ? n : 0] = 0;
-    ok = (e->symlink_target = strdup(target)) != NULL;
+    ok = (e->symlink_target = sbx__strdup(a, target)) != NULL;
   }
   if (!ok) {
-    entry_free(e);
+    entry_free(a, e);
     return errno = ENOMEM, -1;
   }
   es->n++;
@@ -182,12 +182,11 @@ static int list_dir(struct ents *es, const char *host, const char *spath, int le
   struct dirent **names = NULL;
   int n = scandir(host, &names, not_dots, alphasort);
   if (n < 0) return -1;
-  int rc = 0;
+  int rc = 0, err = 0;
   for (int i = 0; i < n; i++) {
     char *ch = NULL, *cs = NULL;
-    if (rc == 0 && (asprintf(&ch, "%s/%s", host, names[i]->d_name) < 0 ||
-                    asprintf(&cs, "%s/%s", spath, names[i]->d_name) < 0)) {
-      ch = cs = NULL;
+    if (rc == 0 && (!(ch = sbx__asprintf(es->a, "%s/%s", host, names[i]->d_name)) ||
+                    !(cs = sbx__asprintf(es->a, "%s/%s", spath, names[i]->d_name)))) {
       errno = ENOMEM;
       rc = -1;
     }
@@ -195,11 +194,13 @@ static int list_dir(struct ents *es, const char *host, const char *spath, int le
     if (rc == 0 && level < depth && es->n && es->v[es->n - 1].type == SBX_FILE_DIR &&
         strcmp(es->v[es->n - 1].path, cs) == 0)
       rc = list_dir(es, ch, cs, level + 1, depth);
-    free(ch);
-    free(cs);
-    free(names[i]);
+    if (rc != 0 && !err) err = errno; /* the frees below may change errno */
+    sbx__free(es->a, ch);
+    sbx__free(es->a, cs);
+    free(names[i]); /* libc-owned */
   }
-  free(names);
+  free(names); /* libc-owned */
+  if (rc != 0) errno = err;
   return rc;
 }
 
@@ -305,25 +306,30 @@ static enum op_step_result write_one(struct file_op *f) {
     return fail(f, err == ELOOP || err == EISDIR ? SBX_EINVAL : SBX_EIO, "cannot open",
                 reason(err));
   }
-  int rc = 0;
+  int rc = 0, err = 0;
   if (src < 0) {
     rc = write_all(dst, f->data ? f->data : "", f->len);
+    err = errno;
   } else {
     /* Local to local: a plain copy loop in this step is fine. */
-    char *buf = malloc(CHUNK);
+    char *buf = sbx__malloc(sbx__alloc(f->op.c), CHUNK);
     ssize_t n = buf ? 0 : -1;
     while (buf && (n = read(src, buf, CHUNK)) != 0) {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 || write_all(dst, buf, (size_t)n) != 0) break;
     }
     rc = n == 0 ? 0 : -1;
-    free(buf);
+    err = buf ? errno : ENOMEM;
+    sbx__free(sbx__alloc(f->op.c), buf);
     close(src);
   }
-  int err = errno;
   if (close(dst) != 0 && rc == 0) rc = -1, err = errno;
+  if (rc != 0 && err == ENOMEM) return fail(f, SBX_ENOMEM, "out of memory", NULL);
   if (rc != 0) return fail(f, SBX_EIO, "write failed", strerror(err));
-  if (ents_add(&f->ents, host, spath) != 0) return fail(f, SBX_EIO, "stat", strerror(errno));
+  if (ents_add(&f->ents, host, spath) != 0) {
+    err = errno;
+    return fail(f, err == ENOMEM ? SBX_ENOMEM : SBX_EIO, "stat", strerror(err));
+  }
   return finish(f);
 }
 
@@ -334,24 +340,24 @@ static enum op_step_result write_init(struct file_op *f) {
   /* every path is checked before anything is written */
   for (size_t i = 0; i < f->n_many; i++) {
     char host[PATH_MAX], spath[PATH_MAX];
-    char *p = strdup(f->many[i].path);
+    char *p = sbx__strdup(sbx__alloc(f->op.c), f->many[i].path);
     if (!p) {
       sbx__op_fail(&f->op, SBX_ENOMEM, "local: write: out of memory");
       return finish(f);
     }
-    free(f->path);
+    sbx__free(sbx__alloc(f->op.c), f->path);
     f->path = p;
     if (prepare(f, f->path, host, spath) != 0) return finish(f);
   }
   for (size_t i = 0; i < f->n_many; i++) {
-    free(f->path);
+    sbx__free(sbx__alloc(f->op.c), f->path);
     f->path = (char *)f->many[i].path;
     f->many[i].path = NULL;
     f->data = (char *)f->many[i].data;
     f->many[i].data = NULL;
     f->len = f->many[i].len;
     write_one(f);
-    free(f->data);
+    sbx__free(sbx__alloc(f->op.c), f->data);
     f->data = NULL;
     if (f->op.err) break;
   }
@@ -377,16 +383,15 @@ static enum op_step_result read_init(struct file_op *f) {
                  f->path, (long long)st.st_size, (unsigned long long)f->max_bytes);
     return finish(f);
   }
-  if (!(f->buf = malloc(CHUNK))) return fail(f, SBX_ENOMEM, "out of memory", NULL);
+  const sbx_allocator *a = sbx__alloc(f->op.c);
+  if (!(f->buf = sbx__malloc(a, CHUNK))) return fail(f, SBX_ENOMEM, "out of memory", NULL);
   if (f->local_path) {
-    if (asprintf(&f->part, "%s.sbx-part", f->local_path) < 0) {
-      f->part = NULL;
+    if (!(f->part = sbx__asprintf(a, "%s.sbx-part", f->local_path)))
       return fail(f, SBX_ENOMEM, "out of memory", NULL);
-    }
     f->dst = open(f->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f->dst < 0) {
       int err = errno;
-      free(f->part); /* nothing was created */
+      sbx__free(a, f->part); /* nothing was created */
       f->part = NULL;
       return fail(f, SBX_EIO, "cannot create the local file", strerror(err));
     }
@@ -408,7 +413,7 @@ static enum op_step_result read_more(struct file_op *f) {
         f->dst = -1;
         if (rc != 0 || rename(f->part, f->local_path) != 0)
           return fail(f, SBX_EIO, "cannot write the local file", strerror(errno));
-        free(f->part);
+        sbx__free(sbx__alloc(f->op.c), f->part);
         f->part = NULL;
       }
       return finish(f);
@@ -460,8 +465,9 @@ static enum op_step_result fs_init(struct file_op *f) {
     break;
   case F_MKDIR:
     if (exists) return fail(f, SBX_ECONFLICT, "already exists", NULL);
-    if (mkdir_p(host) != 0 || ents_add(&f->ents, host, spath) != 0)
-      return fail(f, SBX_EIO, "cannot create", reason(errno));
+    if (mkdir_p(host) != 0) return fail(f, SBX_EIO, "cannot create", reason(errno));
+    if (ents_add(&f->ents, host, spath) != 0)
+      return fail(f, errno == ENOMEM ? SBX_ENOMEM : SBX_EIO, "cannot create", reason(errno));
     break;
   case F_REMOVE:
     if (is_base(spath)) return fail(f, SBX_EINVAL, "refusing to remove a sandbox root", NULL);
@@ -478,7 +484,8 @@ static enum op_step_result fs_init(struct file_op *f) {
                    "local: move '%.200s' to '%.200s': %s", f->path, f->path2, strerror(err));
       return finish(f);
     }
-    if (ents_add(&f->ents, host2, spath2) != 0) return fail(f, SBX_EIO, "stat", strerror(errno));
+    if (ents_add(&f->ents, host2, spath2) != 0)
+      return fail(f, errno == ENOMEM ? SBX_ENOMEM : SBX_EIO, "stat", strerror(errno));
     break;
   }
   default: break;
@@ -516,17 +523,18 @@ static void destroy(struct sbx_op *op) {
   if (f->dst >= 0) close(f->dst);
   if (f->part) unlink(f->part); /* no partial file on error or cancel */
   ents_free(&f->ents);
-  free(f->part);
-  free(f->buf);
-  free(f->path);
-  free(f->path2);
-  free(f->data);
-  free(f->local_path);
+  const sbx_allocator *a = sbx__alloc(op->c);
+  sbx__free(a, f->part);
+  sbx__free(a, f->buf);
+  sbx__free(a, f->path);
+  sbx__free(a, f->path2);
+  sbx__free(a, f->data);
+  sbx__free(a, f->local_path);
   for (size_t i = 0; i < f->n_many; i++) {
-    free((char *)f->many[i].path);
-    free((void *)f->many[i].data);
+    sbx__free(a, (char *)f->many[i].path);
+    sbx__free(a, (void *)f->many[i].data);
   }
-  free(f->many);
+  sbx__free(a, f->many);
 }
 
 static const op_step_fn steps[S_N] = {step_init, step_reading, step_done};
@@ -543,18 +551,19 @@ FILE_KIND(kind_fs, "local.fs", allowed_simple);
 
 static struct file_op *start(sbx_client *c, const struct op_kind *kind, enum fwhat what,
                              const char *id, const char *path, void *ud, sbx_status *st) {
-  char *p = strdup(path);
+  char *p = sbx__strdup(sbx__alloc(c), path);
   if (!p) {
     *st = SBX_ENOMEM;
     return NULL;
   }
   struct file_op *f = (struct file_op *)sbx__op_new(c, kind, sizeof *f, ud, st);
   if (!f) {
-    free(p);
+    sbx__free(sbx__alloc(c), p);
     return NULL;
   }
   f->what = what;
   f->path = p;
+  f->ents.a = sbx__alloc(c);
   f->src = f->dst = -1;
   /* An id of another shape names no sandbox: the op reports "not found". */
   snprintf(f->id, sizeof f->id, "%s", local_valid_id(id) ? id : "(invalid id)");
@@ -563,15 +572,16 @@ static struct file_op *start(sbx_client *c, const struct op_kind *kind, enum fwh
 
 sbx_status local_file_write(sbx_client *c, const char *id, const sbx_upload *up, sbx_entries_cb cb,
                             void *ud, sbx_op_id *out) {
+  const sbx_allocator *a = sbx__alloc(c);
   char *data = NULL, *lp = NULL;
-  if (up->local_path && !(lp = strdup(up->local_path))) return SBX_ENOMEM;
-  if (!up->local_path && up->len && !(data = malloc(up->len))) return SBX_ENOMEM;
+  if (up->local_path && !(lp = sbx__strdup(a, up->local_path))) return SBX_ENOMEM;
+  if (!up->local_path && up->len && !(data = sbx__malloc(a, up->len))) return SBX_ENOMEM;
   if (data) memcpy(data, up->data, up->len);
   sbx_status st;
   struct file_op *f = start(c, &kind_write, F_WRITE, id, up->path, ud, &st);
   if (!f) {
-    free(data);
-    free(lp);
+    sbx__free(a, data);
+    sbx__free(a, lp);
     return st;
   }
   f->data = data;
@@ -584,25 +594,27 @@ sbx_status local_file_write(sbx_client *c, const char *id, const sbx_upload *up,
 
 sbx_status local_file_write_many(sbx_client *c, const char *id, const sbx_upload *ups, size_t n,
                                  sbx_entries_cb cb, void *ud, sbx_op_id *out) {
-  sbx_upload *many = calloc(n, sizeof *many);
+  const sbx_allocator *a = sbx__alloc(c);
+  sbx_upload *many = sbx__calloc(a, n, sizeof *many);
   sbx_status st = many ? SBX_OK : SBX_ENOMEM;
   for (size_t i = 0; st == SBX_OK && i < n; i++) {
     size_t len = ups[i].len;
-    char *data =
-        ups[i].local_path ? sbx__read_small_file(ups[i].local_path, &len) : malloc(len + 1);
-    char *path = strdup(ups[i].path);
+    char *data = ups[i].local_path ? sbx__read_small_file(a, ups[i].local_path, &len)
+                                   : sbx__malloc(a, len + 1);
+    int read_err = !data && ups[i].local_path && errno != ENOMEM; /* before errno changes */
+    char *path = sbx__strdup(a, ups[i].path);
     if (data && !ups[i].local_path && len) memcpy(data, ups[i].data, len);
     many[i] = (sbx_upload){.path = path, .data = data, .len = len};
-    if (!data || !path) st = !data && ups[i].local_path ? SBX_EIO : SBX_ENOMEM;
+    if (!data || !path) st = read_err ? SBX_EIO : SBX_ENOMEM;
   }
   struct file_op *f = NULL;
   if (st == SBX_OK) f = start(c, &kind_write, F_WRITE, id, ups[0].path, ud, &st);
   if (!f) {
     for (size_t i = 0; many && i < n; i++) {
-      free((char *)many[i].path);
-      free((void *)many[i].data);
+      sbx__free(a, (char *)many[i].path);
+      sbx__free(a, (void *)many[i].data);
     }
-    free(many);
+    sbx__free(a, many);
     return st;
   }
   f->many = many;
@@ -614,12 +626,12 @@ sbx_status local_file_write_many(sbx_client *c, const char *id, const sbx_upload
 
 sbx_status local_file_read(sbx_client *c, const char *id, const sbx_download *dl, sbx_done_cb cb,
                            void *ud, sbx_op_id *out) {
-  char *lp = dl->local_path ? strdup(dl->local_path) : NULL;
+  char *lp = dl->local_path ? sbx__strdup(sbx__alloc(c), dl->local_path) : NULL;
   if (dl->local_path && !lp) return SBX_ENOMEM;
   sbx_status st;
   struct file_op *f = start(c, &kind_read, F_READ, id, dl->path, ud, &st);
   if (!f) {
-    free(lp);
+    sbx__free(sbx__alloc(c), lp);
     return st;
   }
   f->local_path = lp;
@@ -638,12 +650,12 @@ sbx_status local_fs(sbx_client *c, const char *id, int fs_op, const char *path, 
                                    [SBX_FS_REMOVE] = F_REMOVE,
                                    [SBX_FS_MOVE] = F_MOVE};
   if (fs_op < 0 || fs_op > SBX_FS_MOVE) return SBX_EINVAL;
-  char *p2 = path2 ? strdup(path2) : NULL;
+  char *p2 = path2 ? sbx__strdup(sbx__alloc(c), path2) : NULL;
   if (path2 && !p2) return SBX_ENOMEM;
   sbx_status st;
   struct file_op *f = start(c, &kind_fs, map[fs_op], id, path, ud, &st);
   if (!f) {
-    free(p2);
+    sbx__free(sbx__alloc(c), p2);
     return st;
   }
   f->path2 = p2;

@@ -16,6 +16,7 @@
 
 #include "../protocol/json_util.h"
 #include "child_watch.h"
+#include "info_view.h"
 #include "local.h"
 
 enum sbox_what { W_CREATE, W_CONNECT, W_INFO, W_KILL, W_PAUSE, W_TIMEOUT, W_LIST };
@@ -163,10 +164,12 @@ static enum op_step_result create_init(struct sbox_op *s) {
   }
   char home[PATH_MAX];
   if (make_dirs(s, home, sizeof home) != 0) return finish(s);
-  json_object_set_new(s->rec, "sandboxID", json_string(s->id));
-  int rc = local_record_write(state_of(s), s->id, s->rec);
+  int rc = json_object_set_new(s->rec, "sandboxID", json_string(s->id)) != 0
+               ? SBX_ENOMEM
+               : local_record_write(state_of(s), s->id, s->rec);
   if (rc != 0) {
-    sbx__op_fail(&s->op, rc, "local: create sandbox %s: cannot write its record", s->id);
+    sbx__op_fail(&s->op, rc, "local: create sandbox %s: %s", s->id,
+                 rc == SBX_ENOMEM ? "out of memory" : "cannot write its record");
     return finish(s);
   }
   if (!s->template_dir) {
@@ -206,12 +209,13 @@ static enum op_step_result create_finish(struct sbox_op *s) {
     sbx__op_fail_info(&s->op, &e);
     return finish(s);
   }
-  json_object_set_new(s->rec, "watchdogPid", json_integer(wd));
-  int lk = local_lock(st, s->id);
-  int rc = lk < 0 ? SBX_EIO : local_record_write(st, s->id, s->rec);
+  int rc = json_object_set_new(s->rec, "watchdogPid", json_integer(wd)) != 0 ? SBX_ENOMEM : 0;
+  int lk = rc ? -1 : local_lock(st, s->id);
+  if (!rc) rc = lk < 0 ? SBX_EIO : local_record_write(st, s->id, s->rec);
   local_unlock(lk);
   if (rc != 0) {
-    sbx__op_fail(&s->op, rc, "local: create sandbox %s: cannot write its record", s->id);
+    sbx__op_fail(&s->op, rc, "local: create sandbox %s: %s", s->id,
+                 rc == SBX_ENOMEM ? "out of memory" : "cannot write its record");
     return finish(s);
   }
   s->ok = 1;
@@ -275,12 +279,13 @@ static enum op_step_result byid_init(struct sbox_op *s) {
   const char *state = sbx_json_str(s->rec, "state");
   int paused = state && strcmp(state, "paused") == 0;
   double now = local_now(), end = json_number_value(json_object_get(s->rec, "endAt"));
+  int set = 0; /* jansson out of memory: nothing is signalled or written */
   switch (s->what) {
   case W_CONNECT:
-    if (paused) signal_pgids(s->rec, SIGCONT);
-    json_object_set_new(s->rec, "state", json_string("running"));
+    set |= json_object_set_new(s->rec, "state", json_string("running"));
     if (s->timeout_s > 0 && now + (double)s->timeout_s > end)
-      json_object_set_new(s->rec, "endAt", json_real(now + (double)s->timeout_s));
+      set |= json_object_set_new(s->rec, "endAt", json_real(now + (double)s->timeout_s));
+    if (paused && !set) signal_pgids(s->rec, SIGCONT);
     break;
   case W_PAUSE:
     if (paused) {
@@ -288,19 +293,19 @@ static enum op_step_result byid_init(struct sbox_op *s) {
       sbx__op_fail(&s->op, SBX_ECONFLICT, "local: pause sandbox %s: already paused", s->id);
       return finish(s);
     }
-    signal_pgids(s->rec, SIGSTOP);
-    json_object_set_new(s->rec, "state", json_string("paused"));
+    set |= json_object_set_new(s->rec, "state", json_string("paused"));
+    if (!set) signal_pgids(s->rec, SIGSTOP);
     break;
   case W_TIMEOUT:
-    json_object_set_new(s->rec, "endAt", json_real(now + (double)s->timeout_s));
+    set |= json_object_set_new(s->rec, "endAt", json_real(now + (double)s->timeout_s));
     break;
   default: break;
   }
-  int rc = local_record_write(st, s->id, s->rec);
+  int rc = set ? SBX_ENOMEM : local_record_write(st, s->id, s->rec);
   local_unlock(lk);
   if (rc != 0) {
-    sbx__op_fail(&s->op, rc, "local: %s sandbox %s: cannot write its record", verbs[s->what],
-                 s->id);
+    sbx__op_fail(&s->op, rc, "local: %s sandbox %s: %s", verbs[s->what], s->id,
+                 rc == SBX_ENOMEM ? "out of memory" : "cannot write its record");
     return finish(s);
   }
   if (s->what != W_PAUSE) return finish(s);
@@ -369,9 +374,16 @@ static int collect(struct sbox_op *s, json_t ***out, size_t *n_out) {
     if (!local_valid_id(de->d_name)) continue;
     struct sbx_errinfo e;
     struct local_sandbox sb;
-    if (local_sandbox_load(st, de->d_name, &sb, &e) != 0) continue; /* gone or expired */
-    local_sandbox_release(&sb);
-    json_t *rec = local_record_read(st, de->d_name, &e);
+    sbx_errinfo_clear(&e);
+    json_t *rec = NULL;
+    if (local_sandbox_load(st, de->d_name, &sb, &e) == 0) { /* else gone or expired */
+      local_sandbox_release(&sb);
+      rec = local_record_read(st, de->d_name, &e);
+    }
+    if (e.status == SBX_ENOMEM) { /* a sandbox left out of the list would be a lie */
+      rc = sbx__op_fail(&s->op, SBX_ENOMEM, "local: list sandboxes: out of memory");
+      break;
+    }
     if (!rec) continue;
     const char *state = sbx_json_str(rec, "state");
     if (!sbx_json_str(rec, "sandboxID") || !state_matches(s->want_state, state ? state : "") ||
@@ -381,7 +393,7 @@ static int collect(struct sbox_op *s, json_t ***out, size_t *n_out) {
     }
     if (n == cap) {
       size_t ncap = cap ? cap * 2 : 16;
-      json_t **grown = realloc(all, ncap * sizeof *grown);
+      json_t **grown = sbx__realloc(sbx__alloc(s->op.c), all, ncap * sizeof *grown);
       if (!grown) {
         json_decref(rec);
         rc = sbx__op_fail(&s->op, SBX_ENOMEM, "local: list sandboxes: out of memory");
@@ -418,15 +430,17 @@ static enum op_step_result list_init(struct sbox_op *s) {
     s->page = json_array();
     if (!s->page) sbx__op_fail(&s->op, SBX_ENOMEM, "local: list sandboxes: out of memory");
     for (size_t i = start; !s->op.err && i < n && i < start + limit; i++)
-      json_array_append(s->page, all[i]);
+      if (json_array_append(s->page, all[i]) != 0)
+        sbx__op_fail(&s->op, SBX_ENOMEM, "local: list sandboxes: out of memory");
     if (!s->op.err && start + limit < n) {
-      s->next_token = strdup(sbx_json_str(all[start + limit - 1], "sandboxID"));
+      s->next_token =
+          sbx__strdup(sbx__alloc(s->op.c), sbx_json_str(all[start + limit - 1], "sandboxID"));
       if (!s->next_token) sbx__op_fail(&s->op, SBX_ENOMEM, "local: list sandboxes: out of memory");
     }
   }
   for (size_t i = 0; i < n; i++)
     json_decref(all[i]);
-  free(all);
+  sbx__free(sbx__alloc(s->op.c), all);
   return finish(s);
 }
 
@@ -434,15 +448,27 @@ static enum op_step_result list_init(struct sbox_op *s) {
 
 struct info_view {
   sbx_sandbox_info info;
-  sbx_kv *meta;
+  sbx_kv *meta; /* inline_meta, or an array from the client's allocator */
   char started[40], end[40];
+  /* A few labels need no memory: a create's sandbox, once made, is then
+   * delivered for sure (see info_view.h). */
+  sbx_kv inline_meta[SBX_INFO_INLINE_META];
 };
 
-static int view_of(const json_t *rec, struct info_view *v) {
+static void view_free(const sbx_allocator *a, struct info_view *v) {
+  if (v->meta != v->inline_meta) sbx__free(a, v->meta);
+  v->meta = NULL;
+}
+
+/* 0, SBX_ENOMEM, or SBX_EPROTO when rec has no id. v->meta is from a. */
+static int view_of(const sbx_allocator *a, const json_t *rec, struct info_view *v) {
   memset(v, 0, sizeof *v);
   const json_t *meta = json_object_get(rec, "metadata");
   size_t n = json_is_object(meta) ? json_object_size(meta) : 0;
-  if (n && !(v->meta = calloc(n, sizeof *v->meta))) return SBX_ENOMEM;
+  if (n && n <= SBX_INFO_INLINE_META)
+    v->meta = v->inline_meta;
+  else if (n && !(v->meta = sbx__calloc(a, n, sizeof *v->meta)))
+    return SBX_ENOMEM;
   const char *k;
   json_t *val;
   json_object_foreach((json_t *)meta, k, val) {
@@ -469,25 +495,35 @@ static const sbx_error oom_error = {.code = SBX_ENOMEM,
                                     .retry_after_ms = -1,
                                     .provider_code = "",
                                     .message = "local: out of memory"};
+static const sbx_error noid_error = {.code = SBX_EPROTO,
+                                     .retry_after_ms = -1,
+                                     .provider_code = "",
+                                     .message = "local: the sandbox record has no id"};
 
+/* The page as infos; a record without an id is left out (collect skips
+ * those already), but one that no memory was left for fails the list. */
 static void deliver_list(struct sbox_op *s) {
+  const sbx_allocator *a = sbx__alloc(s->op.c);
   size_t n = json_array_size(s->page), got = 0;
-  sbx_sandbox_info *items = n ? calloc(n, sizeof *items) : NULL;
-  struct info_view *views = n ? calloc(n, sizeof *views) : NULL;
-  if (n && (!items || !views)) {
-    s->lcb(s->op.c, s->op.id, &oom_error, NULL, 0, NULL, s->op.ud);
-  } else {
-    for (size_t i = 0; i < n; i++)
-      if (view_of(json_array_get(s->page, i), &views[got]) == 0)
-        items[got] = views[got].info, got++;
-      else
-        free(views[got].meta);
-    s->lcb(s->op.c, s->op.id, NULL, items, got, s->next_token, s->op.ud);
+  sbx_sandbox_info *items = n ? sbx__calloc(a, n, sizeof *items) : NULL;
+  struct info_view *views = n ? sbx__calloc(a, n, sizeof *views) : NULL;
+  int rc = n && (!items || !views) ? SBX_ENOMEM : 0;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    int vr = view_of(a, json_array_get(s->page, i), &views[got]);
+    if (vr == 0)
+      items[got] = views[got].info, got++;
+    else
+      view_free(a, &views[got]);
+    if (vr == SBX_ENOMEM) rc = vr;
   }
+  if (rc == SBX_ENOMEM)
+    s->lcb(s->op.c, s->op.id, &oom_error, NULL, 0, NULL, s->op.ud);
+  else
+    s->lcb(s->op.c, s->op.id, NULL, items, got, s->next_token, s->op.ud);
   for (size_t i = 0; i < got; i++)
-    free(views[i].meta);
-  free(items);
-  free(views);
+    view_free(a, &views[i]);
+  sbx__free(a, items);
+  sbx__free(a, views);
 }
 
 static void complete(struct sbx_op *op, const sbx_error *err) {
@@ -503,15 +539,18 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
     s->dcb(op->c, op->id, err, op->ud);
     return;
   }
+  const sbx_allocator *a = sbx__alloc(s->op.c);
   struct info_view v;
+  int rc = 0;
   if (err || !s->rec) {
     s->scb(op->c, op->id, err ? err : &oom_error, NULL, op->ud);
-  } else if (view_of(s->rec, &v) != 0) {
-    free(v.meta);
-    s->scb(op->c, op->id, &oom_error, NULL, op->ud);
+  } else if ((rc = view_of(a, s->rec, &v)) != 0) {
+    view_free(a, &v);
+    s->ok = 0; /* a sandbox the caller is not told of is not left behind */
+    s->scb(op->c, op->id, rc == SBX_ENOMEM ? &oom_error : &noid_error, NULL, op->ud);
   } else {
     s->scb(op->c, op->id, NULL, &v.info, op->ud);
-    free(v.meta);
+    view_free(a, &v);
   }
 }
 
@@ -522,10 +561,11 @@ static void destroy(struct sbx_op *op) {
   if (s->rec) json_decref(s->rec);
   if (s->want_meta) json_decref(s->want_meta);
   if (s->page) json_decref(s->page);
-  free(s->template_dir);
-  free(s->want_state);
-  free(s->after);
-  free(s->next_token);
+  const sbx_allocator *a = sbx__alloc(op->c);
+  sbx__free(a, s->template_dir);
+  sbx__free(a, s->want_state);
+  sbx__free(a, s->after);
+  sbx__free(a, s->next_token);
 }
 
 /* ---- kinds and start calls --------------------------------------------------------------- */
@@ -614,18 +654,19 @@ static json_t *new_record(const sbx_create_opts *o, const char *tmpl) {
 sbx_status local_create(sbx_client *c, const sbx_create_opts *o, sbx_sandbox_cb cb, void *ud,
                         sbx_op_id *out) {
   const char *tmpl = o->template_id && *o->template_id ? o->template_id : "base";
+  const sbx_allocator *a = sbx__alloc(c);
   json_t *rec = new_record(o, tmpl);
-  char *tdir = strcmp(tmpl, "base") != 0 ? strdup(tmpl) : NULL;
+  char *tdir = strcmp(tmpl, "base") != 0 ? sbx__strdup(a, tmpl) : NULL;
   if (!rec || (strcmp(tmpl, "base") != 0 && !tdir)) {
     if (rec) json_decref(rec);
-    free(tdir);
+    sbx__free(a, tdir);
     return SBX_ENOMEM;
   }
   sbx_status st;
   struct sbox_op *s = start(c, &kind_create, W_CREATE, NULL, ud, &st);
   if (!s) {
     json_decref(rec);
-    free(tdir);
+    sbx__free(a, tdir);
     return st;
   }
   s->rec = rec;
@@ -679,17 +720,18 @@ sbx_status local_set_timeout(sbx_client *c, const char *id, long timeout_s, sbx_
 
 sbx_status local_list(sbx_client *c, const sbx_list_opts *o, sbx_list_cb cb, void *ud,
                       sbx_op_id *out) {
+  const sbx_allocator *a = sbx__alloc(c);
   json_t *meta = kv_object(o->metadata, o->n_metadata);
-  char *state = o->state ? strdup(o->state) : NULL;
-  char *after = o->next_token && *o->next_token ? strdup(o->next_token) : NULL;
+  char *state = o->state ? sbx__strdup(a, o->state) : NULL;
+  char *after = o->next_token && *o->next_token ? sbx__strdup(a, o->next_token) : NULL;
   sbx_status st = SBX_ENOMEM;
   struct sbox_op *s = NULL;
   if (meta && (!o->state || state) && (!(o->next_token && *o->next_token) || after))
     s = start(c, &kind_list, W_LIST, NULL, ud, &st);
   if (!s) {
     if (meta) json_decref(meta);
-    free(state);
-    free(after);
+    sbx__free(a, state);
+    sbx__free(a, after);
     return st;
   }
   s->want_meta = meta;

@@ -87,16 +87,21 @@ void local_unlock(int fd) {
   if (fd >= 0) close(fd); /* closing drops the flock */
 }
 
-/* Parse a small JSON file from fd with a few read(2) calls. */
-static json_t *load_fd(int fd, json_error_t *je) {
-  char stack[8192], *buf = stack;
+/* Parse a small JSON file from fd with a few read(2) calls. NULL with *oom
+ * set when a buffer for a big record could not be had. */
+static json_t *load_fd(const sbx_allocator *a, int fd, json_error_t *je, int *oom) {
+  char stack[16384], *buf = stack; /* a record fits (see local_record_write) */
   size_t cap = sizeof stack, len = 0;
+  *oom = 0;
   for (;;) {
     if (len == cap) {
-      char *nb = malloc(cap * 2);
-      if (!nb) break;
+      char *nb = sbx__malloc(a, cap * 2);
+      if (!nb) {
+        *oom = 1;
+        break;
+      }
       memcpy(nb, buf, len);
-      if (buf != stack) free(buf);
+      if (buf != stack) sbx__free(a, buf);
       buf = nb;
       cap *= 2;
     }
@@ -105,8 +110,8 @@ static json_t *load_fd(int fd, json_error_t *je) {
     if (n <= 0) break;
     len += (size_t)n;
   }
-  json_t *rec = json_loadb(buf, len, 0, je);
-  if (buf != stack) free(buf);
+  json_t *rec = *oom ? NULL : json_loadb(buf, len, 0, je);
+  if (buf != stack) sbx__free(a, buf);
   return rec;
 }
 
@@ -127,8 +132,13 @@ json_t *local_record_read(const struct local_state *s, const char *id, struct sb
   }
   /* json_loadfd reads one byte per read(2): read the record whole instead */
   json_error_t je;
-  json_t *rec = load_fd(fd, &je);
+  int oom;
+  json_t *rec = load_fd(s->a, fd, &je, &oom);
   close(fd);
+  if (oom) {
+    sbx_errinfo_set(e, SBX_ENOMEM, "local: sandbox %s: out of memory", id);
+    return NULL;
+  }
   if (!rec || !json_is_object(rec)) {
     if (rec) json_decref(rec);
     sbx_errinfo_set(e, SBX_EPROTO, "local: sandbox %s: corrupt record %s: %s", id, path,
@@ -143,11 +153,21 @@ int local_record_write(const struct local_state *s, const char *id, const json_t
   if (local_record_path(s, id, path, sizeof path) != 0) return SBX_EINVAL;
   /* Per-process temp name: several processes may write the same record. */
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  char *text = sbx_json_dump(rec, NULL);
-  if (!text) return SBX_ENOMEM;
+  /* A record fits the stack (the watchdog reads 16 KiB of it too), so
+   * dropping a pgid, which nobody could be told of, does not allocate. */
+  char stack[16384], *text = stack;
+  size_t len = json_dumpb(rec, stack, sizeof stack, JSON_COMPACT);
+  if (len == 0) return SBX_ENOMEM; /* jansson's own memory ran out */
+  if (len > sizeof stack) {
+    if (!(text = sbx__malloc(s->a, len))) return SBX_ENOMEM;
+    if (json_dumpb(rec, text, len, JSON_COMPACT) != len) {
+      sbx__free(s->a, text);
+      return SBX_ENOMEM;
+    }
+  }
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   int rc = fd < 0 ? SBX_EIO : 0;
-  size_t len = strlen(text), off = 0;
+  size_t off = 0;
   while (rc == 0 && off < len) {
     ssize_t w = write(fd, text + off, len - off);
     if (w < 0 && errno == EINTR) continue;
@@ -156,7 +176,7 @@ int local_record_write(const struct local_state *s, const char *id, const json_t
     else
       off += (size_t)w;
   }
-  free(text);
+  if (text != stack) sbx__free(s->a, text);
   if (fd >= 0 && close(fd) != 0) rc = SBX_EIO;
   if (rc == 0 && rename(tmp, path) != 0) rc = SBX_EIO;
   if (rc != 0) unlink(tmp);
@@ -247,7 +267,8 @@ int local_sandbox_load(struct local_state *s, const char *id, struct local_sandb
       out->pgids[out->n_pgids++] = (pid_t)json_integer_value(v);
   }
   const json_t *envs = json_object_get(rec, "envs");
-  out->envs_json = json_is_object(envs) ? sbx_json_dump(envs, NULL) : strdup("{}");
+  out->a = s->a;
+  out->envs_json = json_is_object(envs) ? sbx_json_dump(s->a, envs, NULL) : sbx__strdup(s->a, "{}");
   json_decref(rec);
   if (!out->envs_json) {
     sbx_errinfo_set(e, SBX_ENOMEM, "local: sandbox %s: out of memory", id);
@@ -257,7 +278,7 @@ int local_sandbox_load(struct local_state *s, const char *id, struct local_sandb
 }
 
 void local_sandbox_release(struct local_sandbox *sb) {
-  free(sb->envs_json);
+  if (sb->envs_json) sbx__free(sb->a, sb->envs_json);
   sb->envs_json = NULL;
 }
 
@@ -297,8 +318,8 @@ int local_sandbox_add_pgid(struct local_state *s, const char *id, pid_t pgid) {
   return update_pgid(s, id, pgid, 1);
 }
 
-void local_sandbox_remove_pgid(struct local_state *s, const char *id, pid_t pgid) {
-  update_pgid(s, id, pgid, 0);
+int local_sandbox_remove_pgid(struct local_state *s, const char *id, pid_t pgid) {
+  return update_pgid(s, id, pgid, 0);
 }
 
 /* ---- sandbox paths -> host paths ----------------------------------------------------------- */

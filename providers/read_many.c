@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../protocol/alloc.h"
 #include "../reactor/op.h"
 
 static char *dup_or_null(const sbx_allocator *a, const char *s, int *oom) {
@@ -152,7 +153,7 @@ void rm_settle(struct sbx_op *op, struct rm_set *s, size_t i, const struct sbx_e
   struct sbx_errinfo late;
   sbx_errinfo_clear(&late);
   if (!e && f->local_path && s->writes && finish_local(s, f, &late) != 0) e = &late;
-  if (e) drop_part(f);
+  if (e) drop_part(s->a, f);
   f->settled = 1;
   s->n_settled++;
   if (e) {

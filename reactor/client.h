@@ -41,6 +41,8 @@ struct sbx_multi {
                                keep the host's ev_run alive) */
   struct sock_watch *socks; /* curl's sockets (curl_bridge.c) */
   int n_socks, n_mux;       /* sockets, and transfers with sbx_http.mux */
+  struct sbx_http *oom;     /* transfers whose socket could not be watched
+                               (out of memory): failed once curl returns */
 };
 
 struct sbx_client {

@@ -90,6 +90,32 @@ static void drain(struct sbx_multi *bm) {
   }
 }
 
+/* Transfers whose new socket got no watcher (socket_cb ran out of memory)
+ * end now with CURLE_OUT_OF_MEMORY, their connection closed with them: an
+ * unwatched connection left in curl's cache would stall whoever reused it. */
+static void fail_oom(struct sbx_multi *bm) {
+  struct sbx_client *c = bm->c;
+  while (bm->oom && !c->free_requested) {
+    struct sbx_http *h = bm->oom;
+    bm->oom = h->oom_next;
+    h->oom_next = NULL;
+    h->oom_listed = 0;
+    curl_easy_setopt(h->easy, CURLOPT_FORBID_REUSE, 1L);
+    sbx__http_done(h, CURLE_OUT_OF_MEMORY); /* may run the op */
+  }
+}
+
+void sbx__bridge_forget(struct sbx_client *c, struct sbx_http *h) {
+  struct sbx_multi *bm = h->upgrade ? &c->mh_up : &c->mh;
+  for (struct sbx_http **pp = &bm->oom; *pp; pp = &(*pp)->oom_next)
+    if (*pp == h) {
+      *pp = h->oom_next;
+      break;
+    }
+  h->oom_next = NULL;
+  h->oom_listed = 0;
+}
+
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
   struct sock_watch *sw = (struct sock_watch *)w;
   struct sbx_multi *bm = sw->bm;
@@ -101,6 +127,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents) {
   sbx__client_enter(c);
   cork(bm, sw);
   curl_multi_socket_action(bm->m, sw->fd, action, &running);
+  fail_oom(bm);
   drain(bm);
   uncork(bm);
   sbx__client_leave(c);
@@ -113,6 +140,7 @@ static void timer_cb(struct sbx_timer *t) {
   sbx__client_enter(c);
   cork(bm, NULL);
   curl_multi_socket_action(bm->m, CURL_SOCKET_TIMEOUT, 0, &running);
+  fail_oom(bm);
   drain(bm);
   uncork(bm);
   sbx__client_leave(c);
@@ -140,7 +168,18 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
   }
   if (!sw) {
     sw = SBX_NEW(sbx__alloc(c), struct sock_watch);
-    if (!sw) return -1;
+    if (!sw) {
+      /* Never -1: curl 7.88 then marks the whole multi handle dead. The
+       * transfer that opened the socket fails once curl returns. */
+      struct sbx_http *h = NULL;
+      if (easy) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&h);
+      if (h && !h->oom_listed) {
+        h->oom_listed = 1;
+        h->oom_next = bm->oom;
+        bm->oom = h;
+      }
+      return 0;
+    }
     sw->bm = bm;
     sw->fd = fd;
     ev_init(&sw->io, io_cb);

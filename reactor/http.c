@@ -20,12 +20,13 @@
 #define COLD_HOST_MAX_INFLIGHT 100
 #define UPLOAD_BUFFER_SIZE 16384L /* curl's minimum */
 
-void sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n) {
-  if (n <= b->cap) return;
+int sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n) {
+  if (n <= b->cap) return 0;
   char *d = sbx__realloc(a, b->data, n);
-  if (!d) return; /* append reports it */
+  if (!d) return SBX_ENOMEM;
   b->data = d;
   b->cap = n;
+  return 0;
 }
 
 int sbx__buf_append(const sbx_allocator *a, struct sbx_buf *b, const void *p, size_t n,
@@ -149,7 +150,7 @@ static size_t write_cb(char *p, size_t sz, size_t n, void *ud) {
   curl_off_t size = -1; /* sized once from Content-Length, not grown by doubling */
   if (!h->body.cap && curl_easy_getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size) == 0 &&
       size > 0 && (uint64_t)size <= h->max_body)
-    sbx__buf_reserve(sbx__alloc(h->c), &h->body, (size_t)size + 1);
+    if (sbx__buf_reserve(sbx__alloc(h->c), &h->body, (size_t)size + 1) != 0) return nomem(h);
   int rc = sbx__buf_append(sbx__alloc(h->c), &h->body, p, len, h->max_body);
   if (rc == SBX_ENOMEM) return nomem(h);
   if (rc != 0) {
@@ -372,8 +373,7 @@ int sbx__http_start(struct sbx_op *op, struct sbx_http_req *r) {
   h->rl_reset_ms = -1;
   h->max_body = r->max_body ? r->max_body : DEFAULT_MAX_BODY;
   if (r->reserve_body && !r->sink) {
-    sbx__buf_reserve(sbx__alloc(c), &h->body, r->reserve_body + 1);
-    if (!h->body.data) goto nomem;
+    if (sbx__buf_reserve(sbx__alloc(c), &h->body, r->reserve_body + 1) != 0) goto nomem;
   }
   h->sink = r->sink;
   h->small_buf = r->sink && !r->bulk;
@@ -456,6 +456,7 @@ void sbx__http_free(struct sbx_http *h) {
 
 static void detach(struct sbx_client *c, struct sbx_http *h) {
   if (h->waiting) unlink_waiting(c, h);
+  if (h->oom_listed) sbx__bridge_forget(c, h);
   if (!h->added) return;
   /* curl 7.88 only queues the RST_STREAM of an h2 stream removed mid-way:
    * it goes out with the connection's next frame. When no other stream
@@ -529,6 +530,7 @@ int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_
     break;
   case CURLE_OUT_OF_MEMORY:
     st = SBX_ENOMEM;
+    kind = "out of memory";
     retry = 0;
     break;
   default: break;

@@ -78,11 +78,12 @@ struct sbx_http {
   unsigned streaming : 1; /* body goes to the sink */
   unsigned sink_aborted : 1;
   unsigned too_big : 1;
-  unsigned nomem : 1;     /* an allocation failed inside a curl callback */
-  unsigned upgrade : 1;   /* see sbx_http_req.upgrade */
-  unsigned small_buf : 1; /* a 1 KiB receive buffer: pooled apart */
-  char ws_accept[64];     /* Sec-WebSocket-Accept of an upgrade reply */
-  long status;            /* HTTP status, 0 when none */
+  unsigned nomem : 1;      /* an allocation failed inside a curl callback */
+  unsigned oom_listed : 1; /* on its multi's oom list (curl_bridge.c) */
+  unsigned upgrade : 1;    /* see sbx_http_req.upgrade */
+  unsigned small_buf : 1;  /* a 1 KiB receive buffer: pooled apart */
+  char ws_accept[64];      /* Sec-WebSocket-Accept of an upgrade reply */
+  long status;             /* HTTP status, 0 when none */
   CURLcode result;
   long retry_after_ms;       /* -1 when absent */
   long rl_reset_ms;          /* largest X-RateLimit-Reset-<name>, -1 when absent */
@@ -102,6 +103,7 @@ struct sbx_http {
   uint64_t bytes_in;
   uint64_t upload_total; /* request body size, 0 when none */
   struct sbx_http *wait_next;
+  struct sbx_http *oom_next;
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -126,8 +128,9 @@ int sbx__http_curl_error(const struct sbx_http *h, const char *what, struct sbx_
 
 /* 0, -1 when over cap, SBX_ENOMEM when out of memory. */
 int sbx__buf_append(const sbx_allocator *a, struct sbx_buf *b, const void *p, size_t n, size_t cap);
-/* Room for n bytes (terminator included) in one allocation; best effort. */
-void sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n);
+/* Room for n bytes (terminator included) in one allocation: 0 or
+ * SBX_ENOMEM (b unchanged). */
+int sbx__buf_reserve(const sbx_allocator *a, struct sbx_buf *b, size_t n);
 void sbx__buf_free(const sbx_allocator *a, struct sbx_buf *b);
 
 /* The multi bridge (curl_bridge.c). */
@@ -136,6 +139,8 @@ void sbx__bridge_cleanup(struct sbx_client *c);
 /* Add h to its multi handle (mh, or mh_up for upgrades): 0 or -1. */
 int sbx__bridge_add(struct sbx_client *c, struct sbx_http *h);
 void sbx__bridge_remove(struct sbx_client *c, struct sbx_http *h);
+/* Take h off its multi's oom list, if it is there (h is going away). */
+void sbx__bridge_forget(struct sbx_client *c, struct sbx_http *h);
 
 /* Free the client's pooled easy handles (client teardown). */
 void sbx__http_pool_free(struct sbx_client *c);

@@ -33,7 +33,7 @@ static int on_message(void *ud, unsigned flags, const char *payload, size_t len)
   } else if ((v = json_object_get(ev, "data"))) {
     int fd;
     long n;
-    unsigned char *buf = e2b_exec_event_output(v, &fd, &n);
+    unsigned char *buf = e2b_exec_event_output(NULL, v, &fd, &n);
     if (buf) {
       /* every decoded byte is readable: ASan checks the bound */
       for (long i = 0; i < n; i++)

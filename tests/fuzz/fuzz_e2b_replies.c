@@ -8,14 +8,14 @@
 
 static void entries(const json_t *v, size_t *sum) {
   struct e2b_entries es;
-  if (e2b_entries_fill(v, &es) != 0) return;
+  if (e2b_entries_fill(NULL, v, &es) != 0) return;
   for (size_t i = 0; i < es.n; i++) {
     const sbx_file_entry *f = &es.items[i];
     *sum += strlen(f->name) + strlen(f->path) + strlen(f->permissions) + strlen(f->owner) +
             strlen(f->group) + strlen(f->modified_time) +
             (f->symlink_target ? strlen(f->symlink_target) : 0);
   }
-  e2b_entries_free(&es);
+  e2b_entries_free(NULL, &es);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,6 +6,7 @@
 #ifndef SBX_TEST_FAILMALLOC_H
 #define SBX_TEST_FAILMALLOC_H
 
+#include <execinfo.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,11 @@ static inline int fm_should_fail(struct failmalloc *fm) {
   int fail =
       fm->fail_at && (fm->calls == fm->fail_at || (fm->persistent && fm->calls > fm->fail_at));
   if (fail) fm->failed++;
+  if (fail && fm->failed == 1 && getenv("SBX_FAILMALLOC_TRACE")) { /* where it failed */
+    void *frames[16];
+    fprintf(stderr, "failmalloc: failing call %ld from:\n", fm->calls);
+    backtrace_symbols_fd(frames, backtrace(frames, 16), 2);
+  }
   return fail;
 }
 

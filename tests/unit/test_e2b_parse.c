@@ -28,7 +28,7 @@ static void test_event_doc(void) {
 static unsigned char *output_of(const char *data_json, int *fd, long *len) {
   json_t *v = json_loads(data_json, 0, NULL);
   REQUIRE(v);
-  unsigned char *b = e2b_exec_event_output(v, fd, len);
+  unsigned char *b = e2b_exec_event_output(NULL, v, fd, len); /* NULL: libc's */
   json_decref(v);
   return b;
 }
