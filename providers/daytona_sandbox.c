@@ -72,7 +72,12 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   if (s->deleting) return dt_api_req(c, r, &s->url, "DELETE", NULL, "/sandbox/%s", s->id);
   if (s->polling) return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox/%s", s->id);
   switch (s->what) {
-  case W_CREATE: return dt_api_req(c, r, &s->url, "POST", s->body, "/sandbox");
+  case W_CREATE:
+    /* The reply is read into memory taken now: once the sandbox exists, the
+     * op needs none to learn its id (the DTO echoes the labels and envs
+     * sent, hence the body's length). */
+    r->reserve_body = strlen(s->body) + 16384;
+    return dt_api_req(c, r, &s->url, "POST", s->body, "/sandbox");
   case W_CONNECT: return dt_api_req(c, r, &s->url, "POST", NULL, "/sandbox/%s/start", s->id);
   case W_INFO: return dt_api_req(c, r, &s->url, "GET", NULL, "/sandbox/%s", s->id);
   case W_KILL: return dt_api_req(c, r, &s->url, "DELETE", NULL, "/sandbox/%s", s->id);
@@ -177,7 +182,8 @@ static int check_state(struct sbox_op *s, const char *what, struct sbx_errinfo *
   } else {
     rc = poll_again(s, what, state, e);
   }
-  return rc < 0 && s->what == W_CREATE ? delete_failed(s, e) : rc;
+  /* Out of memory: the call machine deletes the sandbox (build_undo). */
+  return rc < 0 && rc != SBX_ENOMEM && s->what == W_CREATE ? delete_failed(s, e) : rc;
 }
 
 static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) {
@@ -190,6 +196,7 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
       sbx__log(k->op.c, SBX_LOG_WARN, "daytona", k->op.id,
                "%s: deleting the failed sandbox %s: HTTP %ld", what, s->id, h->status);
     dt_toolbox_drop(st, s->id);
+    k->undo_armed = 0; /* deleted already */
     *e = s->failed;
     return e->status;
   }
@@ -242,9 +249,10 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
     sbx_errinfo_set(e, SBX_EPROTO, "%s: the reply has no sandbox id", what);
     return SBX_EPROTO;
   }
+  if (s->what == W_CREATE) k->undo_armed = 1; /* the sandbox exists: see build_undo */
   if (dt_toolbox_learn(st, s->doc) != 0) {
     sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
-    return s->what == W_CREATE ? delete_failed(s, e) : SBX_ENOMEM;
+    return SBX_ENOMEM;
   }
   if (s->what == W_INFO) return 0;
   return check_state(s, what, e);
@@ -288,9 +296,23 @@ SBX_CALL_KIND(kind_list, "daytona.list", complete, destroy);
 SBX_CALL_KIND(kind_archive, "daytona.archive", complete, destroy);
 SBX_CALL_KIND(kind_labels, "daytona.set_labels", complete, destroy);
 
+/* A create that ran out of memory once the sandbox existed: delete it (the
+ * caller never learns its id). */
+static int build_undo(struct sbx_call *k, struct sbx_http_req *r) {
+  struct sbox_op *s = sbox_of(k);
+  const char *id = s->id ? s->id : sbx_json_str(s->doc, "id");
+  if (!id) return SBX_ENOTFOUND;
+  sbx__free(sbx__alloc(k->op.c), s->url);
+  s->url = NULL;
+  return dt_api_req(k->op.c, r, &s->url, "DELETE", NULL, "/sandbox/%s", id);
+}
+
 /* A create whose reply was lost must not be repeated blindly. */
-static const struct call_hooks hooks_create = {
-    .cls = SBX_RATE_CREATE, .retry = CALL_RETRY_UNSENT, .build = build, .parse = parse};
+static const struct call_hooks hooks_create = {.cls = SBX_RATE_CREATE,
+                                               .retry = CALL_RETRY_UNSENT,
+                                               .build = build,
+                                               .parse = parse,
+                                               .build_undo = build_undo};
 static const struct call_hooks hooks_lifecycle = {
     .cls = SBX_RATE_LIFECYCLE, .retry = CALL_RETRY_ANY, .build = build, .parse = parse};
 

@@ -207,6 +207,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
 
 static int parse_session(struct sbx_call *k, struct dsess_op *x, struct sbx_http *h,
                          struct sbx_errinfo *e, const char *what) {
+  k->undo_armed = h->status == 200 || h->status == 201 || (h->status == 409 && k->attempts > 0);
   if (h->status == 409 && k->attempts > 0) /* our own earlier try made it */
     return next_phase(k, DX_EXEC, 0);
   if (h->status == 409 && ++x->pid_tries < DX_MAX_PID_TRIES) { /* taken: another pid */
@@ -233,6 +234,7 @@ static int parse_exec(struct sbx_call *k, struct dsess_op *x, struct sbx_http *h
     return e->status;
   }
   x->started = 1;
+  k->undo_armed = 0; /* the caller learns the pid: the command is theirs */
   if (x->cbs.on_start) x->cbs.on_start(k->op.c, k->op.id, x->pid, k->op.ud);
   if (x->detach) return 0;
   return next_phase(k, DX_FOLLOW, 0);
@@ -402,19 +404,33 @@ static void destroy(struct sbx_op *op) {
 SBX_CALL_KIND(kind_exec, "daytona.exec", complete, destroy);
 SBX_CALL_KIND(kind_connect, "daytona.exec_connect", complete, destroy);
 
+/* Out of memory between making the session and telling the caller its
+ * pid: delete the session (and the command in it), which no one could
+ * reach otherwise. */
+static int build_undo(struct sbx_call *k, struct sbx_http_req *r) {
+  struct dsess_op *x = dsess_of(&k->op);
+  char path[64];
+  snprintf(path, sizeof path, "/process/session/%s", x->sid);
+  sbx__free(sbx__alloc(k->op.c), x->t.url);
+  x->t.url = NULL;
+  return dt_toolbox_req(k->op.c, r, &x->t.url, x->t.id, "DELETE", path);
+}
+
 /* The calls are idempotent but for EXEC (see next_phase). */
 static const struct call_hooks hooks_any = {.cls = SBX_RATE_DATA,
                                             .retry = CALL_RETRY_ANY,
                                             DT_TB_RESOLVE_HOOKS,
                                             .build = build,
                                             .parse = parse,
-                                            .parse_transport = 1};
+                                            .parse_transport = 1,
+                                            .build_undo = build_undo};
 static const struct call_hooks hooks_unsent = {.cls = SBX_RATE_DATA,
                                                .retry = CALL_RETRY_UNSENT,
                                                DT_TB_RESOLVE_HOOKS,
                                                .build = build,
                                                .parse = parse,
-                                               .parse_transport = 1};
+                                               .parse_transport = 1,
+                                               .build_undo = build_undo};
 
 /* ---- the command line -------------------------------------------------------------- */
 

@@ -68,6 +68,7 @@ static int build(struct sbx_call *k, struct sbx_http_req *r, struct sbx_errinfo 
   switch (s->what) {
   case S_CREATE:
     if (s->posted) return dt_api_req(c, r, &s->url, "GET", NULL, "/snapshots/%s", s->id_path);
+    r->reserve_body = strlen(s->body) + 16384; /* see build_undo */
     return dt_api_req(c, r, &s->url, "POST", s->body, "/snapshots");
   case S_GET: return dt_api_req(c, r, &s->url, "GET", NULL, "/snapshots/%s", s->ref_path);
   case S_LIST:
@@ -139,6 +140,7 @@ static int parse_create(struct snap_op *s, struct sbx_http *h, const char *what,
   if (st) return st;
   if (!s->posted) {
     s->posted = 1;
+    s->k.undo_armed = 1; /* the snapshot exists: see build_undo */
     s->k.hooks = &hooks_read;
     s->id_path = dt_path_escape(sbx__alloc(s->k.op.c), sbx_json_str(s->doc, "id"));
     if (!s->id_path) {
@@ -265,12 +267,32 @@ SBX_CALL_KIND(kind_get, "daytona.snapshot_get", complete, destroy);
 SBX_CALL_KIND(kind_list, "daytona.snapshot_list", complete, destroy);
 SBX_CALL_KIND(kind_delete, "daytona.snapshot_delete", complete, destroy);
 
+/* A create that ran out of memory once the snapshot existed: delete it
+ * (the caller never learns of it). Its reply was read into memory taken
+ * before the POST went out. */
+static int build_undo(struct sbx_call *k, struct sbx_http_req *r) {
+  struct snap_op *s = snap_of(k);
+  const sbx_allocator *a = sbx__alloc(k->op.c);
+  const char *id = sbx_json_str(s->doc, "id");
+  if (!s->id_path && id && !(s->id_path = dt_path_escape(a, id))) return SBX_ENOMEM;
+  if (!s->id_path) return SBX_ENOTFOUND;
+  sbx__free(a, s->url);
+  s->url = NULL;
+  return dt_api_req(k->op.c, r, &s->url, "DELETE", NULL, "/snapshots/%s", s->id_path);
+}
+
 /* A POST whose reply was lost is not repeated blindly (the name would be
  * taken by the first one). */
-static const struct call_hooks hooks_post = {
-    .cls = SBX_RATE_LIFECYCLE, .retry = CALL_RETRY_UNSENT, .build = build, .parse = parse};
-static const struct call_hooks hooks_read = {
-    .cls = SBX_RATE_LIFECYCLE, .retry = CALL_RETRY_ANY, .build = build, .parse = parse};
+static const struct call_hooks hooks_post = {.cls = SBX_RATE_LIFECYCLE,
+                                             .retry = CALL_RETRY_UNSENT,
+                                             .build = build,
+                                             .parse = parse,
+                                             .build_undo = build_undo};
+static const struct call_hooks hooks_read = {.cls = SBX_RATE_LIFECYCLE,
+                                             .retry = CALL_RETRY_ANY,
+                                             .build = build,
+                                             .parse = parse,
+                                             .build_undo = build_undo};
 
 /* by_id: ref is taken for an id (its escaped path copied to id_path). */
 static struct snap_op *snap_start(sbx_client *c, const struct op_kind *kind,
