@@ -236,7 +236,6 @@ typedef struct sbx_allocator {
   void *ud; /* handed back to each hook, never dereferenced */
 } sbx_allocator;
 
-
 typedef struct sbx_config {
   const char *provider;    /* "local", "e2b" or "daytona". NULL: $SBX_PROVIDER,
                               else "e2b" when an E2B key is set (api_key,
