@@ -147,9 +147,8 @@ static int check_archived(struct sbox_op *s, const char *what, const char *state
 static int delete_failed(struct sbox_op *s, struct sbx_errinfo *e) {
   if (!s->id && s->doc) {
     const char *id = sbx_json_str(s->doc, "id");
-    if (!(s->id = sbx__strdup(sbx__alloc(s->k.op.c), id))) {
-      sbx_errinfo_set(e, SBX_ENOMEM, "daytona: create sandbox: out of memory (sandbox %s is left)",
-                      id);
+    if (!(s->id = sbx__strdup(sbx__alloc(s->k.op.c), id))) { /* build_undo deletes it */
+      sbx_errinfo_set(e, SBX_ENOMEM, "daytona: create sandbox %s: out of memory", id);
       return SBX_ENOMEM;
     }
   }

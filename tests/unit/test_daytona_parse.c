@@ -1,11 +1,13 @@
 /* test_daytona_parse.c - the pure Daytona encoders and decoders: error body
  * mapping, list query encoding, create body, FileInfo parsing, multipart
  * framing, argv joining, labels and snapshot bodies, SnapshotDto parsing,
- * the sandboxes of a list reply. */
+ * the sandboxes of a list reply; the encoders and parsers that fill owned
+ * memory under a hook allocator failing each allocation in turn. */
 #include <jansson.h>
 
 #include "../../protocol/http_errors.h"
 #include "../../providers/daytona.h"
+#include "failmalloc.h"
 #include "sbx.h"
 #include "testlib.h"
 
@@ -378,6 +380,124 @@ static void test_list_items(void) {
   json_decref(bad);
 }
 
+static void clean(const struct failmalloc *fm) {
+  CHECK_EQ_INT(fm->live, 0);
+  CHECK_EQ_INT(fm->bad_frees, 0);
+  CHECK_EQ_INT(fm->zero_size, 0);
+}
+
+/* Each allocation of one encoder fails in turn: it returns NULL (status
+ * SBX_ENOMEM) and leaves nothing allocated, until it runs clean and gives
+ * the same string as with libc's allocator. */
+enum { E_LIST, E_FILES, E_JOIN, E_ESCAPE, E_LABELS, E_CREATE, E_SNAPSHOT, E_MULTIPART, E_N };
+
+static char *encode(int which, const sbx_allocator *a, sbx_status *st, size_t *len) {
+  static const sbx_kv kv[] = {{"env", "dev"}, {"team", "a b"}};
+  static const char *const argv[] = {"echo", "it's", NULL};
+  static const char *const allow[] = {"10.0.0.0/8", "1.1.1.1/32"};
+  char why[200];
+  *st = SBX_ENOMEM;
+  *len = 0;
+  switch (which) {
+  case E_LIST: {
+    sbx_list_opts o = {.metadata = kv, .n_metadata = 2, .next_token = "c/1", .state = "running"};
+    return dt_list_query(a, &o);
+  }
+  case E_FILES: return dt_files_query(a, "/move", "source", "/a b", "destination", "/c&d");
+  case E_JOIN: return dt_join_argv(a, argv);
+  case E_ESCAPE: return dt_path_escape(a, "my/snap:1.0");
+  case E_LABELS: return dt_labels_body(a, kv, 2);
+  case E_CREATE: {
+    sbx_create_opts o;
+    sbx_create_opts_init(&o);
+    o.image = "python:3.12";
+    o.cpu = 1;
+    o.allow_out = allow;
+    o.n_allow_out = 2;
+    return dt_create_body(a, &o, "eu", st, why, sizeof why);
+  }
+  case E_SNAPSHOT: {
+    sbx_snapshot_opts o;
+    sbx_snapshot_opts_init(&o);
+    o.name = "s";
+    o.image = "python:3.12";
+    return dt_snapshot_body(a, &o, NULL, st, why, sizeof why);
+  }
+  default: {
+    sbx_upload ups[2] = {{.path = "/a", .data = "hi", .len = 2}, {.path = "b", .len = 0}};
+    return dt_multipart_body(a, "BND", ups, 2, len, st);
+  }
+  }
+}
+
+static void test_nomem_encoders(void) {
+  struct failmalloc fm;
+  sbx_allocator a = fm_allocator(&fm);
+  for (int which = 0; which < E_N; which++) {
+    sbx_status st;
+    size_t want_len, len;
+    char *want = encode(which, NULL, &st, &want_len);
+    REQUIRE(want != NULL);
+    for (long n = 1;; n++) {
+      fm_reset(&fm, n, 0);
+      char *s = encode(which, &a, &st, &len);
+      if (!s) {
+        if (which >= E_CREATE) CHECK_EQ_INT(st, SBX_ENOMEM);
+        clean(&fm);
+        continue;
+      }
+      CHECK_EQ_INT((int)len, (int)want_len);
+      CHECK_EQ_STR(s, want);
+      sbx__free(&a, s);
+      clean(&fm);
+      CHECK_EQ_INT(fm.failed, 0); /* a swallowed failure would still give s */
+      break;
+    }
+    free(want);
+  }
+}
+
+/* The parsers: SBX_ENOMEM, never "malformed", nothing left allocated. */
+static void test_nomem_parsers(void) {
+  struct failmalloc fm;
+  sbx_allocator a = fm_allocator(&fm);
+  json_t *ents = json_loads("[{\"name\":\"a\"},{\"name\":\"b\",\"path\":\"/x/b\"}]", 0, NULL);
+  /* more labels than sbx_info_view holds inline: the metadata is allocated */
+  json_t *sb = json_loads("{\"id\":\"abc\",\"labels\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\","
+                          "\"d\":\"4\",\"e\":\"5\",\"f\":\"6\",\"g\":\"7\",\"h\":\"8\","
+                          "\"i\":\"9\"}}",
+                          0, NULL);
+  REQUIRE(ents && sb);
+  for (long n = 1;; n++) {
+    fm_reset(&fm, n, 0);
+    struct dt_entries es;
+    int rc = dt_entries_fill(&a, ents, "/d/", &es);
+    if (rc == 0) {
+      CHECK_EQ_INT((int)es.n, 2);
+      CHECK_EQ_STR(es.items[0].path, "/d/a");
+      CHECK_EQ_STR(es.items[1].path, "/x/b");
+      dt_entries_free(&es);
+      clean(&fm);
+      break;
+    }
+    CHECK_EQ_INT(rc, SBX_ENOMEM);
+    CHECK(es.items == NULL && es.n == 0);
+    clean(&fm);
+  }
+  fm_reset(&fm, 1, 0);
+  struct sbx_info_view v;
+  CHECK_EQ_INT(dt_info_from_json(&a, sb, &v), SBX_ENOMEM);
+  sbx__info_view_free(&a, &v);
+  clean(&fm);
+  fm_reset(&fm, 0, 0);
+  REQUIRE(dt_info_from_json(&a, sb, &v) == 0);
+  CHECK_EQ_INT((int)v.info.n_metadata, 9);
+  sbx__info_view_free(&a, &v);
+  clean(&fm);
+  json_decref(ents);
+  json_decref(sb);
+}
+
 int main(int argc, char **argv) {
   static const struct test_case cases[] = {
       {"error_bodies", test_error_bodies},
@@ -394,6 +514,8 @@ int main(int argc, char **argv) {
       {"snapshot_body", test_snapshot_body},
       {"snapshot_info", test_snapshot_info},
       {"list_items", test_list_items},
+      {"nomem_encoders", test_nomem_encoders},
+      {"nomem_parsers", test_nomem_parsers},
       {NULL, NULL},
   };
   return test_main("daytona_parse", cases, argc, argv, 60);
