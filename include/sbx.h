@@ -222,13 +222,24 @@ enum { SBX_HTTP_AUTO = 0, SBX_HTTP_1_1 = 1, SBX_HTTP_2 = 2 };
  * back into libsbx. When one returns NULL, the call that needed it fails
  * cleanly: sbx_client_new returns NULL with SBX_ENOMEM, a start call
  * returns SBX_ENOMEM, and a pending op completes with SBX_ENOMEM. Nothing
- * leaks and the client stays usable.
+ * leaks and the client stays usable. A cleanup libsbx does on its own once
+ * an op's result is known (deleting a Daytona exec's session) that runs out
+ * of memory is logged as a warning instead.
+ *
+ * A create (sandbox or snapshot) that runs out of memory after the
+ * provider made it deletes it again before completing with SBX_ENOMEM, even
+ * when cancelled meanwhile. Its reply is read into memory reserved before
+ * the request, so only a reply larger than that reserve (4 KiB on E2B, the
+ * request body plus 16 KiB on Daytona) or memory short for good (the delete
+ * needs some too) leaves it to live until its timeout; the log says so.
  *
  * Not covered: the libraries under libsbx allocate through their own
  * process-wide hooks, which a host may set itself: libcurl and nghttp2
  * (curl_global_init_mem), OpenSSL (CRYPTO_set_mem_functions), jansson
  * (json_set_alloc_funcs) and libev (ev_set_allocator); so do libc's own
- * functions (opendir, getpwuid). */
+ * functions (opendir, getpwuid). wslay, which frames Daytona's WebSocket
+ * streams, takes libc's malloc for a small context per stream and has no
+ * hook at all. */
 typedef struct sbx_allocator {
   void *(*malloc_fn)(size_t size, void *ud);
   void *(*realloc_fn)(void *ptr, size_t size, void *ud);

@@ -43,6 +43,10 @@ struct sbox_op {
    * op fails with this error (so a failed create leaves nothing behind) */
   struct sbx_errinfo failed;
   int deleting;
+  /* create: the new sandbox's info, built in parse while the undo can still
+   * delete it, so delivering it needs no memory (more than 8 labels do) */
+  struct sbx_info_view view;
+  int have_view;
   sbx_sandbox_cb scb;
   sbx_done_cb dcb;
   sbx_list_cb lcb;
@@ -254,7 +258,17 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
     return SBX_ENOMEM;
   }
   if (s->what == W_INFO) return 0;
-  return check_state(s, what, e);
+  int rc = check_state(s, what, e);
+  if (rc == 0 && s->what == W_CREATE) {
+    int vr = dt_info_from_json(sbx__alloc(k->op.c), s->doc, &s->view);
+    s->have_view = vr == 0; /* else complete reports the malformed DTO */
+    if (vr != 0) sbx__info_view_free(sbx__alloc(k->op.c), &s->view);
+    if (vr == SBX_ENOMEM) {
+      sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
+      return SBX_ENOMEM; /* undo_armed: the call machine deletes the sandbox */
+    }
+  }
+  return rc;
 }
 
 /* ---- complete ------------------------------------------------------------------- */
@@ -263,6 +277,11 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
   struct sbox_op *s = (struct sbox_op *)op;
   switch (s->what) {
   case W_CREATE:
+    if (!err && s->have_view) {
+      s->scb(op->c, op->id, NULL, &s->view.info, op->ud);
+      break;
+    }
+    /* fall through */
   case W_CONNECT:
   case W_INFO: sbx__deliver_info(op, s->scb, s->doc, err, dt_info_from_json, "daytona"); break;
   case W_LIST: {
@@ -282,6 +301,7 @@ static void destroy(struct sbx_op *op) {
   sbx__free(a, s->body);
   sbx__free(a, s->query);
   sbx__free(a, s->next_token);
+  if (s->have_view) sbx__info_view_free(a, &s->view);
   if (s->doc) json_decref(s->doc);
 }
 

@@ -805,11 +805,13 @@ static enum op_step_result s_init(struct sbx_op *op) {
     sbx_errinfo_clear(&e);
     int known = p != NULL;
     memset(&sb, 0, sizeof sb);
-    if (!known && local_sandbox_load(s, w->id, &sb, &e) == 0) /* another process's command */
-      for (int i = 0; i < sb.n_pgids; i++)
-        known |= sb.pgids[i] == w->pid;
+    int st = known ? 0 : local_sandbox_load(s, w->id, &sb, &e); /* another process's command? */
+    for (int i = 0; st == 0 && i < sb.n_pgids; i++)
+      known |= sb.pgids[i] == w->pid;
     local_sandbox_release(&sb);
-    if (!known || (kill(-w->pid, w->signo) != 0 && errno == ESRCH))
+    if (st == SBX_ENOMEM) /* not knowing is not "no such command" */
+      sbx__op_fail_info(op, &e);
+    else if (!known || (kill(-w->pid, w->signo) != 0 && errno == ESRCH))
       sbx__op_fail(op, SBX_ENOTFOUND, "signal pid %d in sandbox %s: no such command", (int)w->pid,
                    w->id);
     op_set_state(op, S_DONE);

@@ -96,14 +96,15 @@ static enum op_step_result finish_failed(struct sbx_call *k) {
     }
     if (st == 0) {
       sbx__log(op->c, SBX_LOG_WARN, "call", op->id,
-               "op#%llu %s: out of memory after the server acted: undoing it",
-               (unsigned long long)op->id, op->kind->name);
+               "op#%llu %s: out of memory after the server acted: undoing it with %s %s",
+               (unsigned long long)op->id, op->kind->name, r.method, r.url ? r.url : "");
+      op->hold_stop = 1; /* a cancel or deadline now waits for the undo */
       op_set_state(op, CALL_UNDO);
       return OP_WAIT;
     }
     sbx__log(op->c, SBX_LOG_ERROR, "call", op->id,
-             "op#%llu %s: out of memory after the server acted, and it cannot be undone",
-             (unsigned long long)op->id, op->kind->name);
+             "op#%llu %s: out of memory after the server acted, and it cannot be undone%s%s",
+             (unsigned long long)op->id, op->kind->name, r.url ? ": " : "", r.url ? r.url : "");
   }
   op_set_state(op, CALL_DONE);
   return OP_NEXT;

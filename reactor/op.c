@@ -160,7 +160,13 @@ void sbx__op_run(struct sbx_op *op) {
   sbx__client_enter(c);
   op->running = 1;
   for (;;) {
-    unsigned stop = op_take(op, OP_EV_CANCEL | OP_EV_CLOSE | OP_EV_DEADLINE);
+    unsigned stops = op->hold_stop ? OP_EV_CLOSE : OP_EV_CANCEL | OP_EV_CLOSE | OP_EV_DEADLINE;
+    unsigned stop = op_take(op, stops);
+    if (stop && op->hold_stop && op->state != k->done_state)
+      sbx__log(c, SBX_LOG_ERROR, "op", op->id,
+               "op#%llu %s: client freed during its undo request: what the server made is "
+               "left in place",
+               (unsigned long long)op->id, k->name);
     if (stop && op->state != k->done_state) {
       int st = terminal_status(stop);
       sbx__op_fail(op, st, "%s %s", k->name,
@@ -175,8 +181,7 @@ void sbx__op_run(struct sbx_op *op) {
       sbx__client_leave(c);
       return;
     }
-    if (k->steps[op->state](op) == OP_WAIT &&
-        !(op->events & (OP_EV_CANCEL | OP_EV_CLOSE | OP_EV_DEADLINE)) && op->state != k->done_state)
+    if (k->steps[op->state](op) == OP_WAIT && !(op->events & stops) && op->state != k->done_state)
       break;
   }
   op->running = 0;

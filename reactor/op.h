@@ -57,6 +57,9 @@ struct sbx_op {
   unsigned running : 1;   /* inside op_run (reentrancy guard) */
   unsigned completed : 1; /* the callback has fired */
   unsigned cancel_req : 1;
+  /* Cancel and deadline wait: the op is undoing what the server did (see
+   * call_hooks.build_undo) and must not drop that request half-way. */
+  unsigned hold_stop : 1;
   struct sbx_op *runq_next;
   struct sbx_op *tbl_next;
   const struct sbx_errinfo *err; /* allocated when the op fails, or

@@ -216,11 +216,14 @@ static void cycle(struct target *t, struct failmalloc *fm, struct outcome *o) {
   memset(&r, 0, sizeof r);
   sbx_create_opts co;
   sbx_create_opts_init(&co);
-  static const sbx_kv meta[] = {{"user", "torture"}, {"run", "alloc"}};
+  /* More labels than an info holds inline: delivering them allocates. */
+  static const sbx_kv meta[] = {{"user", "torture"}, {"run", "alloc"}, {"l1", "1"}, {"l2", "2"},
+                                {"l3", "3"},         {"l4", "4"},      {"l5", "5"}, {"l6", "6"},
+                                {"l7", "7"},         {"l8", "8"}};
   static const sbx_kv envs[] = {{"FOO", "bar"}};
   if (t->wide) {
     co.metadata = meta;
-    co.n_metadata = 2;
+    co.n_metadata = sizeof meta / sizeof meta[0];
     co.envs = envs;
     co.n_envs = 1;
   }
@@ -355,6 +358,82 @@ static void torture(const char *name, const char *provider, int tls, int wide) {
   target_close(&t);
 }
 
+/* ---- a cancel during the undo of a create ------------------------------------ */
+
+struct undo_watch {
+  sbx_client *c;
+  sbx_op_id create;
+  int undoing; /* the create logged that it is deleting what it made */
+};
+
+static void undo_log(void *ud, int level, const char *comp, sbx_op_id op, const char *msg) {
+  struct undo_watch *w = ud;
+  if (strstr(msg, "undoing it")) {
+    w->undoing = 1;
+    sbx_cancel(w->c, w->create); /* must wait for the delete, not drop it */
+  }
+}
+
+/* Each allocation of a create failing in turn; whenever the create starts
+ * to delete what the server made, it is cancelled at once. It must still
+ * end with SBX_ENOMEM after its delete, and leave no sandbox behind. */
+static void undo_waits_for_cancel(const char *name, const char *provider) {
+  struct target t;
+  target_open(&t, name, provider, 1);
+  int undos = 0, bad_runs = 0, beyond = 0;
+  for (long n = 1; beyond < 3 && n < 1000; n++) {
+    struct failmalloc fm;
+    fm_reset(&fm, n, 0);
+    sbx_config cfg;
+    target_config(&t, &cfg);
+    cfg.allocator = fm_allocator(&fm);
+    struct undo_watch w = {0};
+    cfg.log = undo_log;
+    cfg.log_ud = &w;
+    w.c = sbx_client_new(t.loop, &cfg, NULL, NULL, 0);
+    if (!w.c) continue;
+    struct res r;
+    memset(&r, 0, sizeof r);
+    char known[64] = ""; /* created, and its kill failed: the caller knows of it */
+    if (sbx_sandbox_create(w.c, NULL, on_sandbox, &r, &w.create) == SBX_OK) {
+      REQUIRE(run_until(t.loop, &r.done, 30.0));
+      if (w.undoing && r.code != SBX_ENOMEM) {
+        fprintf(stderr, "  %s: failing allocation at %ld: cancelled undo ended with %s\n", name, n,
+                sbx_status_name(r.code));
+        bad_runs++;
+      }
+      if (!r.code) { /* the create worked: kill it */
+        struct res k;
+        memset(&k, 0, sizeof k);
+        sbx_op_id id;
+        if (sbx_sandbox_kill(w.c, r.id, on_done, &k, &id) == SBX_OK)
+          REQUIRE(run_until(t.loop, &k.done, 30.0));
+        if (!k.done || k.code) snprintf(known, sizeof known, "%s", r.id);
+      }
+    }
+    sbx_client_free(w.c);
+    undos += w.undoing;
+    beyond = fm.failed ? 0 : beyond + 1;
+    int left = sweep(&t, known[0] ? known : NULL);
+    if (left) {
+      fprintf(stderr, "  %s: failing allocation at %ld: %d sandbox(es) left\n", name, n, left);
+      bad_runs++;
+    }
+  }
+  printf("  %s: %d creates deleted what they made though cancelled meanwhile\n", name, undos);
+  CHECK(undos > 0);
+  CHECK_EQ_INT(bad_runs, 0);
+  target_close(&t);
+}
+
+static void undo_cancel_e2b(void) {
+  undo_waits_for_cancel("undo-cancel-e2b", "e2b");
+}
+
+static void undo_cancel_daytona(void) {
+  undo_waits_for_cancel("undo-cancel-daytona", "daytona");
+}
+
 static void torture_local(void) {
   torture("local", "local", 0, 0);
 }
@@ -392,6 +471,8 @@ int main(int argc, char **argv) {
                                            {"local_wide", torture_local_wide},
                                            {"e2b_h2_wide", torture_e2b_h2_wide},
                                            {"daytona_h2_wide", torture_daytona_h2_wide},
+                                           {"undo_cancel_e2b", undo_cancel_e2b},
+                                           {"undo_cancel_daytona", undo_cancel_daytona},
                                            {NULL, NULL}};
   return test_main("test_torture", cases, argc, argv, 600);
 }
