@@ -25,6 +25,11 @@ struct sbox_op {
   json_t *doc;      /* parsed reply, alive until the callback returns */
   char *next_token; /* list */
   char made[64];    /* create: the sandbox the server made, for build_undo */
+  /* create: the new sandbox's info, built in parse while the undo can still
+   * delete it, so delivering it needs no memory whatever the reply holds
+   * (E2B's create reply carries no labels today; more than 8 would) */
+  struct sbx_info_view view;
+  int have_view;
 };
 
 /* A create's reply (a few hundred bytes) is read into memory taken before the
@@ -124,6 +129,16 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
     sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory caching the access token", what);
     return SBX_ENOMEM;
   }
+  if (s->what == W_CREATE) {
+    const sbx_allocator *a = sbx__alloc(k->op.c);
+    int vr = e2b_info_from_json(a, s->doc, &s->view);
+    s->have_view = vr == 0; /* else complete reports the malformed sandbox */
+    if (vr != 0) sbx__info_view_free(a, &s->view);
+    if (vr == SBX_ENOMEM) {
+      sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
+      return SBX_ENOMEM; /* undo_armed: the call machine deletes the sandbox */
+    }
+  }
   return 0;
 }
 
@@ -144,6 +159,11 @@ static void complete(struct sbx_op *op, const sbx_error *err) {
   struct sbox_op *s = (struct sbox_op *)op;
   switch (s->what) {
   case W_CREATE:
+    if (!err && s->have_view) {
+      s->scb(op->c, op->id, NULL, &s->view.info, op->ud);
+      break;
+    }
+    /* fall through */
   case W_CONNECT:
   case W_INFO: sbx__deliver_info(op, s->scb, s->doc, err, e2b_info_from_json, ""); break;
   case W_LIST:
@@ -161,6 +181,7 @@ static void destroy(struct sbx_op *op) {
   sbx__free(a, s->body);
   sbx__free(a, s->query);
   sbx__free(a, s->next_token);
+  if (s->have_view) sbx__info_view_free(a, &s->view);
   if (s->doc) json_decref(s->doc);
 }
 
