@@ -2,6 +2,8 @@
  * readers must be (int64 as a string, integral numbers written as reals). */
 #include "json_util.h"
 
+#include "strbuf.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -73,40 +75,20 @@ json_t *sbx_json_loadb(const char *buf, size_t len, char *why, size_t why_len) {
   return v;
 }
 
-struct dump_buf {
-  const sbx_allocator *a;
-  char *data;
-  size_t len, cap;
-};
-
 static int dump_piece(const char *p, size_t n, void *ud) {
-  struct dump_buf *b = ud;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *d = sbx__realloc(b->a, b->data, cap);
-    if (!d) return -1;
-    b->data = d;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-  return 0;
+  return sbx_str_add(ud, p, n) == 0 ? 0 : -1;
 }
 
 /* Through a callback rather than json_dumps, so the string is ours (the
  * client's allocator), not jansson's. */
 char *sbx_json_dump(const sbx_allocator *a, const json_t *v, size_t *len_out) {
-  struct dump_buf b = {a, NULL, 0, 0};
   if (len_out) *len_out = 0;
   if (!v) return NULL;
-  if (json_dump_callback(v, dump_piece, &b, JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
-      dump_piece("", 0, &b) != 0) {
-    sbx__free(a, b.data);
+  struct sbx_str b;
+  sbx_str_init(&b, a);
+  if (json_dump_callback(v, dump_piece, &b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+    sbx_str_free(&b);
     return NULL;
   }
-  b.data[b.len] = 0;
-  if (len_out) *len_out = b.len;
-  return b.data;
+  return sbx_str_take(&b, len_out);
 }

@@ -260,10 +260,8 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
   if (s->what == W_INFO) return 0;
   int rc = check_state(s, what, e);
   if (rc == 0 && s->what == W_CREATE) {
-    int vr = dt_info_from_json(sbx__alloc(k->op.c), s->doc, &s->view);
-    s->have_view = vr == 0; /* else complete reports the malformed DTO */
-    if (vr != 0) sbx__info_view_free(sbx__alloc(k->op.c), &s->view);
-    if (vr == SBX_ENOMEM) {
+    if (sbx__info_view_prepare(sbx__alloc(k->op.c), s->doc, dt_info_from_json, &s->view,
+                               &s->have_view) != 0) {
       sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
       return SBX_ENOMEM; /* undo_armed: the call machine deletes the sandbox */
     }

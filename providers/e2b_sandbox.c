@@ -131,10 +131,7 @@ static int parse(struct sbx_call *k, struct sbx_http *h, struct sbx_errinfo *e) 
   }
   if (s->what == W_CREATE) {
     const sbx_allocator *a = sbx__alloc(k->op.c);
-    int vr = e2b_info_from_json(a, s->doc, &s->view);
-    s->have_view = vr == 0; /* else complete reports the malformed sandbox */
-    if (vr != 0) sbx__info_view_free(a, &s->view);
-    if (vr == SBX_ENOMEM) {
+    if (sbx__info_view_prepare(a, s->doc, e2b_info_from_json, &s->view, &s->have_view) != 0) {
       sbx_errinfo_set(e, SBX_ENOMEM, "%s: out of memory", what);
       return SBX_ENOMEM; /* undo_armed: the call machine deletes the sandbox */
     }

@@ -31,6 +31,14 @@ void sbx__info_view_free(const sbx_allocator *a, struct sbx_info_view *v) {
   v->meta = NULL;
 }
 
+int sbx__info_view_prepare(const sbx_allocator *a, const json_t *doc, sbx_info_parse_fn parse,
+                           struct sbx_info_view *v, int *ready) {
+  int rc = parse(a, doc, v);
+  *ready = rc == 0;
+  if (rc != 0) sbx__info_view_free(a, v);
+  return rc == SBX_ENOMEM ? SBX_ENOMEM : 0;
+}
+
 static sbx_error made_error(sbx_status code, char *buf, size_t n, const char *who,
                             const char *what) {
   snprintf(buf, n, "%s%s%s", who, *who ? ": " : "", what);

@@ -31,6 +31,13 @@ typedef int (*sbx_info_parse_fn)(const sbx_allocator *a, const json_t *o, struct
 int sbx__info_view_meta(const sbx_allocator *a, struct sbx_info_view *v, const json_t *obj);
 void sbx__info_view_free(const sbx_allocator *a, struct sbx_info_view *v);
 
+/* A create's info built from doc in its parse, while its undo can still
+ * delete the sandbox, so delivering it later needs no memory: SBX_ENOMEM
+ * (v left empty), or 0 with *ready 1 when v holds the info and 0 when doc is
+ * malformed (sbx__deliver_info then reports that). */
+int sbx__info_view_prepare(const sbx_allocator *a, const json_t *doc, sbx_info_parse_fn parse,
+                           struct sbx_info_view *v, int *ready);
+
 /* The op's sandbox callback with doc parsed, or err (a doc that does not
  * parse becomes SBX_EPROTO, the message prefixed with who). */
 void sbx__deliver_info(struct sbx_op *op, sbx_sandbox_cb cb, const json_t *doc,
